@@ -1,0 +1,260 @@
+import Fluent
+import Vapor
+import VivierCore
+
+/// Realistic French and English demo data so a newcomer sees a living system: a company, its team, 6 jobs and 300
+/// candidates at every stage with notes, tags, consents and histories spread over the last four months.
+/// Deterministic: the same seed gives the same data on every engine.
+enum DemoData {
+    static let candidateCount = 300
+
+    static func loadIfEmpty(app: Application, console: any Console) async throws {
+        guard try await Job.query(on: app.db).count() == 0, try await Candidate.query(on: app.db).count() == 0 else {
+            console.output("Demo data not loaded: the database already has jobs or candidates.", style: .warning)
+            return
+        }
+        try await load(on: app.db, now: app.clock.now())
+        console.output("Demo data loaded: 6 jobs, \(candidateCount) candidates.", style: .success)
+    }
+
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+        mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }
+        mutating func chance(_ percent: Int) -> Bool { int(0..<100) < percent }
+    }
+
+    static let firstNames = [
+        "Hélène", "Camille", "Léa", "Chloé", "Inès", "Manon", "Zoé", "Anaïs", "Océane", "Élodie", "Maëlle", "Noémie", "Aurélie",
+        "Julien", "Thomas", "Lucas", "Hugo", "Théo", "Maxime", "Antoine", "Jérôme", "François", "Benoît", "Loïc", "Rémi", "Mathéo",
+        "Sofia", "Amira", "Yasmine", "Karim", "Mehdi", "Nicolás", "João", "Emma", "Olivia", "James", "Oliver", "Priya", "Lukas",
+        "Agnieszka", "Björn", "Søren", "Ana", "Giulia", "Matteo",
+    ]
+    static let lastNames = [
+        "Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Laurent", "Garnier", "Fournier", "Girard", "Bonnet", "Dupont",
+        "Lambert", "Fontaine", "Rousseau", "Vincent", "Müller", "Leroy", "Benoît", "Mercier", "Chevalier", "Faure", "André",
+        "Gauthier", "Perrin", "Robin", "Clément", "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gérard", "Boyer", "Nguyen",
+        "Haddad", "Benali", "Ferreira", "Rossi", "Smith", "O'Brien", "Kowalski", "Johansson", "García", "Côté", "Lemaître",
+    ]
+    static let tags = ["swift", "vapor", "postgresql", "figma", "ux-research", "sql", "python", "anglais courant", "bilingue", "relancer", "vivier-prioritaire", "alternance", "management", "saas"]
+    static let notes = [
+        "Très bon échange téléphonique, motivation claire pour le poste.",
+        "Disponible dans 2 mois (préavis). Prétentions alignées avec la fourchette.",
+        "Portfolio solide, à creuser sur la partie recherche utilisateur.",
+        "Great communication, strong SQL; asked about the remote policy.",
+        "Profil intéressant mais junior pour ce poste : à garder pour une prochaine ouverture.",
+        "Second interview went well; references to check.",
+        "Ne répond plus depuis deux relances.",
+        "Recommandé par Julien (équipe produit).",
+    ]
+
+    struct JobSeed {
+        var title: String
+        var department: String
+        var location: String
+        var contract: Job.Contract
+        var remote: Job.Remote
+        var language: Language
+        var status: Job.Status
+        var description: String
+    }
+
+    static let jobs: [JobSeed] = [
+        JobSeed(
+            title: "Développeur·se backend Swift", department: "Tech", location: "Paris", contract: .cdi, remote: .hybrid, language: .fr, status: .open,
+            description: """
+                Nous cherchons un·e développeur·se backend pour faire grandir notre plateforme (Swift, Vapor, PostgreSQL).
+
+                ## Vos missions
+                - Concevoir et faire évoluer nos API
+                - Améliorer la fiabilité et les performances
+                - Partager vos connaissances avec l'équipe
+
+                ## Votre profil
+                - 3 ans d'expérience en développement serveur
+                - Goût pour les tests et le code lisible
+
+                ## Déroulement
+                Un échange de 30 minutes, un exercice pratique, puis une rencontre avec l'équipe. Réponse sous 10 jours.
+                """),
+        JobSeed(
+            title: "Product Designer", department: "Produit", location: "Lyon", contract: .cdi, remote: .hybrid, language: .fr, status: .open,
+            description: """
+                Rejoignez l'équipe produit pour concevoir des parcours simples et accessibles.
+
+                - Recherche utilisateur et tests d'usage
+                - Maquettes et prototypes (Figma)
+                - Design system accessible (RGAA)
+                """),
+        JobSeed(
+            title: "Chargé·e de recrutement", department: "Ressources humaines", location: "Paris", contract: .cdd, remote: .onsite, language: .fr, status: .open,
+            description: """
+                CDD de 12 mois pour accompagner notre croissance : sourcing, entretiens, relation candidats.
+
+                **Ce que nous offrons** : une équipe bienveillante, des outils modernes, un vrai rôle dans l'expérience candidat.
+                """),
+        JobSeed(
+            title: "Data Analyst", department: "Data", location: "Remote (France)", contract: .cdi, remote: .remote, language: .en, status: .open,
+            description: """
+                Help every team make better decisions with reliable data.
+
+                ## What you will do
+                - Build dashboards and self-service datasets
+                - Partner with product and sales on analyses
+                - Keep our metrics definitions honest
+
+                ## About you
+                - Strong SQL, some Python
+                - Clear writing in English; French is a plus
+                """),
+        JobSeed(
+            title: "Stage Marketing digital", department: "Marketing", location: "Nantes", contract: .internship, remote: .onsite, language: .fr, status: .open,
+            description: """
+                Stage de 6 mois à partir de février : contenus, réseaux sociaux, campagnes emailing.
+
+                Vous préparez un bac+4/5 en marketing ou communication.
+                """),
+        JobSeed(
+            title: "Customer Success Manager", department: "Customers", location: "Bordeaux", contract: .cdi, remote: .hybrid, language: .en, status: .closed,
+            description: """
+                Own the relationship with 40 mid-market customers: onboarding, adoption, renewals.
+                """),
+    ]
+
+    static func load(on database: any Database, now: Date) async throws {
+        try await database.transaction { db in
+            var random = Generator(state: 20_261_130)
+            try await Company(name: "Atelier Boréal", website: "https://atelier-boreal.example", country: "FR").save(on: db)
+            let team = [
+                User(email: "camille.recrutement@atelier-boreal.example", name: "Camille Roux", role: .recruiter, passwordHash: try Bcrypt.hash(Tokens.random()), locale: "fr"),
+                User(email: "julien.tech@atelier-boreal.example", name: "Julien Marchand", role: .hiringManager, passwordHash: try Bcrypt.hash(Tokens.random()), locale: "fr"),
+            ]
+            for user in team { try await user.create(on: db) }
+            let template = try await PipelineTemplateStage.query(on: db).sort(\.$position).all().map(\.template)
+
+            var createdJobs: [(Job, [Stage])] = []
+            for (index, seed) in jobs.enumerated() {
+                let job = Job(
+                    title: seed.title, slug: Text.slug(seed.title), department: seed.department, location: seed.location, contractType: seed.contract,
+                    remotePolicy: seed.remote, description: seed.description, language: seed.language, status: seed.status)
+                job.publishedAt = now - Double(120 - index * 12) * 86_400
+                try await job.create(on: db)
+                let jobID = try job.requireID()
+                var stages: [Stage] = []
+                for (position, stageTemplate) in template.enumerated() {
+                    let stage = Stage(jobID: jobID, position: position, template: stageTemplate)
+                    try await stage.create(on: db)
+                    stages.append(stage)
+                }
+                try await JobMember(jobID: jobID, userID: team[0].requireID()).create(on: db)
+                if index == 0 { try await JobMember(jobID: jobID, userID: team[1].requireID()).create(on: db) }
+                createdJobs.append((job, stages))
+            }
+
+            var tagIDs: [String: UUID] = [:]
+            for name in tags {
+                let tag = Tag(name: name)
+                try await tag.create(on: db)
+                tagIDs[name] = try tag.requireID()
+            }
+
+            var usedEmails = Set<String>()
+            for number in 0..<candidateCount {
+                let first = random.pick(firstNames), last = random.pick(lastNames)
+                var email = Text.fold("\(first).\(last)").replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "'", with: "") + "@example.com"
+                if usedEmails.contains(email) { email = email.replacingOccurrences(of: "@", with: "\(number)@") }
+                usedEmails.insert(email)
+                let language: Language = random.chance(75) ? .fr : .en
+                let candidate = Candidate(
+                    email: email, firstName: first, lastName: last, phone: random.chance(70) ? "+33 6 \(random.int(10..<99)) \(random.int(10..<99)) \(random.int(10..<99)) \(random.int(10..<99))" : "",
+                    language: language)
+                let appliedAt = now - Double(random.int(0..<120)) * 86_400 - Double(random.int(0..<86_400))
+                candidate.lastActiveContactAt = appliedAt
+                try await candidate.create(on: db)
+                let candidateID = try candidate.requireID()
+
+                // A few people applied to two jobs, a few applied spontaneously.
+                let spontaneous = random.chance(5)
+                let applicationCount = spontaneous ? 1 : (random.chance(8) ? 2 : 1)
+                var chosen = Set<Int>()
+                for _ in 0..<applicationCount {
+                    var jobIndex = random.int(0..<createdJobs.count)
+                    while chosen.contains(jobIndex) { jobIndex = (jobIndex + 1) % createdJobs.count }
+                    chosen.insert(jobIndex)
+                    let (job, stages) = createdJobs[jobIndex]
+                    let reached = spontaneous ? 0 : min(stages.count - 1, weightedStage(&random))
+                    let source: JobApplication.Source = random.pick([.careerSite, .careerSite, .careerSite, .jobBoard, .referral, .manual])
+                    let application = JobApplication(
+                        candidateID: candidateID, jobID: spontaneous ? nil : job.id, stageID: spontaneous ? nil : stages[reached].id, source: source,
+                        sourceDetail: source == .jobBoard ? random.pick(["indeed", "welcometothejungle", "linkedin", "apec"]) : "",
+                        coverLetter: random.chance(40) ? (language == .fr ? "Bonjour, votre offre a retenu toute mon attention…" : "Hello, I was excited to see this opening…") : "",
+                        submissionToken: nil, now: appliedAt)
+                    application.createdAt = appliedAt
+                    try await application.create(on: db)
+                    let applicationID = try application.requireID()
+                    try await Interaction(candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .applied, detail: spontaneous ? "spontaneous" : job.title, at: appliedAt).create(on: db)
+                    var when = appliedAt
+                    for step in stride(from: 1, through: reached, by: 1) {
+                        when += Double(random.int(1..<9)) * 86_400
+                        try await Interaction(
+                            candidateID: candidateID, applicationID: applicationID, actorID: team[0].id, kind: .stageChanged,
+                            detail: "\(stages[step - 1].name(in: .fr)) → \(stages[step].name(in: .fr))", at: min(when, now)
+                        ).create(on: db)
+                    }
+                    application.stageEnteredAt = min(when, now)
+                    if !spontaneous && stages[reached].kind == .hired {
+                        application.outcome = .hired
+                        application.decidedAt = min(when, now)
+                    } else if random.chance(job.status == .closed ? 90 : 40) {
+                        let reason = reached >= 2 ? ClosingReason.afterInterview : random.pick([ClosingReason.profile, .profile, .positionFilled, .unresponsive])
+                        let withdrew = random.chance(10)
+                        application.outcome = withdrew ? .withdrawn : .rejected
+                        application.closingReason = withdrew ? ClosingReason.candidateWithdrew.rawValue : reason.rawValue
+                        let decided = min(when + Double(random.int(1..<15)) * 86_400, now)
+                        application.decidedAt = decided
+                        try await Interaction(
+                            candidateID: candidateID, applicationID: applicationID, actorID: withdrew ? nil : team[0].id, kind: withdrew ? .withdrawn : .rejected,
+                            detail: application.closingReason!, at: decided
+                        ).create(on: db)
+                    }
+                    try await application.save(on: db)
+                }
+
+                for purpose in [ConsentPurpose.talentPool, .newsletter, .partnerSharing] where random.chance(purpose == .talentPool ? 55 : 25) {
+                    try await ConsentEvent(candidateID: candidateID, purpose: purpose, action: .granted, channel: .careerForm, wordingVersion: 1, locale: language.rawValue, at: appliedAt).create(on: db)
+                    try await Interaction(candidateID: candidateID, applicationID: nil, actorID: nil, kind: .consent, detail: "\(purpose.rawValue):granted", at: appliedAt).create(on: db)
+                }
+                for _ in 0..<random.int(0..<3) {
+                    let name = random.pick(tags)
+                    if try await CandidateTag.query(on: db).filter(\.$candidate.$id == candidateID).filter(\.$tag.$id == tagIDs[name]!).count() == 0 {
+                        try await CandidateTag(candidateID: candidateID, tagID: tagIDs[name]!).create(on: db)
+                    }
+                }
+                if random.chance(35) {
+                    let at = min(appliedAt + Double(random.int(1..<10)) * 86_400, now)
+                    let body = random.pick(notes)
+                    try await Note(candidateID: candidateID, authorID: team[0].id, body: body, at: at).create(on: db)
+                    try await Interaction(candidateID: candidateID, applicationID: nil, actorID: team[0].id, kind: .note, detail: String(body.prefix(140)), at: at).create(on: db)
+                }
+                try await SearchIndex.refresh(candidateID: candidateID, on: db)
+            }
+        }
+    }
+
+    /// Most applications stay early in the funnel, a few reach the end: 45% new, 25% screening, 15% interview...
+    static func weightedStage(_ random: inout Generator) -> Int {
+        let roll = random.int(0..<100)
+        switch roll {
+        case ..<45: return 0
+        case ..<70: return 1
+        case ..<85: return 2
+        case ..<93: return 3
+        case ..<97: return 4
+        default: return 5
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Fluent
+import Vapor
+import VivierCore
+
+/// Signing in and out, and the one-time setup of the first admin.
+struct AuthController {
+    struct LoginContent: Encodable {
+        var next: String
+        var email: String
+        var error: String?
+    }
+
+    struct LoginForm: Content {
+        var email: String?
+        var password: String?
+        var next: String?
+    }
+
+    @Sendable func loginForm(req: Request) async throws -> Response {
+        if req.currentUser != nil { return req.redirect(to: SiteURL.dashboard) }
+        return try await req.page("auth/login", title: req.t("login.title"), LoginContent(next: safeNext(req.query[String.self, at: "next"]), email: "", error: nil))
+    }
+
+    @Sendable func login(req: Request) async throws -> Response {
+        let form = try req.content.decode(LoginForm.self)
+        let email = EmailAddress.normalize(form.email ?? "")
+        let password = form.password ?? ""
+        let limitKey = "\(email)|\(req.clientAddress)"
+        if try await RateLimiter.failedLogin.isExceeded(key: limitKey, on: req.db, now: req.now) {
+            return try await req.page(
+                "auth/login", title: req.t("login.title"), status: .tooManyRequests,
+                LoginContent(next: safeNext(form.next), email: email, error: req.t("login.rate_limited")))
+        }
+        let user = try await User.query(on: req.db).filter(\.$email == email).first()
+        // Verify a hash even for unknown addresses so response time does not reveal which accounts exist.
+        let hash = user?.passwordHash ?? Self.decoyHash
+        let matches = (try? await req.password.async.verify(password, created: hash)) ?? false
+        guard let user, user.active, matches else {
+            try await RateLimiter.failedLogin.record(key: limitKey, on: req.db, now: req.now)
+            req.logger.notice("login failed", metadata: ["reason": "bad credentials"])
+            return try await req.page(
+                "auth/login", title: req.t("login.title"), status: .unauthorized,
+                LoginContent(next: safeNext(form.next), email: email, error: req.t("login.failed")))
+        }
+        try await RateLimiter.failedLogin.reset(key: limitKey, on: req.db)
+        if let previous = req.userSession { try await Sessions.close(previous, on: req.db) }
+        let cookie = try await Sessions.open(for: user, on: req)
+        let response = req.redirect(to: safeNext(form.next))
+        response.cookies[Sessions.cookieName(production: req.application.config.production)] = cookie
+        response.cookies[CSRFMiddleware.cookie] = .expired
+        return response
+    }
+
+    @Sendable func logout(req: Request) async throws -> Response {
+        if let session = req.userSession { try await Sessions.close(session, on: req.db) }
+        let response = req.redirect(to: SiteURL.login, flash: "flash.logged_out")
+        response.cookies[Sessions.cookieName(production: req.application.config.production)] = .expired
+        return response
+    }
+
+    // MARK: - First admin
+
+    struct SetupContent: Encodable {
+        var token: String
+        var values: [String: String]
+        var errors: [String: String]
+    }
+
+    struct SetupForm: Content {
+        var name: String?
+        var email: String?
+        var password: String?
+        var company: String?
+    }
+
+    @Sendable func setupForm(req: Request) async throws -> Response {
+        let token = try await validSetupToken(req)
+        return try await req.page("auth/setup", title: req.t("setup.title"), SetupContent(token: token.1, values: [:], errors: [:]))
+    }
+
+    @Sendable func setup(req: Request) async throws -> Response {
+        let (setupToken, token) = try await validSetupToken(req)
+        let form = try req.content.decode(SetupForm.self)
+        let name = (form.name ?? "").trimmed
+        let email = EmailAddress.normalize(form.email ?? "")
+        let password = form.password ?? ""
+        let companyName = (form.company ?? "").trimmed
+        var errors: [String: String] = [:]
+        if name.isEmpty { errors["name"] = req.t("error.required") }
+        if !EmailAddress.isValid(email) { errors["email"] = req.t("error.email_invalid") }
+        if let problem = Passwords.problem(password) { errors["password"] = req.t(problem) }
+        if companyName.isEmpty { errors["company"] = req.t("error.required") }
+        guard errors.isEmpty else {
+            return try await req.page(
+                "auth/setup", title: req.t("setup.title"), status: .unprocessableEntity,
+                SetupContent(token: token, values: ["name": name, "email": email, "company": companyName], errors: errors))
+        }
+        let hash = try await req.password.async.hash(password)
+        let user = User(email: email, name: name, role: .admin, passwordHash: hash, locale: req.language.rawValue)
+        try await req.db.transaction { db in
+            setupToken.usedAt = req.now
+            try await setupToken.save(on: db)
+            try await user.create(on: db)
+            var company = try await Company.load(on: db)
+            company.name = companyName
+            try await company.save(on: db)
+        }
+        let cookie = try await Sessions.open(for: user, on: req)
+        let response = req.redirect(to: SiteURL.dashboard, flash: "flash.welcome")
+        response.cookies[Sessions.cookieName(production: req.application.config.production)] = cookie
+        return response
+    }
+
+    private func validSetupToken(_ req: Request) async throws -> (SetupToken, String) {
+        guard let token = req.parameters.get("token"),
+            let setup = try await SetupToken.query(on: req.db).filter(\.$tokenHash == Tokens.hash(token)).first(),
+            setup.usedAt == nil, setup.expiresAt > req.now,
+            try await User.query(on: req.db).filter(\.$role == .admin).count() == 0
+        else { throw Abort(.notFound, reason: req.t("setup.invalid")) }
+        return (setup, token)
+    }
+
+    /// Only local paths: `next` must never send a user to another site after login.
+    private func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/app"), !next.hasPrefix("//"), !next.contains("\\") else { return SiteURL.dashboard }
+        return next
+    }
+
+    /// A Bcrypt hash of a random string at the default cost, verified against when the account does not exist.
+    static let decoyHash: String = (try? Bcrypt.hash(Tokens.random())) ?? ""
+}
+
+/// Password rules of ASVS 6.2: at least 8 characters, 64 and more allowed, common passwords refused, no composition
+/// rules, verified exactly as typed.
+enum Passwords {
+    static let minimum = 8
+    static let maximum = 128
+
+    static let common: Set<String> = [
+        "password", "password1", "12345678", "123456789", "1234567890", "azertyuiop", "qwertyuiop", "motdepasse",
+        "11111111", "00000000", "iloveyou", "sunshine", "princess", "football", "baseball", "welcome1", "superman",
+        "azerty123", "qwerty123", "abc12345", "password123", "letmein1", "trustno1", "bonjour1", "soleil123",
+        "admin123", "administrator", "changeme", "vivier123", "recrutement",
+    ]
+
+    /// A message key when `password` is not acceptable, nil when it is.
+    static func problem(_ password: String) -> String? {
+        if password.count < minimum { return "error.password_short" }
+        if password.count > maximum { return "error.password_long" }
+        if common.contains(password.lowercased()) { return "error.password_common" }
+        return nil
+    }
+}

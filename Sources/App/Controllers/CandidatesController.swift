@@ -1,0 +1,357 @@
+import Fluent
+import Vapor
+import VivierCore
+
+/// The candidate list with search and filters, and each candidate's page: applications, timeline, notes, tags, CV.
+struct CandidatesController {
+    static let pageSize = 50
+
+    struct Row: Encodable {
+        var name: String
+        var email: String
+        var url: String
+        var applications: String
+        var updated: String
+        var tags: [String]
+    }
+
+    struct ListContent: Encodable {
+        var rows: [Row]
+        var q: String
+        var jobs: [CareersController.Option]
+        var outcomes: [CareersController.Option]
+        var tags: [CareersController.Option]
+        var total: Int
+        var page: Int
+        var pages: Int
+        var previousURL: String?
+        var nextURL: String?
+        var filtered: Bool
+    }
+
+    @Sendable func list(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let q = (req.query[String.self, at: "q"] ?? "").trimmed
+        let jobFilter = req.query[String.self, at: "job"].flatMap(UUID.init(uuidString:))
+        let outcome = req.query[String.self, at: "outcome"] ?? ""
+        let tagFilter = req.query[String.self, at: "tag"] ?? ""
+        let page = max(1, req.query[Int.self, at: "page"] ?? 1)
+
+        var query = Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil)
+        var ranking: [UUID]?
+        if !q.isEmpty {
+            let hits = try await SearchIndex.search(q, on: req.db)
+            ranking = hits
+            query = query.filter(\.$id ~~ hits)
+        }
+        // Application-based filters, restricted to the jobs this user may see.
+        var applicationQuery: QueryBuilder<JobApplication>?
+        if jobFilter != nil || !outcome.isEmpty || access.jobIDs != nil {
+            var sub = JobApplication.query(on: req.db)
+            if let jobFilter { sub = sub.filter(\.$job.$id == jobFilter) }
+            if let ids = access.jobIDs { sub = sub.filter(\.$job.$id ~~ Array(ids)) }
+            switch outcome {
+            case "active", "rejected", "withdrawn", "hired": sub = sub.filter(\.$outcome == ApplicationOutcome(rawValue: outcome)!)
+            case "closed": sub = sub.filter(\.$outcome ~~ [.rejected, .withdrawn])
+            default: break
+            }
+            applicationQuery = sub
+        }
+        if let applicationQuery {
+            let ids = try await applicationQuery.all().map(\.$candidate.id)
+            query = query.filter(\.$id ~~ Array(Set(ids)))
+        }
+        if !tagFilter.isEmpty {
+            let ids = try await CandidateTag.query(on: req.db).join(Tag.self, on: \CandidateTag.$tag.$id == \Tag.$id)
+                .filter(Tag.self, \.$name == tagFilter).all().map(\.$candidate.id)
+            query = query.filter(\.$id ~~ ids)
+        }
+        let total = try await query.count()
+        let pages = max(1, (total + Self.pageSize - 1) / Self.pageSize)
+        let candidates: [Candidate]
+        if let ranking {
+            // Search results keep the engine's relevance order; pagination happens on that order.
+            let found = Dictionary(uniqueKeysWithValues: try await query.all().compactMap { c in c.id.map { ($0, c) } })
+            candidates = Array(ranking.compactMap { found[$0] }.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize))
+        } else {
+            candidates = try await query.sort(\.$updatedAt, .descending).range(((page - 1) * Self.pageSize)..<(page * Self.pageSize)).all()
+        }
+        let ids = candidates.compactMap(\.id)
+        var applicationsQuery = JobApplication.query(on: req.db).filter(\.$candidate.$id ~~ ids).with(\.$job)
+        if let visible = access.jobIDs { applicationsQuery = applicationsQuery.filter(\.$job.$id ~~ Array(visible)) }
+        let applications = try await applicationsQuery.all()
+        let tagRows = try await CandidateTag.query(on: req.db).filter(\.$candidate.$id ~~ ids).with(\.$tag).all()
+        let rows = try candidates.map { candidate in
+            let id = try candidate.requireID()
+            let titles = applications.filter { $0.$candidate.id == id }.map { $0.job?.title ?? req.t("candidate.spontaneous") }
+            return Row(
+                name: candidate.fullName, email: candidate.email, url: SiteURL.candidate(id), applications: titles.joined(separator: ", "),
+                updated: Dates.day(candidate.updatedAt ?? req.now, req.language),
+                tags: tagRows.filter { $0.$candidate.id == id }.map(\.tag.name).sorted())
+        }
+        var jobsQuery = Job.query(on: req.db).sort(\.$title)
+        if let visible = access.jobIDs { jobsQuery = jobsQuery.filter(\.$id ~~ Array(visible)) }
+        let jobs = try await jobsQuery.all()
+        let allTags = try await Tag.query(on: req.db).sort(\.$name).all()
+        func pageURL(_ number: Int) -> String {
+            var components = URLComponents()
+            components.path = SiteURL.candidates
+            components.queryItems = [("q", q), ("job", jobFilter?.uuidString.lowercased() ?? ""), ("outcome", outcome), ("tag", tagFilter), ("page", String(number))]
+                .filter { !$0.1.isEmpty }.map { URLQueryItem(name: $0.0, value: $0.1) }
+            return components.string ?? SiteURL.candidates
+        }
+        let content = ListContent(
+            rows: rows, q: q,
+            jobs: try jobs.map { .init(value: try $0.requireID().uuidString.lowercased(), label: $0.title, selected: $0.id == jobFilter) },
+            outcomes: ["active", "hired", "rejected", "withdrawn", "closed"].map { .init(value: $0, label: req.t("outcome.\($0)"), selected: $0 == outcome) },
+            tags: allTags.map { .init(value: $0.name, label: $0.name, selected: $0.name == tagFilter) },
+            total: total, page: page, pages: pages, previousURL: page > 1 ? pageURL(page - 1) : nil, nextURL: page < pages ? pageURL(page + 1) : nil,
+            filtered: !q.isEmpty || jobFilter != nil || !outcome.isEmpty || !tagFilter.isEmpty)
+        return try await req.page("app/candidates", title: req.t("candidates.title"), content)
+    }
+
+    // MARK: - Candidate page
+
+    struct ApplicationView: Encodable {
+        var id: String
+        var job: String
+        var boardURL: String?
+        var stage: String
+        var outcome: String
+        var outcomeKey: String
+        var reason: String?
+        var applied: String
+        var source: String
+        var coverLetter: String
+        var stages: [PipelineController.StageOption]
+        var currentStageID: String
+        var isActive: Bool
+        var isClosed: Bool
+        var action: String
+    }
+
+    struct DocumentView: Encodable {
+        var name: String
+        var url: String
+        var size: String
+        var added: String
+    }
+
+    struct Event: Encodable {
+        var when: String
+        var kind: String
+        var text: String
+        var actor: String
+    }
+
+    struct NoteView: Encodable {
+        var body: String
+        var author: String
+        var when: String
+    }
+
+    struct ConsentView: Encodable {
+        var purpose: String
+        var state: String
+        var granted: Bool
+    }
+
+    struct TagView: Encodable {
+        var name: String
+        var removeURL: String
+    }
+
+    struct ShowContent: Encodable {
+        var id: String
+        var name: String
+        var email: String
+        var phone: String
+        var language: String
+        var created: String
+        var applications: [ApplicationView]
+        var documents: [DocumentView]
+        var documentCount: Int
+        var timeline: [Event]
+        var notes: [NoteView]
+        var tags: [TagView]
+        var consents: [ConsentView]
+        var rejectionReasons: [CareersController.Option]
+        var canManage: Bool
+        var url: String
+    }
+
+    @Sendable func show(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
+        let id = try candidate.requireID()
+        var applicationsQuery = JobApplication.query(on: req.db).filter(\.$candidate.$id == id).with(\.$job).with(\.$stage).sort(\.$createdAt, .descending)
+        if let visible = access.jobIDs { applicationsQuery = applicationsQuery.filter(\.$job.$id ~~ Array(visible)) }
+        let applications = try await applicationsQuery.all()
+        var views: [ApplicationView] = []
+        for application in applications {
+            let applicationID = try application.requireID()
+            var stages: [Stage] = []
+            if let jobID = application.$job.id {
+                stages = try await Stage.query(on: req.db).filter(\.$job.$id == jobID).sort(\.$position).all()
+            }
+            views.append(
+                ApplicationView(
+                    id: applicationID.uuidString.lowercased(), job: application.job?.title ?? req.t("candidate.spontaneous"),
+                    boardURL: application.$job.id.map(SiteURL.board), stage: application.stage?.name(in: req.language) ?? "—",
+                    outcome: req.t("outcome.\(application.outcome.rawValue)"), outcomeKey: application.outcome.rawValue,
+                    reason: application.closingReason.map { req.t("reason.\($0)") }, applied: Dates.day(application.createdAt ?? req.now, req.language),
+                    source: req.t("source.\(application.source.rawValue)") + (application.sourceDetail.isEmpty ? "" : " (\(application.sourceDetail))"),
+                    coverLetter: application.coverLetter,
+                    stages: try stages.map { .init(id: try $0.requireID().uuidString.lowercased(), name: $0.name(in: req.language)) },
+                    currentStageID: application.$stage.id?.uuidString.lowercased() ?? "",
+                    isActive: application.outcome == .active || application.outcome == .hired,
+                    isClosed: application.outcome == .rejected || application.outcome == .withdrawn, action: SiteURL.application(applicationID)))
+        }
+        let visibleApplicationIDs = Set(applications.compactMap(\.id))
+        let documents = try await Document.query(on: req.db).filter(\.$candidate.$id == id).sort(\.$createdAt, .descending).all()
+            .filter { access.jobIDs == nil || $0.$application.id.map(visibleApplicationIDs.contains) == true }
+        let interactions = try await Interaction.query(on: req.db).filter(\.$candidate.$id == id).with(\.$actor).sort(\.$createdAt, .descending).range(..<200).all()
+            .filter { access.jobIDs == nil || $0.$application.id.map(visibleApplicationIDs.contains) ?? true }
+        let notes = try await Note.query(on: req.db).filter(\.$candidate.$id == id).with(\.$author).sort(\.$createdAt, .descending).all()
+        let tags = try await CandidateTag.query(on: req.db).filter(\.$candidate.$id == id).with(\.$tag).all()
+        let consentState = try await ConsentLedger.state(of: id, on: req.db)
+        let content = ShowContent(
+            id: id.uuidString.lowercased(), name: candidate.fullName, email: candidate.email, phone: candidate.phone,
+            language: req.t("language.\(candidate.language)"), created: Dates.day(candidate.createdAt ?? req.now, req.language),
+            applications: views,
+            documents: try documents.map {
+                DocumentView(name: $0.originalName, url: SiteURL.document(try $0.requireID()), size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file), added: Dates.day($0.createdAt ?? req.now, req.language))
+            },
+            documentCount: documents.count,
+            timeline: interactions.map {
+                Event(when: Dates.dayTime($0.createdAt, req.language), kind: req.t("timeline.\($0.kind.rawValue)"), text: describe($0, req), actor: $0.actor?.name ?? "")
+            },
+            notes: notes.map { NoteView(body: $0.body, author: $0.author?.name ?? "—", when: Dates.dayTime($0.createdAt, req.language)) },
+            tags: try tags.map { TagView(name: $0.tag.name, removeURL: SiteURL.candidate(id) + "/tags/\(try $0.tag.requireID().uuidString.lowercased())/delete") }.sorted { $0.name < $1.name },
+            consents: ConsentPurpose.allCases.map { purpose in
+                let granted = consentState[purpose] ?? false
+                return ConsentView(purpose: req.t("consent.\(purpose.rawValue)"), state: req.t(granted ? "consent.state.granted" : "consent.state.none"), granted: granted)
+            },
+            rejectionReasons: ClosingReason.rejection.map { .init(value: $0.rawValue, label: req.t("reason.\($0.rawValue)"), selected: false) },
+            canManage: access.user.canManage, url: SiteURL.candidate(id))
+        return try await req.page("app/candidate", title: candidate.fullName, content)
+    }
+
+    private func describe(_ interaction: Interaction, _ req: Request) -> String {
+        switch interaction.kind {
+        case .rejected, .withdrawn: req.t("reason.\(interaction.detail)")
+        case .consent:
+            interaction.detail.split(separator: ":").count == 2
+                ? "\(req.t("consent.\(interaction.detail.split(separator: ":")[0])")) — \(req.t("consent.action.\(interaction.detail.split(separator: ":")[1])"))"
+                : interaction.detail
+        case .applied where interaction.detail == "spontaneous": req.t("candidate.spontaneous")
+        default: interaction.detail
+        }
+    }
+
+    // MARK: - Notes, tags, merge
+
+    struct NoteForm: Content {
+        var body: String?
+    }
+
+    @Sendable func addNote(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
+        let body = (try req.content.decode(NoteForm.self).body ?? "").trimmed
+        let id = try candidate.requireID()
+        guard !body.isEmpty, body.count <= 10_000 else {
+            return req.redirect(to: SiteURL.candidate(id), flash: body.isEmpty ? "flash.note_empty" : "error.too_long", kind: .error)
+        }
+        try await req.db.transaction { db in
+            try await Note(candidateID: id, authorID: access.user.id, body: body, at: req.now).create(on: db)
+            try await Interaction(candidateID: id, applicationID: nil, actorID: access.user.id, kind: .note, detail: String(body.prefix(140)), at: req.now).create(on: db)
+        }
+        try await SearchIndex.refresh(candidateID: id, on: req.db)
+        return req.redirect(to: SiteURL.candidate(id), flash: "flash.note_added")
+    }
+
+    struct TagForm: Content {
+        var name: String?
+    }
+
+    @Sendable func addTag(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
+        let id = try candidate.requireID()
+        let name = String((try req.content.decode(TagForm.self).name ?? "").trimmed.lowercased().filter { !$0.isNewline }.prefix(40))
+        guard !name.isEmpty else { return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_empty", kind: .error) }
+        try await req.db.transaction { db in
+            var tag = try await Tag.query(on: db).filter(\.$name == name).first()
+            if tag == nil {
+                tag = Tag(name: name)
+                try await tag!.create(on: db)
+            }
+            guard let tag else { return }
+            let tagID = try tag.requireID()
+            guard try await CandidateTag.query(on: db).filter(\.$candidate.$id == id).filter(\.$tag.$id == tagID).count() == 0 else { return }
+            try await CandidateTag(candidateID: id, tagID: tagID).create(on: db)
+            try await Interaction(candidateID: id, applicationID: nil, actorID: access.user.id, kind: .tagAdded, detail: name, at: req.now).create(on: db)
+        }
+        try await SearchIndex.refresh(candidateID: id, on: req.db)
+        return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_added")
+    }
+
+    @Sendable func removeTag(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
+        let id = try candidate.requireID()
+        guard let tagID = req.uuidParameter("tagID"), let tag = try await Tag.find(tagID, on: req.db) else { throw Abort(.notFound) }
+        try await req.db.transaction { db in
+            try await CandidateTag.query(on: db).filter(\.$candidate.$id == id).filter(\.$tag.$id == tagID).delete()
+            try await Interaction(candidateID: id, applicationID: nil, actorID: access.user.id, kind: .tagRemoved, detail: tag.name, at: req.now).create(on: db)
+        }
+        try await SearchIndex.refresh(candidateID: id, on: req.db)
+        return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_removed")
+    }
+
+    struct MergeForm: Content {
+        var email: String?
+    }
+
+    /// Merges another record of the same person (another address) into this one.
+    @Sendable func merge(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let target = try await access.candidate(req.uuidParameter("id"), on: req.db)
+        let targetID = try target.requireID()
+        let email = EmailAddress.normalize(try req.content.decode(MergeForm.self).email ?? "")
+        guard let source = try await Candidate.query(on: req.db).filter(\.$email == email).filter(\.$mergedInto.$id == nil).first(),
+            let sourceID = source.id, sourceID != targetID
+        else { return req.redirect(to: SiteURL.candidate(targetID), flash: "flash.merge_not_found", kind: .error) }
+        try await Merge.run(from: sourceID, into: targetID, actorID: access.user.id, now: req.now, on: req.db)
+        return req.redirect(to: SiteURL.candidate(targetID), flash: "flash.merged")
+    }
+
+    // MARK: - Files
+
+    /// The CV, through an access check and always as a download (ASVS 3.2.1, 5.4.2): never rendered inline.
+    @Sendable func document(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        guard let id = req.uuidParameter("id"), let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound) }
+        _ = try await access.candidate(document.$candidate.id, on: req.db)
+        if access.jobIDs != nil {
+            guard let applicationID = document.$application.id else { throw Abort(.notFound) }
+            _ = try await access.application(applicationID, on: req.db)
+        }
+        let bytes = try req.application.blobs.get(document.storageKey)
+        let response = Response(status: .ok, body: .init(data: Data(bytes)))
+        response.headers.contentType = HTTPMediaType(type: "application", subType: String(document.kind.mediaType.dropFirst("application/".count)))
+        response.headers.replaceOrAdd(name: .contentDisposition, value: Self.attachment(document.originalName))
+        response.headers.replaceOrAdd(name: "Content-Security-Policy", value: "sandbox; default-src 'none'")
+        response.headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
+        return response
+    }
+
+    /// `Content-Disposition: attachment` with an ASCII fallback and the UTF-8 name per RFC 6266 / RFC 8187.
+    static func attachment(_ name: String) -> String {
+        let ascii = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&+-.^_`|~")
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "cv"
+        return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
+    }
+}

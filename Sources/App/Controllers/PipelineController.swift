@@ -1,0 +1,172 @@
+import Fluent
+import Vapor
+import VivierCore
+
+/// A job's pipeline board and what recruiters do to an application: move it, reject it, record a withdrawal,
+/// reopen it.
+struct PipelineController {
+    struct Card: Encodable {
+        var id: String
+        var name: String
+        var candidateURL: String
+        var since: String
+        var days: Int
+        var late: Bool
+        var source: String
+        var action: String
+    }
+
+    struct Column: Encodable {
+        var id: String
+        var name: String
+        var kind: String
+        var cards: [Card]
+        var count: Int
+    }
+
+    struct StageOption: Encodable {
+        var id: String
+        var name: String
+    }
+
+    struct BoardContent: Encodable {
+        var job: String
+        var jobID: String
+        var editURL: String
+        var columns: [Column]
+        var stages: [StageOption]
+        var rejected: Int
+        var withdrawn: Int
+        var closedURL: String
+        var responseTargetDays: Int
+    }
+
+    @Sendable func board(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let job = try await access.job(req.uuidParameter("id"), on: req.db)
+        let jobID = try job.requireID()
+        let stages = try await Stage.query(on: req.db).filter(\.$job.$id == jobID).sort(\.$position).all()
+        let applications = try await JobApplication.query(on: req.db).filter(\.$job.$id == jobID).with(\.$candidate).sort(\.$stageEnteredAt).all()
+        let now = req.now
+        let columns = try stages.map { stage in
+            let stageID = try stage.requireID()
+            let cards = try applications.filter { $0.$stage.id == stageID && $0.outcome == .active || ($0.$stage.id == stageID && $0.outcome == .hired) }.map { application in
+                let days = Int(now.timeIntervalSince(application.stageEnteredAt) / 86_400)
+                let id = try application.requireID()
+                return Card(
+                    id: id.uuidString.lowercased(), name: application.candidate.fullName, candidateURL: SiteURL.candidate(try application.candidate.requireID()),
+                    since: Dates.day(application.stageEnteredAt, req.language), days: days,
+                    late: stage.kind == .new && days >= job.responseTargetDays, source: req.t("source.\(application.source.rawValue)"),
+                    action: SiteURL.application(id) + "/move")
+            }
+            return Column(id: stageID.uuidString.lowercased(), name: stage.name(in: req.language), kind: stage.kind.rawValue, cards: cards, count: cards.count)
+        }
+        let content = BoardContent(
+            job: job.title, jobID: jobID.uuidString.lowercased(), editURL: SiteURL.editJob(jobID), columns: columns,
+            stages: try stages.map { StageOption(id: try $0.requireID().uuidString.lowercased(), name: $0.name(in: req.language)) },
+            rejected: applications.filter { $0.outcome == .rejected }.count, withdrawn: applications.filter { $0.outcome == .withdrawn }.count,
+            closedURL: SiteURL.candidates + "?job=\(jobID.uuidString.lowercased())&outcome=closed", responseTargetDays: job.responseTargetDays)
+        return try await req.page("app/board", title: "\(req.t("board.title")) · \(job.title)", content)
+    }
+
+    struct MoveForm: Content {
+        var stage_id: String
+        var back: String?
+    }
+
+    @Sendable func move(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let application = try await access.application(req.uuidParameter("id"), on: req.db)
+        let form = try req.content.decode(MoveForm.self)
+        guard let stageID = UUID(uuidString: form.stage_id), let target = try await Stage.find(stageID, on: req.db),
+            target.$job.id == application.$job.id
+        else { throw Abort(.unprocessableEntity, reason: req.t("error.stage_unknown")) }
+        guard application.outcome == .active || application.outcome == .hired else {
+            throw Abort(.conflict, reason: req.t("error.application_closed"))
+        }
+        let previous = try await application.$stage.get(on: req.db)
+        if previous?.id != target.id {
+            try await req.db.transaction { db in
+                application.$stage.id = stageID
+                application.stageEnteredAt = req.now
+                if target.kind == .hired {
+                    application.outcome = .hired
+                    application.decidedAt = req.now
+                } else if application.outcome == .hired {
+                    application.outcome = .active
+                    application.decidedAt = nil
+                }
+                try await application.save(on: db)
+                try await Interaction(
+                    candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id, kind: .stageChanged,
+                    detail: "\(previous?.name(in: req.language) ?? "—") → \(target.name(in: req.language))", at: req.now
+                ).create(on: db)
+            }
+        }
+        return req.redirect(to: back(form.back, application), flash: "flash.moved")
+    }
+
+    struct CloseForm: Content {
+        var reason: String
+        var back: String?
+    }
+
+    @Sendable func reject(req: Request) async throws -> Response {
+        try await close(req, outcome: .rejected, allowed: ClosingReason.rejection)
+    }
+
+    @Sendable func withdraw(req: Request) async throws -> Response {
+        try await close(req, outcome: .withdrawn, allowed: ClosingReason.withdrawal)
+    }
+
+    private func close(_ req: Request, outcome: ApplicationOutcome, allowed: [ClosingReason]) async throws -> Response {
+        let access = try await Access.of(req)
+        let application = try await access.application(req.uuidParameter("id"), on: req.db)
+        let form = try req.content.decode(CloseForm.self)
+        guard let reason = ClosingReason(rawValue: form.reason), allowed.contains(reason) else {
+            throw Abort(.unprocessableEntity, reason: req.t("error.reason_required"))
+        }
+        guard application.outcome == .active else { throw Abort(.conflict, reason: req.t("error.application_closed")) }
+        try await req.db.transaction { db in
+            application.outcome = outcome
+            application.closingReason = reason.rawValue
+            application.decidedAt = req.now
+            try await application.save(on: db)
+            try await Interaction(
+                candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
+                kind: outcome == .rejected ? .rejected : .withdrawn, detail: reason.rawValue, at: req.now
+            ).create(on: db)
+        }
+        return req.redirect(to: back(form.back, application), flash: outcome == .rejected ? "flash.rejected" : "flash.withdrawn")
+    }
+
+    struct BackForm: Content {
+        var back: String?
+    }
+
+    @Sendable func reopen(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let application = try await access.application(req.uuidParameter("id"), on: req.db)
+        let form = try req.content.decode(BackForm.self)
+        guard application.outcome == .rejected || application.outcome == .withdrawn else {
+            throw Abort(.conflict, reason: req.t("error.application_open"))
+        }
+        try await req.db.transaction { db in
+            application.outcome = .active
+            application.closingReason = nil
+            application.decidedAt = nil
+            try await application.save(on: db)
+            try await Interaction(
+                candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id, kind: .reopened,
+                detail: "", at: req.now
+            ).create(on: db)
+        }
+        return req.redirect(to: back(form.back, application), flash: "flash.reopened")
+    }
+
+    /// Where to go after an action: the page the form came from when it is ours, else the candidate.
+    private func back(_ path: String?, _ application: JobApplication) -> String {
+        if let path, path.hasPrefix("/app/"), !path.hasPrefix("//") { return path }
+        return SiteURL.candidate(application.$candidate.id)
+    }
+}

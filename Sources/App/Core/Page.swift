@@ -1,0 +1,59 @@
+import Vapor
+import VivierCore
+
+/// What every page template receives besides its own content: the words in the page's language, who is signed in,
+/// the form token and a flash message left by the previous action.
+struct Page<Content: Encodable>: Encodable {
+    var title: String
+    var lang: String
+    var otherLang: String
+    var t: [String: String]
+    var user: UserSummary?
+    var csrf: String
+    var flash: String?
+    var flashKind: String
+    var path: String
+    var content: Content
+
+    struct UserSummary: Encodable {
+        var name: String
+        var role: String
+        var isAdmin: Bool
+        var canManage: Bool
+    }
+}
+
+struct Empty: Encodable {}
+
+enum FlashKind: String {
+    case success, error
+}
+
+extension Request {
+    static let flashCookie = "vivier_flash"
+
+    /// Renders a Leaf page, consuming the flash message. Templates never touch the database: they get `content`.
+    func page(_ template: String, title: String, status: HTTPStatus = .ok, _ content: some Encodable) async throws -> Response {
+        let flash = cookies[Self.flashCookie]?.string.split(separator: ":", maxSplits: 1).map(String.init)
+        let page = Page(
+            title: title, lang: language.rawValue, otherLang: language == .fr ? "en" : "fr",
+            t: application.translations.table(language),
+            user: currentUser.map { .init(name: $0.name, role: t("role.\($0.role.rawValue)"), isAdmin: $0.isAdmin, canManage: $0.canManage) },
+            csrf: csrfToken, flash: flash.flatMap { $0.count == 2 ? t($0[1]) : nil }, flashKind: flash?.first ?? "",
+            path: url.path, content: content)
+        let response = try await view.render(template, page).encodeResponse(status: status, for: self).get()
+        if flash != nil { response.cookies[Self.flashCookie] = .expired }
+        return response
+    }
+
+    /// A 303 redirect after a successful (or refused) action, carrying a message key for the next page.
+    func redirect(to path: String, flash key: String? = nil, kind: FlashKind = .success) -> Response {
+        let response = redirect(to: path, redirectType: .normal)
+        if let key {
+            response.cookies[Self.flashCookie] = HTTPCookies.Value(
+                string: "\(kind.rawValue):\(key)", maxAge: 60, path: "/", isSecure: application.config.production,
+                isHTTPOnly: true, sameSite: .lax)
+        }
+        return response
+    }
+}

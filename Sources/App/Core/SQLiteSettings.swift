@@ -1,0 +1,34 @@
+import Fluent
+import FluentSQLiteDriver
+import SQLKit
+import Vapor
+
+/// The embedded database's durability settings: WAL journal, `synchronous=FULL`, foreign keys on. Applied to the
+/// connection of every event loop (the SQLite driver keeps one per loop) and read back, so a build of SQLite that
+/// ignores them stops the boot instead of silently losing data.
+enum SQLiteSettings {
+    struct Pragma: Decodable {
+        var value: String
+    }
+
+    static func apply(_ app: Application) async throws {
+        for eventLoop in app.eventLoopGroup.makeIterator() {
+            let db = app.databases.database(.sqlite, logger: app.logger, on: eventLoop)!.sql()
+            if case .sqlite = app.config.database {
+                try await db.raw("PRAGMA journal_mode = WAL").run()
+            }
+            try await db.raw("PRAGMA synchronous = FULL").run()
+            try await db.raw("PRAGMA foreign_keys = ON").run()
+            try await db.raw("PRAGMA busy_timeout = 5000").run()
+            let synchronous = try await db.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
+            let foreignKeys = try await db.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
+            guard synchronous == 2, foreignKeys == 1 else {
+                throw AppConfig.Invalid(variable: "VIVIER_DATABASE_URL", problem: "SQLite refused synchronous=FULL or foreign_keys=ON")
+            }
+        }
+    }
+
+    static func journalMode(_ db: any Database) async throws -> String? {
+        try await db.sql().raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
+    }
+}

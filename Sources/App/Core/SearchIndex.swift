@@ -1,0 +1,64 @@
+import Fluent
+import SQLKit
+import Vapor
+import VivierCore
+
+/// Full-text search over candidates: one seam, two engines. SQLite uses FTS5 with BM25 ranking, PostgreSQL a
+/// `tsvector` with `ts_rank`. Both index text already folded by `Text.fold`, and queries go through the same fold,
+/// so "Helene" finds "Hélène" everywhere; every term matches as a prefix ("dev" finds "développeur").
+enum SearchIndex {
+    /// Rebuilds the indexed text of one candidate from their profile, tags, notes and CV text.
+    static func refresh(candidateID: UUID, on db: any Database) async throws {
+        guard let candidate = try await Candidate.find(candidateID, on: db) else { return }
+        let tags = try await CandidateTag.query(on: db).filter(\.$candidate.$id == candidateID).with(\.$tag).all().map(\.tag.name)
+        let notes = try await Note.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.body)
+        let documents = try await Document.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.text)
+        // Names and email first: FTS5 and ts_rank both favour short documents, and these are what people search.
+        let body = Text.fold(
+            ([candidate.firstName, candidate.lastName, candidate.email, candidate.email.split(separator: "@").first.map(String.init) ?? "", candidate.phone]
+                + tags + notes + documents).joined(separator: " "))
+        let sql = db.sql()
+        let id = candidateID.uuidString.lowercased()
+        if db.isPostgres {
+            try await sql.raw("""
+                INSERT INTO candidate_search (candidate_id, body) VALUES (\(bind: candidateID), \(bind: body))
+                ON CONFLICT (candidate_id) DO UPDATE SET body = EXCLUDED.body
+                """).run()
+        } else {
+            try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: id)").run()
+            try await sql.raw("INSERT INTO candidate_search (candidate_id, body) VALUES (\(bind: id), \(bind: body))").run()
+        }
+    }
+
+    static func remove(candidateID: UUID, on db: any Database) async throws {
+        let sql = db.sql()
+        if db.isPostgres {
+            try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID)").run()
+        } else {
+            try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID.uuidString.lowercased())").run()
+        }
+    }
+
+    /// Candidate ids matching every term of `query`, best first.
+    static func search(_ query: String, limit: Int = 500, on db: any Database) async throws -> [UUID] {
+        let terms = Text.searchTerms(query)
+        guard !terms.isEmpty else { return [] }
+        let sql = db.sql()
+        struct Hit: Decodable { var candidate_id: String }
+        struct PGHit: Decodable { var candidate_id: UUID }
+        if db.isPostgres {
+            let tsquery = terms.map { "\($0):*" }.joined(separator: " & ")
+            return try await sql.raw("""
+                SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: tsquery))
+                ORDER BY ts_rank(document, to_tsquery('simple', \(bind: tsquery))) DESC, candidate_id LIMIT \(literal: limit)
+                """).all(decoding: PGHit.self).map(\.candidate_id)
+        } else {
+            // Each term quoted, so FTS5 operators typed by a user are searched as text.
+            let match = terms.map { "\"\($0)\"*" }.joined(separator: " ")
+            return try await sql.raw("""
+                SELECT candidate_id FROM candidate_search WHERE candidate_search MATCH \(bind: match)
+                ORDER BY bm25(candidate_search), candidate_id LIMIT \(literal: limit)
+                """).all(decoding: Hit.self).compactMap { UUID(uuidString: $0.candidate_id) }
+        }
+    }
+}

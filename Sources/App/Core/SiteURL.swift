@@ -1,0 +1,24 @@
+import Foundation
+
+/// Every path Vivier links to, built in one place so links in pages and (later) emails cannot go stale.
+enum SiteURL {
+    static let careers = "/careers"
+    static let spontaneous = "/careers/apply"
+    static let thanks = "/careers/thanks"
+    static let login = "/login"
+    static let dashboard = "/app"
+    static let jobs = "/app/jobs"
+    static let candidates = "/app/candidates"
+    static let users = "/app/users"
+    static let pipeline = "/app/pipeline"
+    static let company = "/app/company"
+
+    static func job(_ slug: String) -> String { "/careers/\(slug)" }
+    static func apply(_ slug: String) -> String { "/careers/\(slug)/apply" }
+    static func editJob(_ id: UUID) -> String { "/app/jobs/\(id.uuidString.lowercased())/edit" }
+    static func board(_ id: UUID) -> String { "/app/jobs/\(id.uuidString.lowercased())/board" }
+    static func candidate(_ id: UUID) -> String { "/app/candidates/\(id.uuidString.lowercased())" }
+    static func application(_ id: UUID) -> String { "/app/applications/\(id.uuidString.lowercased())" }
+    static func document(_ id: UUID) -> String { "/app/documents/\(id.uuidString.lowercased())" }
+    static func user(_ id: UUID) -> String { "/app/users/\(id.uuidString.lowercased())" }
+}

@@ -1,0 +1,103 @@
+import Fluent
+import Vapor
+
+/// A recruiter, hiring manager or admin: someone who logs into the back office.
+final class User: Model, @unchecked Sendable {
+    static let schema = "users"
+
+    enum Role: String, Codable, CaseIterable, Sendable {
+        case admin
+        case recruiter
+        case hiringManager = "hiring_manager"
+    }
+
+    @ID(key: .id) var id: UUID?
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+
+    @Field(key: "email") var email: String
+    @Field(key: "name") var name: String
+    @Enum(key: "role") var role: Role
+    @Field(key: "password_hash") var passwordHash: String
+    @Field(key: "locale") var locale: String
+    @Field(key: "active") var active: Bool
+
+    init() {}
+
+    init(id: UUID? = nil, email: String, name: String, role: Role, passwordHash: String, locale: String) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.role = role
+        self.passwordHash = passwordHash
+        self.locale = locale
+        self.active = true
+    }
+}
+
+extension User {
+    /// Sees every job and candidate; hiring managers only see the jobs they are assigned to.
+    var seesAllJobs: Bool { role != .hiringManager }
+    /// Exports, bulk email, job and user administration.
+    var canManage: Bool { role != .hiringManager }
+    var isAdmin: Bool { role == .admin }
+}
+
+/// A login session. The cookie carries a random token; only its SHA-256 is stored, so a database leak does not
+/// leak sessions (ASVS 7.2.3).
+final class UserSession: Model, @unchecked Sendable {
+    static let schema = "user_sessions"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "token_hash") var tokenHash: String
+    @Parent(key: "user_id") var user: User
+    @Field(key: "csrf_token") var csrfToken: String
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "last_seen_at") var lastSeenAt: Date
+
+    init() {}
+
+    init(tokenHash: String, userID: UUID, csrfToken: String, now: Date) {
+        self.tokenHash = tokenHash
+        self.$user.id = userID
+        self.csrfToken = csrfToken
+        self.createdAt = now
+        self.lastSeenAt = now
+    }
+}
+
+/// A one-time link that creates the first admin of a fresh installation.
+final class SetupToken: Model, @unchecked Sendable {
+    static let schema = "setup_tokens"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "expires_at") var expiresAt: Date
+    @OptionalField(key: "used_at") var usedAt: Date?
+
+    init() {}
+
+    init(tokenHash: String, expiresAt: Date) {
+        self.tokenHash = tokenHash
+        self.expiresAt = expiresAt
+    }
+}
+
+/// One counted event for a rate limit (failed login, application from an address). Kept in the database so that
+/// several instances share the same limits.
+final class RateEvent: Model, @unchecked Sendable {
+    static let schema = "rate_events"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "bucket") var bucket: String
+    @Field(key: "key") var key: String
+    @Field(key: "at") var at: Date
+
+    init() {}
+
+    init(bucket: String, key: String, at: Date) {
+        self.bucket = bucket
+        self.key = key
+        self.at = at
+    }
+}

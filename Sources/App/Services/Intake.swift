@@ -1,0 +1,156 @@
+import Crypto
+import Fluent
+import Vapor
+import VivierCore
+
+/// Moment 1, intake: an application arrives (career site, later import and API). One person per email address:
+/// an application from a known address joins that person; a second application to the same job refreshes the
+/// first instead of doubling it.
+struct Intake {
+    struct Submission {
+        var input: ApplicantInput
+        var job: Job?
+        var cv: (bytes: [UInt8], kind: DocumentKind, filename: String)?
+        var consents: Set<ConsentPurpose>
+        var source: JobApplication.Source
+        var sourceDetail: String
+        var submissionToken: String?
+        var language: Language
+        var channel: ConsentChannel
+    }
+
+    enum Outcome {
+        case created(JobApplication)
+        /// This exact form was already submitted (double click, retry): nothing new was written.
+        case duplicateSubmission
+    }
+
+    let db: any Database
+    let blobs: any BlobStore
+    let now: Date
+    let logger: Logger
+
+    func submit(_ submission: Submission) async throws -> Outcome {
+        if let token = submission.submissionToken,
+            try await JobApplication.query(on: db).filter(\.$submissionToken == token).first() != nil
+        {
+            return .duplicateSubmission
+        }
+        // The file is written first under a fresh name and removed again if the database refuses the rest, so a
+        // failure never leaves a file without a record or a record without its file.
+        let storageKey = try submission.cv.map { try blobs.put($0.bytes) }
+        let result: (JobApplication, Document?)
+        do {
+            result = try await db.transaction { db in try await store(submission, storageKey: storageKey, on: db) }
+        } catch {
+            if let storageKey { try? blobs.delete(storageKey) }
+            if isUniqueViolation(error), let token = submission.submissionToken,
+                try await JobApplication.query(on: db).filter(\.$submissionToken == token).first() != nil
+            {
+                return .duplicateSubmission
+            }
+            throw error
+        }
+        let (application, document) = result
+        if let document, let blobs = blobs as? FileBlobStore {
+            document.text = await TextExtractor.text(of: blobs.path(document.storageKey), kind: document.kind)
+            if !document.text.isEmpty {
+                try await document.save(on: db)
+            }
+        }
+        try await SearchIndex.refresh(candidateID: application.$candidate.id, on: db)
+        return .created(application)
+    }
+
+    private func store(_ submission: Submission, storageKey: String?, on db: any Database) async throws -> (JobApplication, Document?) {
+        let input = submission.input
+        let email = EmailAddress.normalize(input.email)
+        let candidate: Candidate
+        if let existing = try await Candidate.query(on: db).filter(\.$email == email).filter(\.$mergedInto.$id == nil).first() {
+            // The person's latest own words win: a candidate fixing their name or phone on a new application.
+            existing.firstName = input.firstName
+            existing.lastName = input.lastName
+            if !input.phone.isEmpty { existing.phone = input.phone }
+            existing.language = submission.language.rawValue
+            candidate = existing
+        } else {
+            candidate = Candidate(email: email, firstName: input.firstName, lastName: input.lastName, phone: input.phone, language: submission.language)
+        }
+        candidate.lastActiveContactAt = now
+        try await candidate.save(on: db)
+        let candidateID = try candidate.requireID()
+
+        var applicationQuery = JobApplication.query(on: db).filter(\.$candidate.$id == candidateID)
+        if let jobID = submission.job?.id {
+            applicationQuery = applicationQuery.filter(\.$job.$id == jobID)
+        } else {
+            applicationQuery = applicationQuery.filter(\.$job.$id == nil).filter(\.$outcome == .active)
+        }
+        let application: JobApplication
+        let kind: Interaction.Kind
+        if let existing = try await applicationQuery.first() {
+            application = existing
+            if !input.coverLetter.isEmpty { application.coverLetter = input.coverLetter }
+            application.submissionToken = submission.submissionToken
+            kind = .applied
+            try await application.save(on: db)
+        } else {
+            var firstStage: Stage?
+            if let jobID = submission.job?.id {
+                firstStage = try await Stage.query(on: db).filter(\.$job.$id == jobID).sort(\.$position).first()
+            }
+            application = JobApplication(
+                candidateID: candidateID, jobID: submission.job?.id, stageID: firstStage?.id, source: submission.source,
+                sourceDetail: submission.sourceDetail, coverLetter: input.coverLetter, submissionToken: submission.submissionToken, now: now)
+            kind = .applied
+            try await application.create(on: db)
+        }
+        let applicationID = try application.requireID()
+        try await Interaction(
+            candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: kind,
+            detail: submission.job?.title ?? "spontaneous", at: now
+        ).create(on: db)
+
+        var document: Document?
+        if let cv = submission.cv, let storageKey {
+            let digest = SHA256.hash(data: cv.bytes).hexString
+            let created = Document(
+                candidateID: candidateID, applicationID: applicationID, kind: cv.kind, originalName: Self.safeFilename(cv.filename, kind: cv.kind),
+                storageKey: storageKey, size: cv.bytes.count, sha256: digest)
+            try await created.create(on: db)
+            document = created
+        }
+
+        let wordings = try await ConsentWording.query(on: db).filter(\.$locale == submission.language.rawValue).all()
+        for purpose in ConsentPurpose.allCases where submission.consents.contains(purpose) {
+            let version = wordings.filter { $0.purpose == purpose }.map(\.version).max() ?? 1
+            try await ConsentEvent(
+                candidateID: candidateID, purpose: purpose, action: .granted, channel: submission.channel,
+                wordingVersion: version, locale: submission.language.rawValue, at: now
+            ).create(on: db)
+            try await Interaction(
+                candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .consent,
+                detail: "\(purpose.rawValue):granted", at: now
+            ).create(on: db)
+        }
+        return (application, document)
+    }
+
+    /// A display name for the stored file: the user's name stripped of paths, controls and bidi overrides, with the
+    /// extension of the detected format. Only ever shown and sent RFC 6266-encoded, never used as a path.
+    static func safeFilename(_ raw: String, kind: DocumentKind) -> String {
+        let base = raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        let cleaned = base.unicodeScalars.filter { scalar in
+            !(scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format)
+        }
+        var name = String(String.UnicodeScalarView(cleaned)).trimmed
+        if let dot = name.lastIndex(of: ".") { name = String(name[..<dot]) }
+        name = String(name.prefix(100))
+        return (name.isEmpty ? "cv" : name) + "." + kind.fileExtension
+    }
+
+    private func isUniqueViolation(_ error: any Error) -> Bool {
+        let text = String(reflecting: error).lowercased()
+        return text.contains("unique") || text.contains("23505")
+    }
+}

@@ -1,0 +1,58 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Leaf
+import NIOSSL
+import Vapor
+
+/// Builds the application from its configuration: database, templates, middleware, routes, migrations.
+public func configure(_ app: Application, config: AppConfig) async throws {
+    app.config = config
+    app.http.server.configuration.hostname = config.host
+    app.http.server.configuration.port = config.port
+    app.routes.defaultMaxBodySize = "1mb"
+
+    switch config.database {
+    case .sqlite(let path):
+        try FileManager.default.createDirectory(
+            at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        app.databases.use(.sqlite(.file(path)), as: .sqlite)
+    case .sqliteMemory:
+        app.databases.use(.sqlite(.memory), as: .sqlite)
+    case .postgres(let url):
+        var postgres = try SQLPostgresConfiguration(url: url)
+        if let schema = URLComponents(string: url)?.queryItems?.first(where: { $0.name == "search_path" })?.value {
+            postgres.searchPath = [schema]
+        }
+        app.databases.use(.postgres(configuration: postgres), as: .psql)
+    }
+
+    app.blobs = try FileBlobStore(directory: config.blobDirectory)
+    app.translations = try Translations(directory: URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Locales"))
+
+    app.views.use(.leaf)
+    app.leaf.cache.isEnabled = app.environment.isRelease
+
+    app.middleware = .init()
+    app.middleware.use(ErrorPageMiddleware())
+    app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+    app.middleware.use(SessionMiddleware())
+    app.middleware.use(LanguageMiddleware())
+
+    app.registerMigrations()
+    try routes(app)
+    app.asyncCommands.use(VivierServeCommand(), as: "serve", isDefault: true)
+    app.asyncCommands.use(DemoCommand(), as: "demo")
+    app.asyncCommands.use(MigrateOnlyCommand(), as: "migrate")
+    app.asyncCommands.use(UserCommand(), as: "user")
+}
+
+/// Prepares the database for use: engine settings checked, migrations run. Called by `serve`, `demo`, `migrate`
+/// and the tests.
+public func prepareDatabase(_ app: Application) async throws {
+    if case .postgres = app.config.database {} else {
+        try await SQLiteSettings.apply(app)
+    }
+    try await app.autoMigrate()
+}

@@ -1,0 +1,32 @@
+import Fluent
+import SQLKit
+import Vapor
+
+extension Application {
+    /// Every migration, in order. Append only: never edit or reorder one that has shipped.
+    func registerMigrations() {
+        migrations.add(CreateUsers())
+        migrations.add(CreateJobs())
+        migrations.add(CreateCandidates())
+        migrations.add(CreateTimeline())
+        migrations.add(CreateConsentLedger())
+        migrations.add(CreateSearchIndex())
+        migrations.add(CreateSettings())
+    }
+}
+
+extension Database {
+    /// The SQL side of a Fluent database; both of Vivier's drivers provide it.
+    func sql() -> any SQLDatabase {
+        guard let sql = self as? any SQLDatabase else { fatalError("Vivier needs an SQL database") }
+        return sql
+    }
+
+    var isPostgres: Bool { sql().dialect.name == "postgresql" }
+
+    func createIndex(_ name: String, on table: String, columns: [String]) async throws {
+        var builder = sql().create(index: name).on(table)
+        for column in columns { builder = builder.column(column) }
+        try await builder.run()
+    }
+}

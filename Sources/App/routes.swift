@@ -1,0 +1,81 @@
+import Vapor
+
+/// The route table, by area.
+func routes(_ app: Application) throws {
+    app.get("healthz") { req async throws -> Response in
+        try await req.db.sql().raw("SELECT 1").run()
+        return Response(status: .ok, body: .init(string: "ok\n"))
+    }
+    app.get { req in req.redirect(to: SiteURL.careers) }
+
+    let forms = app.grouped(CSRFMiddleware(maxBody: 1 << 20))
+
+    do {  // careers
+        let careers = CareersController()
+        let uploads = app.grouped(CSRFMiddleware(maxBody: Application.maxUploadBody))
+        forms.get("careers", use: careers.list)
+        forms.get("careers", "thanks", use: careers.thanks)
+        forms.get("careers", "apply", use: careers.applyForm)
+        uploads.on(.POST, "careers", "apply", body: .collect(maxSize: ByteCount(value: Application.maxUploadBody)), use: careers.apply)
+        forms.get("careers", ":slug", use: careers.show)
+        forms.get("careers", ":slug", "apply", use: careers.applyForm)
+        uploads.on(.POST, "careers", ":slug", "apply", body: .collect(maxSize: ByteCount(value: Application.maxUploadBody)), use: careers.apply)
+    }
+
+    do {  // sign in, first admin
+        let auth = AuthController()
+        forms.get("login", use: auth.loginForm)
+        forms.post("login", use: auth.login)
+        forms.post("logout", use: auth.logout)
+        forms.get("setup", ":token", use: auth.setupForm)
+        forms.post("setup", ":token", use: auth.setup)
+    }
+
+    let backOffice = forms.grouped("app").grouped(RequireUser())
+    let managers = backOffice.grouped(RequireRole.manager)
+    let admins = backOffice.grouped(RequireRole.admin)
+
+    do {  // recruiter UI
+        backOffice.get(use: DashboardController().show)
+
+        let jobs = JobsController()
+        backOffice.get("jobs", use: jobs.list)
+        managers.get("jobs", "new", use: jobs.new)
+        managers.post("jobs", use: jobs.create)
+        managers.get("jobs", ":id", "edit", use: jobs.edit)
+        managers.post("jobs", ":id", use: jobs.update)
+        managers.post("jobs", ":id", "status", use: jobs.setStatus)
+
+        let pipeline = PipelineController()
+        backOffice.get("jobs", ":id", "board", use: pipeline.board)
+        backOffice.post("applications", ":id", "move", use: pipeline.move)
+        managers.post("applications", ":id", "reject", use: pipeline.reject)
+        managers.post("applications", ":id", "withdraw", use: pipeline.withdraw)
+        managers.post("applications", ":id", "reopen", use: pipeline.reopen)
+
+        let candidates = CandidatesController()
+        backOffice.get("candidates", use: candidates.list)
+        backOffice.get("candidates", ":id", use: candidates.show)
+        backOffice.post("candidates", ":id", "notes", use: candidates.addNote)
+        backOffice.post("candidates", ":id", "tags", use: candidates.addTag)
+        backOffice.post("candidates", ":id", "tags", ":tagID", "delete", use: candidates.removeTag)
+        managers.post("candidates", ":id", "merge", use: candidates.merge)
+        backOffice.get("documents", ":id", use: candidates.document)
+    }
+
+    do {  // administration
+        let admin = AdminController()
+        admins.get("users", use: admin.users)
+        admins.post("users", use: admin.createUser)
+        admins.post("users", ":id", use: admin.updateUser)
+        admins.get("pipeline", use: admin.pipeline)
+        admins.post("pipeline", use: admin.savePipeline)
+        admins.get("company", use: admin.company)
+        admins.post("company", use: admin.saveCompany)
+    }
+}
+
+extension Application {
+    /// A CV of 10 MB plus the form around it; anything larger is refused with 413 before it is read.
+    static let maxUploadBody = 11 * 1024 * 1024
+}

@@ -1,0 +1,1 @@
+public enum VivierMailVersion { public static let name = "VivierMail" }

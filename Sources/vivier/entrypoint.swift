@@ -1,0 +1,26 @@
+import App
+import Logging
+import Vapor
+
+@main
+enum Entrypoint {
+    static func main() async throws {
+        var env = try Environment.detect()
+        try LoggingSystem.bootstrap(from: &env)
+        let app = try await Application.make(env)
+        do {
+            let config = try AppConfig.load(from: ProcessInfo.processInfo.environment, production: env.isRelease)
+            try await configure(app, config: config)
+            try await app.execute()
+        } catch let invalid as AppConfig.Invalid {
+            app.logger.critical("Configuration error — \(invalid)")
+            try? await app.asyncShutdown()
+            exit(78)
+        } catch {
+            app.logger.report(error: error)
+            try? await app.asyncShutdown()
+            throw error
+        }
+        try await app.asyncShutdown()
+    }
+}
