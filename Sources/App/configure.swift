@@ -17,8 +17,6 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         try FileManager.default.createDirectory(
             at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         app.databases.use(.sqlite(.file(path)), as: .sqlite)
-    case .sqliteMemory:
-        app.databases.use(.sqlite(.memory), as: .sqlite)
     case .postgres(let url):
         var postgres = try SQLPostgresConfiguration(url: url)
         if let schema = URLComponents(string: url)?.queryItems?.first(where: { $0.name == "search_path" })?.value {
@@ -34,8 +32,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.leaf.cache.isEnabled = app.environment.isRelease
 
     app.middleware = .init()
-    app.middleware.use(ErrorPageMiddleware())
     app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(ErrorPageMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
     app.middleware.use(SessionMiddleware())
     app.middleware.use(LanguageMiddleware())

@@ -7,7 +7,6 @@ import VivierCore
 public struct AppConfig: Sendable {
     public enum Database: Sendable, Equatable {
         case sqlite(path: String)
-        case sqliteMemory
         case postgres(url: String)
     }
 
@@ -53,8 +52,6 @@ public struct AppConfig: Sendable {
                 throw Invalid(variable: "VIVIER_DATABASE_URL", problem: "'\(redacted(url))' has no host; expected postgres://user:password@host:5432/database")
             }
             database = .postgres(url: url)
-        case "sqlite::memory:"?:
-            database = .sqliteMemory
         case let url? where url.hasPrefix("sqlite://") || url.hasSuffix(".sqlite") || url.hasSuffix(".db"):
             let path = url.hasPrefix("sqlite://") ? String(url.dropFirst("sqlite://".count)) : url
             guard !path.isEmpty else {
@@ -64,7 +61,7 @@ public struct AppConfig: Sendable {
         case let other?:
             throw Invalid(
                 variable: "VIVIER_DATABASE_URL",
-                problem: "'\(redacted(other))' is not accepted; use postgres://user:password@host:5432/database, sqlite://path/to/file.sqlite or sqlite::memory:")
+                problem: "'\(redacted(other))' is not accepted; use postgres://user:password@host:5432/database or sqlite://path/to/file.sqlite")
         }
 
         let host = value("VIVIER_HOST") ?? "127.0.0.1"

@@ -32,7 +32,10 @@ struct CSRFMiddleware: AsyncMiddleware {
         if let origin = request.headers.first(name: .origin), origin != "null", !Self.isSameOrigin(origin, request) {
             throw Abort(.forbidden, reason: "Cross-site form submission refused.")
         }
-        if request.body.data == nil {
+        if let body = request.body.data {
+            // Already in memory (small bodies arrive whole): the limit still applies.
+            guard body.readableBytes <= maxBody else { throw Abort(.payloadTooLarge) }
+        } else {
             _ = try await request.body.collect(max: maxBody).get()
         }
         let presented = request.headers.first(name: "X-CSRF-Token") ?? (try? request.content.decode(Field.self))?._csrf

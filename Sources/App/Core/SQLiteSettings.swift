@@ -14,9 +14,7 @@ enum SQLiteSettings {
     static func apply(_ app: Application) async throws {
         for eventLoop in app.eventLoopGroup.makeIterator() {
             let db = app.databases.database(.sqlite, logger: app.logger, on: eventLoop)!.sql()
-            if case .sqlite = app.config.database {
-                try await db.raw("PRAGMA journal_mode = WAL").run()
-            }
+            try await db.raw("PRAGMA journal_mode = WAL").run()
             try await db.raw("PRAGMA synchronous = FULL").run()
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA busy_timeout = 5000").run()

@@ -1,0 +1,202 @@
+@testable import App
+import Fluent
+import Foundation
+import Testing
+import Vapor
+
+/// The authorization matrix (ASVS 8.2): every route × every role. A route missing from the matrix fails the test, so
+/// a new route cannot ship without a decision about who may use it.
+@Suite("Who may do what")
+struct AccessTests {
+    enum Expect: String {
+        /// Served (2xx, a redirect that is not to the login page, or a validation answer).
+        case allowed
+        /// Anonymous: sent to the login page or refused with 401.
+        case login
+        case forbidden
+        /// Hidden: answers exactly like an object that does not exist.
+        case notFound
+    }
+
+    /// Route → expected result for anonymous, hiring manager, recruiter, admin.
+    static let matrix: [String: [Expect]] = [
+        "GET /": [.allowed, .allowed, .allowed, .allowed],
+        "GET /healthz": [.allowed, .allowed, .allowed, .allowed],
+        "GET /careers": [.allowed, .allowed, .allowed, .allowed],
+        "GET /careers/thanks": [.allowed, .allowed, .allowed, .allowed],
+        "GET /careers/apply": [.allowed, .allowed, .allowed, .allowed],
+        "POST /careers/apply": [.allowed, .allowed, .allowed, .allowed],
+        "GET /careers/:slug": [.allowed, .allowed, .allowed, .allowed],
+        "GET /careers/:slug/apply": [.allowed, .allowed, .allowed, .allowed],
+        "POST /careers/:slug/apply": [.allowed, .allowed, .allowed, .allowed],
+        "GET /login": [.allowed, .allowed, .allowed, .allowed],
+        // Posted empty, a login is refused with 401 whoever asks.
+        "POST /login": [.login, .login, .login, .login],
+        "POST /logout": [.allowed, .allowed, .allowed, .allowed],
+        "GET /setup/:token": [.notFound, .notFound, .notFound, .notFound],
+        "POST /setup/:token": [.notFound, .notFound, .notFound, .notFound],
+        "GET /app": [.login, .allowed, .allowed, .allowed],
+        "GET /app/jobs": [.login, .allowed, .allowed, .allowed],
+        "GET /app/jobs/new": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/jobs": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/jobs/:id/edit": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/jobs/:id": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/jobs/:id/status": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/jobs/:id/board": [.login, .allowed, .allowed, .allowed],
+        "POST /app/applications/:id/move": [.login, .allowed, .allowed, .allowed],
+        "POST /app/applications/:id/reject": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/applications/:id/withdraw": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/applications/:id/reopen": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/candidates": [.login, .allowed, .allowed, .allowed],
+        "GET /app/candidates/:id": [.login, .allowed, .allowed, .allowed],
+        "POST /app/candidates/:id/notes": [.login, .allowed, .allowed, .allowed],
+        "POST /app/candidates/:id/tags": [.login, .allowed, .allowed, .allowed],
+        "POST /app/candidates/:id/tags/:tagID/delete": [.login, .allowed, .allowed, .allowed],
+        "POST /app/candidates/:id/merge": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/documents/:id": [.login, .allowed, .allowed, .allowed],
+        "GET /app/users": [.login, .forbidden, .forbidden, .allowed],
+        "POST /app/users": [.login, .forbidden, .forbidden, .allowed],
+        "POST /app/users/:id": [.login, .forbidden, .forbidden, .allowed],
+        "GET /app/pipeline": [.login, .forbidden, .forbidden, .allowed],
+        "POST /app/pipeline": [.login, .forbidden, .forbidden, .allowed],
+        "GET /app/company": [.login, .forbidden, .forbidden, .allowed],
+        "POST /app/company": [.login, .forbidden, .forbidden, .allowed],
+    ]
+
+    struct World {
+        var assignedJob: Job
+        var otherJob: Job
+        var assignedApplication: UUID
+        var otherApplication: UUID
+        var assignedCandidate: UUID
+        var otherCandidate: UUID
+        var assignedDocument: UUID
+        var otherDocument: UUID
+        var tag: UUID
+        var someUser: UUID
+    }
+
+    /// Two jobs, one assigned to the hiring manager, each with one applicant who sent a CV.
+    static func world(_ app: Application) async throws -> World {
+        let manager = try await Fixtures.user(app, "manager@example.com", role: .hiringManager)
+        try await Fixtures.user(app, "recruiter@example.com", role: .recruiter)
+        try await Fixtures.user(app, "admin@example.com", role: .admin)
+        let someUser = try await Fixtures.user(app, "someone@example.com", role: .recruiter)
+        let assigned = try await Fixtures.job(app, title: "Assigned", members: [manager])
+        let other = try await Fixtures.job(app, title: "Other")
+        let browser = Browser(app)
+        _ = try await Fixtures.apply(browser, slug: assigned.slug, email: "a@example.com")
+        _ = try await Fixtures.apply(browser, slug: other.slug, email: "b@example.com")
+        let a = try #require(try await Candidate.query(on: app.db).filter(\.$email == "a@example.com").first())
+        let b = try #require(try await Candidate.query(on: app.db).filter(\.$email == "b@example.com").first())
+        let tag = Tag(name: "swift")
+        try await tag.create(on: app.db)
+        try await CandidateTag(candidateID: try a.requireID(), tagID: try tag.requireID()).create(on: app.db)
+        try await CandidateTag(candidateID: try b.requireID(), tagID: try tag.requireID()).create(on: app.db)
+        func application(_ c: Candidate) async throws -> UUID { try #require(try await JobApplication.query(on: app.db).filter(\.$candidate.$id == c.requireID()).first()?.id) }
+        func document(_ c: Candidate) async throws -> UUID { try #require(try await Document.query(on: app.db).filter(\.$candidate.$id == c.requireID()).first()?.id) }
+        return World(
+            assignedJob: assigned, otherJob: other, assignedApplication: try await application(a), otherApplication: try await application(b),
+            assignedCandidate: try a.requireID(), otherCandidate: try b.requireID(), assignedDocument: try await document(a), otherDocument: try await document(b),
+            tag: try tag.requireID(), someUser: try someUser.requireID())
+    }
+
+    static func path(_ route: Route, _ world: World, hidden: Bool) -> String {
+        let segments = route.path.map { component -> String in
+            switch component {
+            case .constant(let value): return value
+            case .parameter(let name):
+                let id: UUID
+                switch name {
+                case "slug": return hidden ? world.otherJob.slug : world.assignedJob.slug
+                case "token": return "not-a-token"
+                case "tagID": id = world.tag
+                default:
+                    let area = route.path.first.map { "\($0)" } == "app" && route.path.count > 1 ? "\(route.path[1])" : ""
+                    switch area {
+                    case "jobs": id = (hidden ? world.otherJob.id : world.assignedJob.id)!
+                    case "applications": id = hidden ? world.otherApplication : world.assignedApplication
+                    case "candidates": id = hidden ? world.otherCandidate : world.assignedCandidate
+                    case "documents": id = hidden ? world.otherDocument : world.assignedDocument
+                    case "users": id = world.someUser
+                    default: id = UUID()
+                    }
+                }
+                return id.uuidString.lowercased()
+            case .anything, .catchall: return "x"
+            }
+        }
+        return "/" + segments.joined(separator: "/")
+    }
+
+    static func classify(_ page: Browser.Page) -> Expect {
+        switch page.status {
+        case .unauthorized: return .login
+        case .seeOther where page.location?.hasPrefix("/login") == true: return .login
+        case .forbidden: return .forbidden
+        case .notFound: return .notFound
+        default: return .allowed
+        }
+    }
+
+    @Test func everyRouteAnswersEachRoleAsTheMatrixSays() async throws {
+        try await withApp { app, _ in
+            let world = try await Self.world(app)
+            let routes = app.routes.all.filter { $0.method != .HEAD }
+            var mismatches: [String] = []
+            let roles: [(String?, Int)] = [(nil, 0), ("manager@example.com", 1), ("recruiter@example.com", 2), ("admin@example.com", 3)]
+            for (email, column) in roles {
+                for route in routes {
+                    let key = "\(route.method.rawValue) /\(route.path.map { "\($0)" }.joined(separator: "/"))"
+                    guard let expected = Self.matrix[key] else {
+                        mismatches.append("\(key) is not in the authorization matrix")
+                        continue
+                    }
+                    if key == "POST /logout" { continue }  // would end the session the loop relies on; tested in AuthTests
+                    let browser = Browser(app)
+                    if let email { try await browser.login(email) } else { try await browser.open("/login") }
+                    let path = Self.path(route, world, hidden: false)
+                    let page = route.method == .GET ? try await browser.get(path) : try await browser.post(path, [])
+                    let got = Self.classify(page)
+                    if got != expected[column] {
+                        mismatches.append("\(key) as \(email ?? "anonymous"): expected \(expected[column]), got \(got) (\(page.status.code))")
+                    }
+                    // A hiring manager asking for something of a job they are not assigned to gets 404.
+                    if column == 1, expected[1] == .allowed, key.contains(":id"), !key.contains("users") {
+                        let hidden = Self.path(route, world, hidden: true)
+                        let page = route.method == .GET ? try await browser.get(hidden) : try await browser.post(hidden, [])
+                        if page.status != .notFound { mismatches.append("\(key) on an unassigned job as manager: expected 404, got \(page.status.code)") }
+                    }
+                }
+            }
+            #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
+        }
+    }
+
+    @Test func hiringManagerListsOnlyTheirJobsAndCandidates() async throws {
+        try await withApp { app, _ in
+            _ = try await Self.world(app)
+            let browser = Browser(app)
+            try await browser.login("manager@example.com")
+            let jobs = try await browser.get("/app/jobs")
+            #expect(jobs.body.contains("Assigned") && !jobs.body.contains(">Other<"))
+            let candidates = try await browser.get("/app/candidates")
+            #expect(candidates.body.contains("a@example.com") && !candidates.body.contains("b@example.com"))
+            let search = try await browser.get("/app/candidates?q=example")
+            #expect(!search.body.contains("b@example.com"))
+        }
+    }
+
+    @Test func cvIsServedAsAnAttachmentWithSafeHeaders() async throws {
+        try await withApp { app, _ in
+            let world = try await Self.world(app)
+            let browser = Browser(app)
+            try await browser.login("recruiter@example.com")
+            let page = try await browser.get("/app/documents/\(world.assignedDocument.uuidString.lowercased())")
+            #expect(page.status == .ok)
+            #expect(page.headers.first(name: .contentDisposition)?.hasPrefix("attachment; filename=\"cv.pdf\"; filename*=UTF-8''cv.pdf") == true)
+            #expect(page.headers.first(name: "Content-Security-Policy")?.hasPrefix("sandbox") == true)
+            #expect(page.body.hasPrefix("%PDF-"))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+@testable import App
+import Fluent
+import Foundation
+import Testing
+import Vapor
+
+@Suite("Signing in, sessions and form protection")
+struct AuthTests {
+    @Test func login_rotatesTheSessionAndLogoutKillsItServerSide() async throws {
+        try await withApp { app, _ in
+            try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            let browser = Browser(app)
+            try await browser.login("ana@example.com")
+            let cookie = try #require(browser.cookies["vivier_session"])
+            #expect(try await browser.get("/app").status == .ok)
+            // Log in again: a new token, and the old one is gone.
+            try await browser.login("ana@example.com")
+            #expect(browser.cookies["vivier_session"] != cookie)
+            let stolen = Browser(app)
+            stolen.cookies["vivier_session"] = cookie
+            #expect(try await stolen.get("/app").status == .seeOther)
+            // Logout deletes the session row: replaying the cookie no longer works.
+            let current = try #require(browser.cookies["vivier_session"])
+            try await browser.post("/logout", [])
+            let replay = Browser(app)
+            replay.cookies["vivier_session"] = current
+            #expect(try await replay.get("/app").location?.hasPrefix("/login") == true)
+            #expect(try await UserSession.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test func login_wrongPasswordAndUnknownUserLookTheSame() async throws {
+        try await withApp { app, _ in
+            try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            let browser = Browser(app)
+            try await browser.open("/login")
+            let wrong = try await browser.post("/login", [("email", "ana@example.com"), ("password", "not the password")])
+            let unknown = try await browser.post("/login", [("email", "nobody@example.com"), ("password", "not the password")])
+            #expect(wrong.status == .unauthorized && unknown.status == .unauthorized)
+            #expect(wrong.body.contains("Adresse ou mot de passe incorrect.") && unknown.body.contains("Adresse ou mot de passe incorrect."))
+        }
+    }
+
+    @Test func login_sixthFailureIn15MinutesIsRefusedWithoutLockingForever() async throws {
+        try await withApp { app, clock in
+            try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            let browser = Browser(app)
+            try await browser.open("/login")
+            for _ in 0..<5 {
+                #expect(try await browser.post("/login", [("email", "ana@example.com"), ("password", "wrong password")]).status == .unauthorized)
+            }
+            let blocked = try await browser.post("/login", [("email", "ana@example.com"), ("password", Fixtures.password)])
+            #expect(blocked.status == .tooManyRequests)
+            clock.advance(by: 15 * 60 + 1)
+            #expect(try await browser.post("/login", [("email", "ana@example.com"), ("password", Fixtures.password)]).status == .seeOther)
+        }
+    }
+
+    @Test func session_expiresAfterIdleTimeAndWhenUserIsDisabled() async throws {
+        try await withApp { app, clock in
+            let admin = try await Fixtures.user(app, "admin@example.com", role: .admin)
+            let ana = try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            let anaBrowser = Browser(app)
+            try await anaBrowser.login("ana@example.com")
+            clock.advance(by: Sessions.idleTimeout + 1)
+            #expect(try await anaBrowser.get("/app").status == .seeOther)
+            try await anaBrowser.login("ana@example.com")
+            let adminBrowser = Browser(app)
+            try await adminBrowser.login(admin.email)
+            try await adminBrowser.open("/app/users")
+            let update = try await adminBrowser.post("/app/users/\(try ana.requireID().uuidString.lowercased())", [("role", "recruiter")])
+            #expect(update.status == .seeOther)
+            #expect(try await anaBrowser.get("/app").status == .seeOther, "a disabled user is signed out at once")
+            #expect(try await User.find(ana.id, on: app.db)?.active == false)
+        }
+    }
+
+    @Test func csrf_formsWithoutTokenOrFromAnotherSiteAreRefused() async throws {
+        try await withApp { app, _ in
+            let job = try await Fixtures.job(app)
+            try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            let browser = Browser(app)
+            try await browser.login("ana@example.com")
+            let noteURL = "/app/jobs/\(try job.requireID().uuidString.lowercased())/status"
+            #expect(try await browser.post(noteURL, [("status", "closed")], csrf: "").status == .forbidden)
+            #expect(try await browser.post(noteURL, [("status", "closed")], csrf: "forged").status == .forbidden)
+            #expect(try await browser.post(noteURL, [("status", "closed")], headers: ["Origin": "https://evil.example"]).status == .forbidden)
+            #expect(try await browser.post(noteURL, [("status", "closed")], headers: ["Sec-Fetch-Site": "cross-site"]).status == .forbidden)
+            #expect(try await Job.find(job.id, on: app.db)?.status == .open)
+            #expect(try await browser.post(noteURL, [("status", "closed")]).status == .seeOther)
+            #expect(try await Job.find(job.id, on: app.db)?.status == .closed)
+            // The public forms too: a login post without the visitor token is refused.
+            let anonymous = Browser(app)
+            #expect(try await anonymous.post("/login", [("email", "ana@example.com"), ("password", Fixtures.password)], csrf: "").status == .forbidden)
+        }
+    }
+
+    @Test func setup_linkCreatesTheFirstAdminOnce() async throws {
+        try await withApp { app, _ in
+            let token = Tokens.random()
+            try await SetupToken(tokenHash: Tokens.hash(token), expiresAt: app.clock.now() + 3600).create(on: app.db)
+            let browser = Browser(app)
+            try await browser.open("/setup/\(token)")
+            let weak = try await browser.post("/setup/\(token)", [("company", "Atelier"), ("name", "Ana"), ("email", "ana@example.com"), ("password", "password")])
+            #expect(weak.status == .unprocessableEntity && weak.body.contains("trop courant"))
+            let done = try await browser.post("/setup/\(token)", [("company", "Atelier"), ("name", "Ana"), ("email", "ana@example.com"), ("password", Fixtures.password)])
+            #expect(done.status == .seeOther)
+            #expect(try await User.query(on: app.db).first()?.role == .admin)
+            #expect(try await Company.load(on: app.db).name == "Atelier")
+            #expect(try await Browser(app).get("/setup/\(token)").status == .notFound)
+        }
+    }
+
+    @Test func responses_carrySecurityHeaders() async throws {
+        try await withApp { app, _ in
+            for path in ["/careers", "/login", "/healthz", "/nope"] {
+                let page = try await Browser(app).get(path)
+                #expect(page.headers.first(name: "Content-Security-Policy")?.contains("object-src 'none'") == true, "\(path)")
+                #expect(page.headers.first(name: "X-Content-Type-Options") == "nosniff")
+            }
+        }
+    }
+}

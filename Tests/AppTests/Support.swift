@@ -1,0 +1,193 @@
+@testable import App
+import Fluent
+import Foundation
+import NIOCore
+import SQLKit
+import Testing
+import Vapor
+import VivierCore
+import VaporTesting
+
+/// Builds a fresh Vivier on a real engine for one test: a temporary SQLite file by default, or a private schema in
+/// the PostgreSQL named by `VIVIER_TEST_DATABASE_URL`. Everything it created is removed afterwards.
+func withApp(_ test: (Application, ManualClock) async throws -> Void) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vivier-test-\(UUID().uuidString)")
+    var environment = ["VIVIER_DATA_DIR": directory.path, "VIVIER_SECRET": "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"]
+    var schema: String?
+    if let postgres = ProcessInfo.processInfo.environment["VIVIER_TEST_DATABASE_URL"], !postgres.isEmpty {
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        schema = name
+        environment["VIVIER_DATABASE_URL"] = postgres + (postgres.contains("?") ? "&" : "?") + "search_path=\(name)"
+    }
+    let app = try await Application.make(.testing)
+    let clock = ManualClock()
+    var failure: (any Error)?
+    do {
+        try await configure(app, config: try AppConfig.load(from: environment, production: false))
+        app.clock = clock
+        // Cheap hashes keep the suite fast; production uses Bcrypt's default cost.
+        app.passwords.use(.bcrypt(cost: 4))
+        if let schema { try await app.db.sql().raw("CREATE SCHEMA \(ident: schema)").run() }
+        try await prepareDatabase(app)
+        try await test(app, clock)
+    } catch {
+        failure = error
+    }
+    if let schema { try? await app.db.sql().raw("DROP SCHEMA \(ident: schema) CASCADE").run() }
+    try await app.asyncShutdown()
+    try? FileManager.default.removeItem(at: directory)
+    if let failure { throw failure }
+}
+
+var isPostgresRun: Bool { !(ProcessInfo.processInfo.environment["VIVIER_TEST_DATABASE_URL"] ?? "").isEmpty }
+
+/// A browser for tests: keeps cookies between requests and reads form tokens from pages.
+final class Browser: @unchecked Sendable {
+    let app: Application
+    var cookies: [String: String] = [:]
+
+    init(_ app: Application) { self.app = app }
+
+    struct Page {
+        var status: HTTPStatus
+        var headers: HTTPHeaders
+        var body: String
+
+        var location: String? { headers.first(name: .location) }
+
+        /// The value of a hidden form field on this page.
+        func field(_ name: String) -> String? {
+            guard let range = body.range(of: "name=\"\(name)\" value=\"") else { return nil }
+            return String(body[range.upperBound...].prefix { $0 != "\"" })
+        }
+    }
+
+    @discardableResult
+    func request(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) async throws -> Page {
+        var all = headers
+        if !cookies.isEmpty {
+            all.replaceOrAdd(name: .cookie, value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
+        }
+        var page: Page?
+        try await app.testing().test(method, path, headers: all, body: body) { response in
+            for value in response.headers[.setCookie] {
+                let pair = value.split(separator: ";").first.map(String.init) ?? ""
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { continue }
+                if value.contains("Max-Age=0") || value.contains("1970") { cookies[parts[0]] = nil } else { cookies[parts[0]] = parts[1] }
+            }
+            page = Page(status: response.status, headers: response.headers, body: response.body.string)
+        }
+        return page!
+    }
+
+    func get(_ path: String) async throws -> Page { try await request(.GET, path) }
+
+    /// Posts a form the way a browser does, with the visitor's form token unless `csrf` says otherwise.
+    @discardableResult
+    func post(_ path: String, _ fields: [(String, String)], csrf: String? = nil, headers: HTTPHeaders = [:]) async throws -> Page {
+        let token = csrf ?? currentCSRF
+        var all = headers
+        all.contentType = .urlEncodedForm
+        let encoded = (fields + (token.map { [("_csrf", $0)] } ?? [])).map { key, value in
+            "\(key.formEncoded)=\(value.formEncoded)"
+        }.joined(separator: "&")
+        return try await request(.POST, path, headers: all, body: ByteBuffer(string: encoded))
+    }
+
+    /// The token the next form must carry: read from a page of the back office or the visitor cookie.
+    var lastPageCSRF: String?
+    var currentCSRF: String? { lastPageCSRF ?? cookies[CSRFMiddleware.cookie] }
+
+    /// Loads a page and remembers its form token.
+    @discardableResult
+    func open(_ path: String) async throws -> Page {
+        let page = try await get(path)
+        if let token = page.field("_csrf") { lastPageCSRF = token }
+        return page
+    }
+
+    func login(_ email: String, _ password: String = "correct horse battery") async throws {
+        try await open("/login")
+        let page = try await post("/login", [("email", email), ("password", password)])
+        #expect(page.status == .seeOther, "login of \(email) failed with \(page.status)")
+        lastPageCSRF = nil
+        try await open("/app")
+    }
+}
+
+extension String {
+    var formEncoded: String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._*")
+        return addingPercentEncoding(withAllowedCharacters: allowed)!.replacingOccurrences(of: "%20", with: "+")
+    }
+}
+
+/// Builds a `multipart/form-data` body like a browser's.
+struct Multipart {
+    let boundary = "----vivier\(UUID().uuidString)"
+    var parts: [UInt8] = []
+
+    mutating func add(_ name: String, _ value: String) {
+        parts += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+    }
+
+    mutating func addFile(_ name: String, filename: String, type: String, bytes: [UInt8]) {
+        parts += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
+        parts += bytes
+        parts += Array("\r\n".utf8)
+    }
+
+    var body: ByteBuffer { ByteBuffer(bytes: parts + Array("--\(boundary)--\r\n".utf8)) }
+    var headers: HTTPHeaders { ["Content-Type": "multipart/form-data; boundary=\(boundary)"] }
+}
+
+/// Test data built through the same models the app uses.
+enum Fixtures {
+    static let password = "correct horse battery"
+
+    @discardableResult
+    static func user(_ app: Application, _ email: String, role: User.Role) async throws -> User {
+        let user = User(email: email, name: email.components(separatedBy: "@")[0], role: role, passwordHash: try app.password.hash(password), locale: "fr")
+        try await user.create(on: app.db)
+        return user
+    }
+
+    @discardableResult
+    static func job(_ app: Application, title: String = "Développeur·se Swift", status: Job.Status = .open, members: [User] = []) async throws -> Job {
+        let job = Job(
+            title: title, slug: try await JobsController.uniqueSlug(for: title, excluding: nil, on: app.db), department: "Tech", location: "Paris",
+            contractType: .cdi, remotePolicy: .hybrid, description: "## Missions\n- Écrire du Swift", language: .fr, status: status)
+        job.publishedAt = app.clock.now()
+        try await job.create(on: app.db)
+        for (position, template) in StageTemplate.defaultPipeline.enumerated() {
+            try await Stage(jobID: try job.requireID(), position: position, template: template).create(on: app.db)
+        }
+        for member in members { try await JobMember(jobID: try job.requireID(), userID: try member.requireID()).create(on: app.db) }
+        return job
+    }
+
+    /// A minimal valid PDF with some text.
+    static let pdf: [UInt8] = Array("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".utf8)
+
+    /// Applies through the public form, as a candidate's browser does.
+    static func apply(
+        _ browser: Browser, slug: String?, first: String = "Hélène", last: String = "Lefèvre", email: String = "helene@example.com",
+        phone: String = "+33 6 12 34 56 78", cv: [UInt8]? = Fixtures.pdf, cvName: String = "cv.pdf", extra: [(String, String)] = [], submission: String? = nil
+    ) async throws -> Browser.Page {
+        let formPath = slug.map { "/careers/\($0)/apply" } ?? "/careers/apply"
+        let form = try await browser.get(formPath)
+        var multipart = Multipart()
+        multipart.add("_csrf", browser.cookies[CSRFMiddleware.cookie] ?? "")
+        multipart.add("submission", submission ?? form.field("submission") ?? "")
+        multipart.add("first_name", first)
+        multipart.add("last_name", last)
+        multipart.add("email", email)
+        multipart.add("phone", phone)
+        multipart.add("cover_letter", "Bonjour !")
+        for (name, value) in extra { multipart.add(name, value) }
+        if let cv { multipart.addFile("cv", filename: cvName, type: "application/pdf", bytes: cv) }
+        return try await browser.request(.POST, formPath, headers: multipart.headers, body: multipart.body)
+    }
+}
