@@ -54,6 +54,11 @@ struct CreateConsentLedger: AsyncMigration {
     func revert(on database: any Database) async throws {
         try await database.schema(ConsentEvent.schema).delete()
         try await database.schema(ConsentWording.schema).delete()
+        if database.isPostgres {
+            for table in [ConsentEvent.schema, ConsentWording.schema] {
+                try await database.sql().raw("DROP FUNCTION \(unsafeRaw: table)_append_only()").run()
+            }
+        }
     }
 }
 
