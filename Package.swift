@@ -2,7 +2,7 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "VivierCore",
             dependencies: [
-                .product(name: "Ink", package: "Ink"),
+                .product(name: "Ink", package: "Ink")
             ],
             swiftSettings: strict
         ),

@@ -26,7 +26,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     }
 
     app.blobs = try FileBlobStore(directory: config.blobDirectory)
-    app.translations = try Translations(directory: URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Locales"))
+    app.translations = try Translations(
+        directory: URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Locales"))
 
     app.views.use(.leaf)
     app.leaf.cache.isEnabled = app.environment.isRelease
@@ -49,7 +50,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 /// Prepares the database for use: engine settings checked, migrations run. Called by `serve`, `demo`, `migrate`
 /// and the tests.
 public func prepareDatabase(_ app: Application) async throws {
-    if case .postgres = app.config.database {} else {
+    if case .postgres = app.config.database {
+    } else {
         try await SQLiteSettings.apply(app)
     }
     try await app.autoMigrate()

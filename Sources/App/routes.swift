@@ -16,10 +16,14 @@ func routes(_ app: Application) throws {
         forms.get("careers", use: careers.list)
         forms.get("careers", "thanks", use: careers.thanks)
         forms.get("careers", "apply", use: careers.applyForm)
-        uploads.on(.POST, "careers", "apply", body: .collect(maxSize: ByteCount(value: Application.maxUploadBody)), use: careers.apply)
+        uploads.on(
+            .POST, "careers", "apply", body: .collect(maxSize: ByteCount(value: Application.maxUploadBody)),
+            use: careers.apply)
         forms.get("careers", ":slug", use: careers.show)
         forms.get("careers", ":slug", "apply", use: careers.applyForm)
-        uploads.on(.POST, "careers", ":slug", "apply", body: .collect(maxSize: ByteCount(value: Application.maxUploadBody)), use: careers.apply)
+        uploads.on(
+            .POST, "careers", ":slug", "apply", body: .collect(maxSize: ByteCount(value: Application.maxUploadBody)),
+            use: careers.apply)
     }
 
     do {  // sign in, first admin

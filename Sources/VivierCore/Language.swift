@@ -1,3 +1,5 @@
+import Foundation
+
 /// The languages Vivier speaks. Every candidate-facing text exists in each of them.
 public enum Language: String, CaseIterable, Codable, Sendable {
     case fr
@@ -16,5 +18,3 @@ public enum Language: String, CaseIterable, Codable, Sendable {
         return ranked.filter { $0.1 > 0 }.max { $0.1 < $1.1 }?.0
     }
 }
-
-import Foundation

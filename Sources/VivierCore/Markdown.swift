@@ -6,7 +6,8 @@ public enum Markdown {
     /// HTML from Markdown. Raw HTML in the source is shown as text, never interpreted, and links keep only safe
     /// schemes (http, https, mailto, relative) — ASVS 1.3.5.
     public static func html(_ source: String) -> String {
-        let escaped = source
+        let escaped =
+            source
             .replacingOccurrences(of: "&", with: "&amp;")
             .replacingOccurrences(of: "<", with: "&lt;")
         var parser = MarkdownParser()
@@ -21,11 +22,15 @@ public enum Markdown {
 
     /// A readable plain-text version of Markdown: what an email's text part or a search index needs.
     public static func plainText(_ source: String) -> String {
-        let html = html(source)
-            .replacingOccurrences(of: "</p>", with: "\n\n")
-            .replacingOccurrences(of: "<li>", with: "- ")
-            .replacingOccurrences(of: "</li>", with: "\n")
+        var html = html(source)
+        for block in [
+            "</p>", "</h1>", "</h2>", "</h3>", "</h4>", "</h5>", "</h6>", "</ul>", "</ol>", "</blockquote>", "</pre>",
+        ] {
+            html = html.replacingOccurrences(of: block, with: "\n\n")
+        }
+        html = html.replacingOccurrences(of: "<li>", with: "- ").replacingOccurrences(of: "</li>", with: "\n")
             .replacingOccurrences(of: "<br>", with: "\n")
+        while html.contains("\n\n\n") { html = html.replacingOccurrences(of: "\n\n\n", with: "\n\n") }
         return html.strippingTags
             .replacingOccurrences(of: "&lt;", with: "<")
             .replacingOccurrences(of: "&gt;", with: ">")
@@ -51,7 +56,11 @@ extension String {
         var out = ""
         var inTag = false
         for character in self {
-            if character == "<" { inTag = true } else if character == ">" && inTag { inTag = false } else if !inTag {
+            if character == "<" {
+                inTag = true
+            } else if character == ">" && inTag {
+                inTag = false
+            } else if !inTag {
                 out.append(character)
             }
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a stage means, whatever a company calls it. Later features (acknowledgement next steps, interview
 /// scheduling, indicators) reason on kinds, never on stage names.
 public enum StageKind: String, CaseIterable, Codable, Sendable {
@@ -27,7 +29,9 @@ public enum ClosingReason: String, CaseIterable, Codable, Sendable {
     case unresponsive
 
     /// Reasons a recruiter may pick when rejecting.
-    public static let rejection: [ClosingReason] = [.profile, .positionFilled, .afterInterview, .jobWithdrawn, .unresponsive]
+    public static let rejection: [ClosingReason] = [
+        .profile, .positionFilled, .afterInterview, .jobWithdrawn, .unresponsive,
+    ]
     /// Reasons that describe a withdrawal by the candidate.
     public static let withdrawal: [ClosingReason] = [.candidateWithdrew]
 }
@@ -74,5 +78,3 @@ extension String {
     /// The string without surrounding whitespace.
     public var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }
-
-import Foundation

@@ -50,11 +50,13 @@ public enum EmailAddress {
     /// within RFC 5321 length limits.
     public static func isValid(_ raw: String) -> Bool {
         let address = normalize(raw)
-        guard address.utf8.count <= 254, !address.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 32 } ?? false })
+        guard address.utf8.count <= 254,
+            !address.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 32 } ?? false })
         else { return false }
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, let local = parts.first, let domain = parts.last else { return false }
-        guard !local.isEmpty, local.utf8.count <= 64, !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..")
+        guard !local.isEmpty, local.utf8.count <= 64, !local.hasPrefix("."), !local.hasSuffix("."),
+            !local.contains("..")
         else { return false }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }

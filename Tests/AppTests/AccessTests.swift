@@ -1,8 +1,9 @@
-@testable import App
 import Fluent
 import Foundation
 import Testing
 import Vapor
+
+@testable import App
 
 /// The authorization matrix (ASVS 8.2): every route × every role. A route missing from the matrix fails the test, so
 /// a new route cannot ship without a decision about who may use it.
@@ -32,7 +33,8 @@ struct AccessTests {
         "GET /login": [.allowed, .allowed, .allowed, .allowed],
         // Posted empty, a login is refused with 401 whoever asks.
         "POST /login": [.login, .login, .login, .login],
-        "POST /logout": [.allowed, .allowed, .allowed, .allowed],
+        // Signing out always lands on the login page.
+        "POST /logout": [.login, .login, .login, .login],
         "GET /setup/:token": [.notFound, .notFound, .notFound, .notFound],
         "POST /setup/:token": [.notFound, .notFound, .notFound, .notFound],
         "GET /app": [.login, .allowed, .allowed, .allowed],
@@ -93,11 +95,18 @@ struct AccessTests {
         try await tag.create(on: app.db)
         try await CandidateTag(candidateID: try a.requireID(), tagID: try tag.requireID()).create(on: app.db)
         try await CandidateTag(candidateID: try b.requireID(), tagID: try tag.requireID()).create(on: app.db)
-        func application(_ c: Candidate) async throws -> UUID { try #require(try await JobApplication.query(on: app.db).filter(\.$candidate.$id == c.requireID()).first()?.id) }
-        func document(_ c: Candidate) async throws -> UUID { try #require(try await Document.query(on: app.db).filter(\.$candidate.$id == c.requireID()).first()?.id) }
+        func application(_ c: Candidate) async throws -> UUID {
+            try #require(
+                try await JobApplication.query(on: app.db).filter(\.$candidate.$id == c.requireID()).first()?.id)
+        }
+        func document(_ c: Candidate) async throws -> UUID {
+            try #require(try await Document.query(on: app.db).filter(\.$candidate.$id == c.requireID()).first()?.id)
+        }
         return World(
-            assignedJob: assigned, otherJob: other, assignedApplication: try await application(a), otherApplication: try await application(b),
-            assignedCandidate: try a.requireID(), otherCandidate: try b.requireID(), assignedDocument: try await document(a), otherDocument: try await document(b),
+            assignedJob: assigned, otherJob: other, assignedApplication: try await application(a),
+            otherApplication: try await application(b),
+            assignedCandidate: try a.requireID(), otherCandidate: try b.requireID(),
+            assignedDocument: try await document(a), otherDocument: try await document(b),
             tag: try tag.requireID(), someUser: try someUser.requireID())
     }
 
@@ -112,7 +121,8 @@ struct AccessTests {
                 case "token": return "not-a-token"
                 case "tagID": id = world.tag
                 default:
-                    let area = route.path.first.map { "\($0)" } == "app" && route.path.count > 1 ? "\(route.path[1])" : ""
+                    let area =
+                        route.path.first.map { "\($0)" } == "app" && route.path.count > 1 ? "\(route.path[1])" : ""
                     switch area {
                     case "jobs": id = (hidden ? world.otherJob.id : world.assignedJob.id)!
                     case "applications": id = hidden ? world.otherApplication : world.assignedApplication
@@ -144,7 +154,9 @@ struct AccessTests {
             let world = try await Self.world(app)
             let routes = app.routes.all.filter { $0.method != .HEAD }
             var mismatches: [String] = []
-            let roles: [(String?, Int)] = [(nil, 0), ("manager@example.com", 1), ("recruiter@example.com", 2), ("admin@example.com", 3)]
+            let roles: [(String?, Int)] = [
+                (nil, 0), ("manager@example.com", 1), ("recruiter@example.com", 2), ("admin@example.com", 3),
+            ]
             for (email, column) in roles {
                 for route in routes {
                     let key = "\(route.method.rawValue) /\(route.path.map { "\($0)" }.joined(separator: "/"))"
@@ -152,20 +164,25 @@ struct AccessTests {
                         mismatches.append("\(key) is not in the authorization matrix")
                         continue
                     }
-                    if key == "POST /logout" { continue }  // would end the session the loop relies on; tested in AuthTests
                     let browser = Browser(app)
                     if let email { try await browser.login(email) } else { try await browser.open("/login") }
                     let path = Self.path(route, world, hidden: false)
                     let page = route.method == .GET ? try await browser.get(path) : try await browser.post(path, [])
                     let got = Self.classify(page)
                     if got != expected[column] {
-                        mismatches.append("\(key) as \(email ?? "anonymous"): expected \(expected[column]), got \(got) (\(page.status.code))")
+                        mismatches.append(
+                            "\(key) as \(email ?? "anonymous"): expected \(expected[column]), got \(got) (\(page.status.code))"
+                        )
                     }
                     // A hiring manager asking for something of a job they are not assigned to gets 404.
                     if column == 1, expected[1] == .allowed, key.contains(":id"), !key.contains("users") {
                         let hidden = Self.path(route, world, hidden: true)
-                        let page = route.method == .GET ? try await browser.get(hidden) : try await browser.post(hidden, [])
-                        if page.status != .notFound { mismatches.append("\(key) on an unassigned job as manager: expected 404, got \(page.status.code)") }
+                        let page =
+                            route.method == .GET ? try await browser.get(hidden) : try await browser.post(hidden, [])
+                        if page.status != .notFound {
+                            mismatches.append(
+                                "\(key) on an unassigned job as manager: expected 404, got \(page.status.code)")
+                        }
                     }
                 }
             }
@@ -194,7 +211,9 @@ struct AccessTests {
             try await browser.login("recruiter@example.com")
             let page = try await browser.get("/app/documents/\(world.assignedDocument.uuidString.lowercased())")
             #expect(page.status == .ok)
-            #expect(page.headers.first(name: .contentDisposition)?.hasPrefix("attachment; filename=\"cv.pdf\"; filename*=UTF-8''cv.pdf") == true)
+            #expect(
+                page.headers.first(name: .contentDisposition)?.hasPrefix(
+                    "attachment; filename=\"cv.pdf\"; filename*=UTF-8''cv.pdf") == true)
             #expect(page.headers.first(name: "Content-Security-Policy")?.hasPrefix("sandbox") == true)
             #expect(page.body.hasPrefix("%PDF-"))
         }

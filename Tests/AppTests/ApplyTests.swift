@@ -1,9 +1,10 @@
-@testable import App
 import Fluent
 import Foundation
 import Testing
 import Vapor
 import VivierCore
+
+@testable import App
 
 @Suite("Applying on the career site")
 struct ApplyTests {
@@ -13,20 +14,28 @@ struct ApplyTests {
             let job = try await Fixtures.job(app)
             let browser = Browser(app)
             // Act
-            let page = try await Fixtures.apply(browser, slug: job.slug, extra: [("consent_talent_pool", "on"), ("consent_newsletter", "on")])
+            let page = try await Fixtures.apply(
+                browser, slug: job.slug, extra: [("consent_talent_pool", "on"), ("consent_newsletter", "on")])
             // Check
             #expect(page.status == .seeOther)
             #expect(page.location?.hasPrefix("/careers/thanks") == true)
             let candidate = try #require(try await Candidate.query(on: app.db).first())
-            #expect(candidate.firstName == "Hélène" && candidate.lastName == "Lefèvre" && candidate.email == "helene@example.com")
+            #expect(
+                candidate.firstName == "Hélène" && candidate.lastName == "Lefèvre"
+                    && candidate.email == "helene@example.com")
             let application = try #require(try await JobApplication.query(on: app.db).with(\.$stage).first())
-            #expect(application.stage?.kind == .new && application.source == .careerSite && application.coverLetter == "Bonjour !")
+            #expect(
+                application.stage?.kind == .new && application.source == .careerSite
+                    && application.coverLetter == "Bonjour !")
             let document = try #require(try await Document.query(on: app.db).first())
             #expect(document.kind == .pdf && document.size == Fixtures.pdf.count && document.originalName == "cv.pdf")
             #expect(try app.blobs.get(document.storageKey) == Fixtures.pdf)
             let events = try await ConsentEvent.query(on: app.db).all()
             #expect(Set(events.map(\.purpose)) == [.talentPool, .newsletter])
-            #expect(events.allSatisfy { $0.action == .granted && $0.channel == .careerForm && $0.wordingVersion == 1 && $0.locale == "fr" })
+            #expect(
+                events.allSatisfy {
+                    $0.action == .granted && $0.channel == .careerForm && $0.wordingVersion == 1 && $0.locale == "fr"
+                })
             let kinds = try await Interaction.query(on: app.db).all().map(\.kind)
             #expect(kinds.filter { $0 == .applied }.count == 1 && kinds.filter { $0 == .consent }.count == 2)
         }
@@ -59,7 +68,9 @@ struct ApplyTests {
             let browser = Browser(app)
             var values = ["first_name": "Zoë", "last_name": "Côté", "email": "zoe@example.com", "phone": "0612345678"]
             values[field] = value
-            let page = try await Fixtures.apply(browser, slug: job.slug, first: values["first_name"]!, last: values["last_name"]!, email: values["email"]!, phone: values["phone"]!)
+            let page = try await Fixtures.apply(
+                browser, slug: job.slug, first: values["first_name"]!, last: values["last_name"]!,
+                email: values["email"]!, phone: values["phone"]!)
             #expect(page.status == .unprocessableEntity)
             #expect(page.body.contains("id=\"\(field)-error\""))
             #expect(page.body.contains(message.htmlEscaped))
@@ -101,7 +112,10 @@ struct ApplyTests {
             let job = try await Fixtures.job(app)
             let browser = Browser(app)
             // An executable named .pdf, and a ZIP that is not a document.
-            for bytes in [Array("MZ\u{90}\u{00}this is not a pdf".utf8), [0x50, 0x4B, 0x03, 0x04] + Array(repeating: 0, count: 40)] {
+            for bytes in [
+                Array("MZ\u{90}\u{00}this is not a pdf".utf8),
+                [0x50, 0x4B, 0x03, 0x04] + Array(repeating: 0, count: 40),
+            ] {
                 let page = try await Fixtures.apply(browser, slug: job.slug, cv: bytes, cvName: "cv.pdf")
                 #expect(page.status == .unprocessableEntity)
                 #expect(page.body.contains("n&#39;est pas un PDF, DOCX ou ODT valide"))
@@ -134,11 +148,17 @@ struct ApplyTests {
 
     @Test func apply_onePersonWithThreeApplicationsIsOneCandidate() async throws {
         try await withApp { app, _ in
-            let jobs = [try await Fixtures.job(app, title: "Data Analyst"), try await Fixtures.job(app, title: "Product Designer")]
+            let jobs = [
+                try await Fixtures.job(app, title: "Data Analyst"),
+                try await Fixtures.job(app, title: "Product Designer"),
+            ]
             let browser = Browser(app)
             _ = try await Fixtures.apply(browser, slug: jobs[0].slug, email: "Jean-Francois.Muller@Example.com")
-            _ = try await Fixtures.apply(browser, slug: jobs[1].slug, first: "Jean-François", last: "Müller", email: " jean-francois.muller@example.com ")
-            _ = try await Fixtures.apply(browser, slug: nil, first: "Jean-François", last: "Müller", email: "jean-francois.muller@example.com")
+            _ = try await Fixtures.apply(
+                browser, slug: jobs[1].slug, first: "Jean-François", last: "Müller",
+                email: " jean-francois.muller@example.com ")
+            _ = try await Fixtures.apply(
+                browser, slug: nil, first: "Jean-François", last: "Müller", email: "jean-francois.muller@example.com")
             let candidates = try await Candidate.query(on: app.db).all()
             #expect(candidates.count == 1)
             #expect(candidates.first?.fullName == "Jean-François Müller")
@@ -148,6 +168,21 @@ struct ApplyTests {
             // Applying again to the same job refreshes that application rather than doubling it.
             _ = try await Fixtures.apply(browser, slug: jobs[0].slug, email: "jean-francois.muller@example.com")
             #expect(try await JobApplication.query(on: app.db).count() == 3)
+        }
+    }
+
+    @Test(
+        .enabled(
+            if: TextExtractor.executable("pdftotext") != nil,
+            "needs pdftotext (poppler-utils), installed by scripts/test"))
+    func apply_pdfTextIsExtractedAndSearchable() async throws {
+        try await withApp { app, _ in
+            let job = try await Fixtures.job(app)
+            _ = try await Fixtures.apply(
+                Browser(app), slug: job.slug, cv: Fixtures.textPDF("Ingenieure Kubernetes Lyon"))
+            let document = try #require(try await Document.query(on: app.db).first())
+            #expect(document.text.contains("Kubernetes"))
+            #expect(try await SearchIndex.search("kubernetes", on: app.db) == [document.$candidate.id])
         }
     }
 
@@ -178,7 +213,8 @@ struct ApplyTests {
     @Test func apply_honeypotIsThankedAndDiscarded() async throws {
         try await withApp { app, _ in
             let job = try await Fixtures.job(app)
-            let page = try await Fixtures.apply(Browser(app), slug: job.slug, extra: [("website", "http://spam.example")])
+            let page = try await Fixtures.apply(
+                Browser(app), slug: job.slug, extra: [("website", "http://spam.example")])
             #expect(page.status == .seeOther)
             #expect(try await Candidate.query(on: app.db).count() == 0)
         }
@@ -189,9 +225,12 @@ struct ApplyTests {
             let job = try await Fixtures.job(app)
             let browser = Browser(app)
             for number in 0..<10 {
-                #expect(try await Fixtures.apply(browser, slug: job.slug, email: "p\(number)@example.com").status == .seeOther)
+                #expect(
+                    try await Fixtures.apply(browser, slug: job.slug, email: "p\(number)@example.com").status
+                        == .seeOther)
             }
-            #expect(try await Fixtures.apply(browser, slug: job.slug, email: "p10@example.com").status == .tooManyRequests)
+            #expect(
+                try await Fixtures.apply(browser, slug: job.slug, email: "p10@example.com").status == .tooManyRequests)
             clock.advance(by: 61)
             #expect(try await Fixtures.apply(browser, slug: job.slug, email: "p11@example.com").status == .seeOther)
         }
@@ -209,7 +248,9 @@ struct ApplyTests {
             #expect(object["title"] as? String == "Ingénieur·e </script><b>x</b>")
             #expect(object["employmentType"] as? String == "FULL_TIME")
             #expect((object["hiringOrganization"] as? [String: Any])?["name"] != nil)
-            #expect(((object["jobLocation"] as? [String: Any])?["address"] as? [String: Any])?["addressLocality"] as? String == "Paris")
+            #expect(
+                ((object["jobLocation"] as? [String: Any])?["address"] as? [String: Any])?["addressLocality"] as? String
+                    == "Paris")
             #expect(object["datePosted"] is String && object["description"] is String && object["url"] is String)
             #expect(!page.body.contains("<b>x</b>"), "job text must be escaped in the page")
         }

@@ -1,8 +1,9 @@
-@testable import App
 import Fluent
 import Foundation
 import Testing
 import Vapor
+
+@testable import App
 
 @Suite("Signing in, sessions and form protection")
 struct AuthTests {
@@ -34,10 +35,14 @@ struct AuthTests {
             try await Fixtures.user(app, "ana@example.com", role: .recruiter)
             let browser = Browser(app)
             try await browser.open("/login")
-            let wrong = try await browser.post("/login", [("email", "ana@example.com"), ("password", "not the password")])
-            let unknown = try await browser.post("/login", [("email", "nobody@example.com"), ("password", "not the password")])
+            let wrong = try await browser.post(
+                "/login", [("email", "ana@example.com"), ("password", "not the password")])
+            let unknown = try await browser.post(
+                "/login", [("email", "nobody@example.com"), ("password", "not the password")])
             #expect(wrong.status == .unauthorized && unknown.status == .unauthorized)
-            #expect(wrong.body.contains("Adresse ou mot de passe incorrect.") && unknown.body.contains("Adresse ou mot de passe incorrect."))
+            #expect(
+                wrong.body.contains("Adresse ou mot de passe incorrect.")
+                    && unknown.body.contains("Adresse ou mot de passe incorrect."))
         }
     }
 
@@ -47,12 +52,17 @@ struct AuthTests {
             let browser = Browser(app)
             try await browser.open("/login")
             for _ in 0..<5 {
-                #expect(try await browser.post("/login", [("email", "ana@example.com"), ("password", "wrong password")]).status == .unauthorized)
+                #expect(
+                    try await browser.post("/login", [("email", "ana@example.com"), ("password", "wrong password")])
+                        .status == .unauthorized)
             }
-            let blocked = try await browser.post("/login", [("email", "ana@example.com"), ("password", Fixtures.password)])
+            let blocked = try await browser.post(
+                "/login", [("email", "ana@example.com"), ("password", Fixtures.password)])
             #expect(blocked.status == .tooManyRequests)
             clock.advance(by: 15 * 60 + 1)
-            #expect(try await browser.post("/login", [("email", "ana@example.com"), ("password", Fixtures.password)]).status == .seeOther)
+            #expect(
+                try await browser.post("/login", [("email", "ana@example.com"), ("password", Fixtures.password)]).status
+                    == .seeOther)
         }
     }
 
@@ -68,7 +78,8 @@ struct AuthTests {
             let adminBrowser = Browser(app)
             try await adminBrowser.login(admin.email)
             try await adminBrowser.open("/app/users")
-            let update = try await adminBrowser.post("/app/users/\(try ana.requireID().uuidString.lowercased())", [("role", "recruiter")])
+            let update = try await adminBrowser.post(
+                "/app/users/\(try ana.requireID().uuidString.lowercased())", [("role", "recruiter")])
             #expect(update.status == .seeOther)
             #expect(try await anaBrowser.get("/app").status == .seeOther, "a disabled user is signed out at once")
             #expect(try await User.find(ana.id, on: app.db)?.active == false)
@@ -84,14 +95,21 @@ struct AuthTests {
             let noteURL = "/app/jobs/\(try job.requireID().uuidString.lowercased())/status"
             #expect(try await browser.post(noteURL, [("status", "closed")], csrf: "").status == .forbidden)
             #expect(try await browser.post(noteURL, [("status", "closed")], csrf: "forged").status == .forbidden)
-            #expect(try await browser.post(noteURL, [("status", "closed")], headers: ["Origin": "https://evil.example"]).status == .forbidden)
-            #expect(try await browser.post(noteURL, [("status", "closed")], headers: ["Sec-Fetch-Site": "cross-site"]).status == .forbidden)
+            #expect(
+                try await browser.post(noteURL, [("status", "closed")], headers: ["Origin": "https://evil.example"])
+                    .status == .forbidden)
+            #expect(
+                try await browser.post(noteURL, [("status", "closed")], headers: ["Sec-Fetch-Site": "cross-site"])
+                    .status == .forbidden)
             #expect(try await Job.find(job.id, on: app.db)?.status == .open)
             #expect(try await browser.post(noteURL, [("status", "closed")]).status == .seeOther)
             #expect(try await Job.find(job.id, on: app.db)?.status == .closed)
             // The public forms too: a login post without the visitor token is refused.
             let anonymous = Browser(app)
-            #expect(try await anonymous.post("/login", [("email", "ana@example.com"), ("password", Fixtures.password)], csrf: "").status == .forbidden)
+            #expect(
+                try await anonymous.post(
+                    "/login", [("email", "ana@example.com"), ("password", Fixtures.password)], csrf: ""
+                ).status == .forbidden)
         }
     }
 
@@ -101,9 +119,16 @@ struct AuthTests {
             try await SetupToken(tokenHash: Tokens.hash(token), expiresAt: app.clock.now() + 3600).create(on: app.db)
             let browser = Browser(app)
             try await browser.open("/setup/\(token)")
-            let weak = try await browser.post("/setup/\(token)", [("company", "Atelier"), ("name", "Ana"), ("email", "ana@example.com"), ("password", "password")])
+            let weak = try await browser.post(
+                "/setup/\(token)",
+                [("company", "Atelier"), ("name", "Ana"), ("email", "ana@example.com"), ("password", "password")])
             #expect(weak.status == .unprocessableEntity && weak.body.contains("trop courant"))
-            let done = try await browser.post("/setup/\(token)", [("company", "Atelier"), ("name", "Ana"), ("email", "ana@example.com"), ("password", Fixtures.password)])
+            let done = try await browser.post(
+                "/setup/\(token)",
+                [
+                    ("company", "Atelier"), ("name", "Ana"), ("email", "ana@example.com"),
+                    ("password", Fixtures.password),
+                ])
             #expect(done.status == .seeOther)
             #expect(try await User.query(on: app.db).first()?.role == .admin)
             #expect(try await Company.load(on: app.db).name == "Atelier")
@@ -115,7 +140,9 @@ struct AuthTests {
         try await withApp { app, _ in
             for path in ["/careers", "/login", "/healthz", "/nope"] {
                 let page = try await Browser(app).get(path)
-                #expect(page.headers.first(name: "Content-Security-Policy")?.contains("object-src 'none'") == true, "\(path)")
+                #expect(
+                    page.headers.first(name: "Content-Security-Policy")?.contains("object-src 'none'") == true,
+                    "\(path)")
                 #expect(page.headers.first(name: "X-Content-Type-Options") == "nosniff")
             }
         }

@@ -1,10 +1,12 @@
-@testable import App
 import Foundation
 import Testing
 
+@testable import App
+
 @Suite("Configuration")
 struct ConfigTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vivier-config-\(UUID().uuidString)").path
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vivier-config-\(UUID().uuidString)")
+        .path
 
     @Test func defaults_embeddedSQLiteWithAGeneratedSecretKeptAcrossStarts() throws {
         let first = try AppConfig.load(from: ["VIVIER_DATA_DIR": directory], production: false)
@@ -40,17 +42,28 @@ struct ConfigTests {
     }
 
     @Test func production_requiresASecretAndHTTPS() throws {
-        #expect(throws: AppConfig.Invalid.self) { try AppConfig.load(from: ["VIVIER_DATA_DIR": directory], production: true) }
+        #expect(throws: AppConfig.Invalid.self) {
+            try AppConfig.load(from: ["VIVIER_DATA_DIR": directory], production: true)
+        }
         let secret = "5f2b8c0e9d4a7b1c3e6f8a0b2c4d6e8f1a3b5c7d9e0f2a4b"
         #expect(throws: AppConfig.Invalid.self) {
-            try AppConfig.load(from: ["VIVIER_DATA_DIR": directory, "VIVIER_SECRET": secret, "VIVIER_PUBLIC_URL": "http://jobs.example.com"], production: true)
+            try AppConfig.load(
+                from: [
+                    "VIVIER_DATA_DIR": directory, "VIVIER_SECRET": secret,
+                    "VIVIER_PUBLIC_URL": "http://jobs.example.com",
+                ], production: true)
         }
-        let config = try AppConfig.load(from: ["VIVIER_DATA_DIR": directory, "VIVIER_SECRET": secret, "VIVIER_PUBLIC_URL": "https://jobs.example.com/"], production: true)
+        let config = try AppConfig.load(
+            from: [
+                "VIVIER_DATA_DIR": directory, "VIVIER_SECRET": secret, "VIVIER_PUBLIC_URL": "https://jobs.example.com/",
+            ], production: true)
         #expect(config.publicURL == "https://jobs.example.com" && config.production)
     }
 
     @Test func postgresURL_isAccepted() throws {
-        let config = try AppConfig.load(from: ["VIVIER_DATA_DIR": directory, "VIVIER_DATABASE_URL": "postgres://vivier:pw@db:5432/vivier"], production: false)
+        let config = try AppConfig.load(
+            from: ["VIVIER_DATA_DIR": directory, "VIVIER_DATABASE_URL": "postgres://vivier:pw@db:5432/vivier"],
+            production: false)
         #expect(config.database == .postgres(url: "postgres://vivier:pw@db:5432/vivier"))
     }
 }

@@ -1,9 +1,10 @@
-@testable import App
 import Fluent
 import Foundation
 import Testing
 import Vapor
 import VivierCore
+
+@testable import App
 
 @Suite("Recruiter work: jobs, pipeline, candidates, search")
 struct RecruiterTests {
@@ -13,13 +14,22 @@ struct RecruiterTests {
             let browser = Browser(app)
             try await browser.login("ana@example.com")
             try await browser.open("/app/jobs/new")
-            let invalid = try await browser.post("/app/jobs", [("title", ""), ("department", "Tech"), ("location", "Lyon"), ("contract_type", "cdi"), ("remote_policy", "hybrid"), ("language", "fr"), ("response_target_days", "200")])
+            let invalid = try await browser.post(
+                "/app/jobs",
+                [
+                    ("title", ""), ("department", "Tech"), ("location", "Lyon"), ("contract_type", "cdi"),
+                    ("remote_policy", "hybrid"), ("language", "fr"), ("response_target_days", "200"),
+                ])
             #expect(invalid.status == .unprocessableEntity)
             #expect(invalid.body.contains("Ce champ est obligatoire.") && invalid.body.contains("entre 1 et 90"))
-            let created = try await browser.post("/app/jobs", [
-                ("title", "Développeuse iOS"), ("department", "Tech"), ("location", "Lyon"), ("contract_type", "cdi"), ("remote_policy", "hybrid"),
-                ("language", "fr"), ("response_target_days", "10"), ("description", "## Rôle\n<script>alert(1)</script>"),
-            ])
+            let created = try await browser.post(
+                "/app/jobs",
+                [
+                    ("title", "Développeuse iOS"), ("department", "Tech"), ("location", "Lyon"),
+                    ("contract_type", "cdi"), ("remote_policy", "hybrid"),
+                    ("language", "fr"), ("response_target_days", "10"),
+                    ("description", "## Rôle\n<script>alert(1)</script>"),
+                ])
             #expect(created.status == .seeOther)
             let job = try #require(try await Job.query(on: app.db).first())
             #expect(job.slug == "developpeuse-ios" && job.status == .draft && job.responseTargetDays == 10)
@@ -28,10 +38,13 @@ struct RecruiterTests {
             #expect(stages.first?.nameFR == "Nouvelle candidature")
             #expect(try await Browser(app).get("/careers/developpeuse-ios").status == .notFound)
             try await browser.open(SiteURL.editJob(try job.requireID()))
-            try await browser.post("/app/jobs/\(try job.requireID().uuidString.lowercased())/status", [("status", "open")])
+            try await browser.post(
+                "/app/jobs/\(try job.requireID().uuidString.lowercased())/status", [("status", "open")])
             let page = try await Browser(app).get("/careers/developpeuse-ios")
             #expect(page.status == .ok)
-            #expect(page.body.contains("<h2>Rôle</h2>") && page.body.contains("&lt;script&gt;") && !page.body.contains("<script>alert"))
+            #expect(
+                page.body.contains("<h2>Rôle</h2>") && page.body.contains("&lt;script&gt;")
+                    && !page.body.contains("<script>alert"))
         }
     }
 
@@ -48,22 +61,35 @@ struct RecruiterTests {
             #expect(board.body.contains("Hélène Lefèvre") && board.body.contains("Présélection"))
             let base = SiteURL.application(try application.requireID())
             clock.advance(by: 3600)
-            #expect(try await browser.post(base + "/move", [("stage_id", try stages[2].requireID().uuidString)]).status == .seeOther)
+            #expect(
+                try await browser.post(base + "/move", [("stage_id", try stages[2].requireID().uuidString)]).status
+                    == .seeOther)
             // A stage of another job is refused.
             let other = try await Fixtures.job(app, title: "Autre")
-            let foreign = try #require(try await Stage.query(on: app.db).filter(\.$job.$id == other.requireID()).first())
-            #expect(try await browser.post(base + "/move", [("stage_id", try foreign.requireID().uuidString)]).status == .unprocessableEntity)
+            let foreign = try #require(
+                try await Stage.query(on: app.db).filter(\.$job.$id == other.requireID()).first())
+            #expect(
+                try await browser.post(base + "/move", [("stage_id", try foreign.requireID().uuidString)]).status
+                    == .unprocessableEntity)
             #expect(try await browser.post(base + "/reject", [("reason", "nonsense")]).status == .unprocessableEntity)
             #expect(try await browser.post(base + "/reject", [("reason", "after_interview")]).status == .seeOther)
             var stored = try #require(try await JobApplication.find(application.id, on: app.db))
-            #expect(stored.outcome == .rejected && stored.closingReason == "after_interview" && stored.decidedAt != nil && stored.$stage.id == stages[2].id)
-            #expect(try await browser.post(base + "/move", [("stage_id", try stages[3].requireID().uuidString)]).status == .conflict)
+            #expect(
+                stored.outcome == .rejected && stored.closingReason == "after_interview" && stored.decidedAt != nil
+                    && stored.$stage.id == stages[2].id)
+            #expect(
+                try await browser.post(base + "/move", [("stage_id", try stages[3].requireID().uuidString)]).status
+                    == .conflict)
             #expect(try await browser.post(base + "/reopen", []).status == .seeOther)
-            #expect(try await browser.post(base + "/move", [("stage_id", try stages[5].requireID().uuidString)]).status == .seeOther)
+            #expect(
+                try await browser.post(base + "/move", [("stage_id", try stages[5].requireID().uuidString)]).status
+                    == .seeOther)
             stored = try #require(try await JobApplication.find(application.id, on: app.db))
             #expect(stored.outcome == .hired)
             let kinds = try await Interaction.query(on: app.db).sort(\.$createdAt).all().map(\.kind)
-            #expect(kinds.filter { $0 == .stageChanged }.count == 2 && kinds.contains(.rejected) && kinds.contains(.reopened))
+            #expect(
+                kinds.filter { $0 == .stageChanged }.count == 2 && kinds.contains(.rejected)
+                    && kinds.contains(.reopened))
             let page = try await browser.get(SiteURL.candidate(stored.$candidate.id))
             #expect(page.body.contains("Entretien → Embauché"))
         }
@@ -74,9 +100,13 @@ struct RecruiterTests {
             try await Fixtures.user(app, "ana@example.com", role: .recruiter)
             let job = try await Fixtures.job(app)
             let visitor = Browser(app)
-            _ = try await Fixtures.apply(visitor, slug: job.slug, email: "helene@example.com", extra: [("consent_talent_pool", "on")])
-            _ = try await Fixtures.apply(visitor, slug: nil, first: "H.", last: "Lefevre", email: "h.lefevre@perso.example", extra: [("consent_newsletter", "on")])
-            let kept = try #require(try await Candidate.query(on: app.db).filter(\.$email == "helene@example.com").first())
+            _ = try await Fixtures.apply(
+                visitor, slug: job.slug, email: "helene@example.com", extra: [("consent_talent_pool", "on")])
+            _ = try await Fixtures.apply(
+                visitor, slug: nil, first: "H.", last: "Lefevre", email: "h.lefevre@perso.example",
+                extra: [("consent_newsletter", "on")])
+            let kept = try #require(
+                try await Candidate.query(on: app.db).filter(\.$email == "helene@example.com").first())
             let id = try kept.requireID()
             let browser = Browser(app)
             try await browser.login("ana@example.com")
@@ -85,7 +115,8 @@ struct RecruiterTests {
             try await browser.post(SiteURL.candidate(id) + "/tags", [("name", "Vivier-Prioritaire")])
             #expect(try await SearchIndex.search("kubern", on: app.db) == [id])
             #expect(try await SearchIndex.search("prioritaire", on: app.db) == [id])
-            let merged = try await browser.post(SiteURL.candidate(id) + "/merge", [("email", "h.lefevre@perso.example")])
+            let merged = try await browser.post(
+                SiteURL.candidate(id) + "/merge", [("email", "h.lefevre@perso.example")])
             #expect(merged.status == .seeOther)
             #expect(try await JobApplication.query(on: app.db).filter(\.$candidate.$id == id).count() == 2)
             // Consent given under the other address still counts for the person.
@@ -102,25 +133,40 @@ struct RecruiterTests {
         try await withApp { app, _ in
             let job = try await Fixtures.job(app)
             let visitor = Browser(app)
-            _ = try await Fixtures.apply(visitor, slug: job.slug, first: "Hélène", last: "Dubois", email: "hd@example.com")
-            _ = try await Fixtures.apply(visitor, slug: job.slug, first: "Helena", last: "Martin", email: "hm@example.com")
-            _ = try await Fixtures.apply(visitor, slug: job.slug, first: "Zoé", last: "Hélène-Fontaine", email: "zh@example.com")
-            let ids = try await Candidate.query(on: app.db).all().reduce(into: [String: UUID]()) { $0[$1.email] = $1.id }
+            _ = try await Fixtures.apply(
+                visitor, slug: job.slug, first: "Hélène", last: "Dubois", email: "hd@example.com")
+            _ = try await Fixtures.apply(
+                visitor, slug: job.slug, first: "Helena", last: "Martin", email: "hm@example.com")
+            _ = try await Fixtures.apply(
+                visitor, slug: job.slug, first: "Zoé", last: "Hélène-Fontaine", email: "zh@example.com")
+            let ids = try await Candidate.query(on: app.db).all().reduce(into: [String: UUID]()) {
+                $0[$1.email] = $1.id
+            }
             // Accents either way.
-            #expect(Set(try await SearchIndex.search("Helene", on: app.db)) == [ids["hd@example.com"]!, ids["zh@example.com"]!])
+            #expect(
+                Set(try await SearchIndex.search("Helene", on: app.db)) == [
+                    ids["hd@example.com"]!, ids["zh@example.com"]!,
+                ])
             #expect(try await SearchIndex.search("DUBOÎS", on: app.db) == [ids["hd@example.com"]!])
             // Prefix.
             #expect(Set(try await SearchIndex.search("hel", on: app.db)) == Set(ids.values))
             // Every term must match.
             #expect(try await SearchIndex.search("helene dubois", on: app.db) == [ids["hd@example.com"]!])
             // Ranking: the person matching a term twice comes before one matching it once.
-            let note = Note(candidateID: ids["hm@example.com"]!, authorID: nil, body: "Kotlin, Kotlin Multiplatform, Kotlin coroutines", at: Date())
+            let note = Note(
+                candidateID: ids["hm@example.com"]!, authorID: nil,
+                body: "Kotlin, Kotlin Multiplatform, Kotlin coroutines", at: Date())
             try await note.create(on: app.db)
             try await SearchIndex.refresh(candidateID: ids["hm@example.com"]!, on: app.db)
-            let other = Note(candidateID: ids["hd@example.com"]!, authorID: nil, body: "A fait un peu de Kotlin il y a longtemps, surtout du Java et du Swift côté serveur avec beaucoup d'autres choses", at: Date())
+            let other = Note(
+                candidateID: ids["hd@example.com"]!, authorID: nil,
+                body:
+                    "A fait un peu de Kotlin il y a longtemps, surtout du Java et du Swift côté serveur avec beaucoup d'autres choses",
+                at: Date())
             try await other.create(on: app.db)
             try await SearchIndex.refresh(candidateID: ids["hd@example.com"]!, on: app.db)
-            #expect(try await SearchIndex.search("kotlin", on: app.db) == [ids["hm@example.com"]!, ids["hd@example.com"]!])
+            #expect(
+                try await SearchIndex.search("kotlin", on: app.db) == [ids["hm@example.com"]!, ids["hd@example.com"]!])
             // Operators typed by a user are text, not syntax.
             #expect(try await SearchIndex.search("hel*\"", on: app.db).count == 3)
             #expect(try await SearchIndex.search("NEAR(hel", on: app.db).isEmpty)

@@ -1,10 +1,11 @@
-@testable import App
 import Fluent
 import Foundation
 import SQLKit
 import Testing
 import Vapor
 import VivierCore
+
+@testable import App
 
 @Suite("Storage on both engines")
 struct StorageTests {
@@ -22,9 +23,11 @@ struct StorageTests {
         try await withApp { app, _ in
             guard !isPostgresRun else { return }
             #expect(try await SQLiteSettings.journalMode(app.db) == "wal")
-            let sync = try await app.db.sql().raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
+            let sync = try await app.db.sql().raw("PRAGMA synchronous").first()?.decode(
+                column: "synchronous", as: Int.self)
             #expect(sync == 2)
-            let fk = try await app.db.sql().raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
+            let fk = try await app.db.sql().raw("PRAGMA foreign_keys").first()?.decode(
+                column: "foreign_keys", as: Int.self)
             #expect(fk == 1)
         }
     }
@@ -33,20 +36,28 @@ struct StorageTests {
         try await withApp { app, _ in
             let candidate = Candidate(email: "a@example.com", firstName: "A", lastName: "B", phone: "", language: .fr)
             try await candidate.create(on: app.db)
-            let event = ConsentEvent(candidateID: try candidate.requireID(), purpose: .newsletter, action: .granted, channel: .careerForm, wordingVersion: 1, locale: "fr", at: Date())
+            let event = ConsentEvent(
+                candidateID: try candidate.requireID(), purpose: .newsletter, action: .granted, channel: .careerForm,
+                wordingVersion: 1, locale: "fr", at: Date())
             try await event.create(on: app.db)
-            await #expect(throws: (any Error).self) { try await app.db.sql().raw("UPDATE consent_events SET action = 'withdrawn'").run() }
+            await #expect(throws: (any Error).self) {
+                try await app.db.sql().raw("UPDATE consent_events SET action = 'withdrawn'").run()
+            }
             await #expect(throws: (any Error).self) { try await app.db.sql().raw("DELETE FROM consent_events").run() }
-            await #expect(throws: (any Error).self) { try await app.db.sql().raw("UPDATE consent_wordings SET text = 'changed'").run() }
+            await #expect(throws: (any Error).self) {
+                try await app.db.sql().raw("UPDATE consent_wordings SET text = 'changed'").run()
+            }
             #expect(try await ConsentEvent.query(on: app.db).first()?.action == .granted)
         }
     }
 
     @Test func uniqueEmailIsEnforcedByTheDatabase() async throws {
         try await withApp { app, _ in
-            try await Candidate(email: "a@example.com", firstName: "A", lastName: "B", phone: "", language: .fr).create(on: app.db)
+            try await Candidate(email: "a@example.com", firstName: "A", lastName: "B", phone: "", language: .fr).create(
+                on: app.db)
             await #expect(throws: (any Error).self) {
-                try await Candidate(email: "A@Example.com", firstName: "C", lastName: "D", phone: "", language: .fr).create(on: app.db)
+                try await Candidate(email: "A@Example.com", firstName: "C", lastName: "D", phone: "", language: .fr)
+                    .create(on: app.db)
             }
         }
     }
@@ -63,7 +74,10 @@ struct StorageTests {
             #expect(try await CandidateTag.query(on: app.db).count() > 100)
             #expect(try await SearchIndex.search("helene", on: app.db).count > 0)
             // Realistic French names with accents are there.
-            #expect(try await Candidate.query(on: app.db).all().contains { $0.firstName.contains("é") || $0.lastName.contains("è") })
+            #expect(
+                try await Candidate.query(on: app.db).all().contains {
+                    $0.firstName.contains("é") || $0.lastName.contains("è")
+                })
         }
     }
 }

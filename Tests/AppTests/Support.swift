@@ -1,18 +1,21 @@
-@testable import App
 import Fluent
 import Foundation
 import NIOCore
 import SQLKit
 import Testing
 import Vapor
-import VivierCore
 import VaporTesting
+import VivierCore
+
+@testable import App
 
 /// Builds a fresh Vivier on a real engine for one test: a temporary SQLite file by default, or a private schema in
 /// the PostgreSQL named by `VIVIER_TEST_DATABASE_URL`. Everything it created is removed afterwards.
 func withApp(_ test: (Application, ManualClock) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vivier-test-\(UUID().uuidString)")
-    var environment = ["VIVIER_DATA_DIR": directory.path, "VIVIER_SECRET": "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"]
+    var environment = [
+        "VIVIER_DATA_DIR": directory.path, "VIVIER_SECRET": "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+    ]
     var schema: String?
     if let postgres = ProcessInfo.processInfo.environment["VIVIER_TEST_DATABASE_URL"], !postgres.isEmpty {
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
@@ -63,7 +66,9 @@ final class Browser: @unchecked Sendable {
     }
 
     @discardableResult
-    func request(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) async throws -> Page {
+    func request(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) async throws
+        -> Page
+    {
         var all = headers
         if !cookies.isEmpty {
             all.replaceOrAdd(name: .cookie, value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
@@ -74,7 +79,11 @@ final class Browser: @unchecked Sendable {
                 let pair = value.split(separator: ";").first.map(String.init) ?? ""
                 let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { continue }
-                if value.contains("Max-Age=0") || value.contains("1970") { cookies[parts[0]] = nil } else { cookies[parts[0]] = parts[1] }
+                if value.contains("Max-Age=0") || value.contains("1970") {
+                    cookies[parts[0]] = nil
+                } else {
+                    cookies[parts[0]] = parts[1]
+                }
             }
             page = Page(status: response.status, headers: response.headers, body: response.body.string)
         }
@@ -85,7 +94,9 @@ final class Browser: @unchecked Sendable {
 
     /// Posts a form the way a browser does, with the visitor's form token unless `csrf` says otherwise.
     @discardableResult
-    func post(_ path: String, _ fields: [(String, String)], csrf: String? = nil, headers: HTTPHeaders = [:]) async throws -> Page {
+    func post(_ path: String, _ fields: [(String, String)], csrf: String? = nil, headers: HTTPHeaders = [:])
+        async throws -> Page
+    {
         let token = csrf ?? currentCSRF
         var all = headers
         all.contentType = .urlEncodedForm
@@ -134,7 +145,9 @@ struct Multipart {
     }
 
     mutating func addFile(_ name: String, filename: String, type: String, bytes: [UInt8]) {
-        parts += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
+        parts += Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n"
+                .utf8)
         parts += bytes
         parts += Array("\r\n".utf8)
     }
@@ -149,32 +162,66 @@ enum Fixtures {
 
     @discardableResult
     static func user(_ app: Application, _ email: String, role: User.Role) async throws -> User {
-        let user = User(email: email, name: email.components(separatedBy: "@")[0], role: role, passwordHash: try app.password.hash(password), locale: "fr")
+        let user = User(
+            email: email, name: email.components(separatedBy: "@")[0], role: role,
+            passwordHash: try app.password.hash(password), locale: "fr")
         try await user.create(on: app.db)
         return user
     }
 
     @discardableResult
-    static func job(_ app: Application, title: String = "Développeur·se Swift", status: Job.Status = .open, members: [User] = []) async throws -> Job {
+    static func job(
+        _ app: Application, title: String = "Développeur·se Swift", status: Job.Status = .open, members: [User] = []
+    ) async throws -> Job {
         let job = Job(
-            title: title, slug: try await JobsController.uniqueSlug(for: title, excluding: nil, on: app.db), department: "Tech", location: "Paris",
-            contractType: .cdi, remotePolicy: .hybrid, description: "## Missions\n- Écrire du Swift", language: .fr, status: status)
+            title: title, slug: try await JobsController.uniqueSlug(for: title, excluding: nil, on: app.db),
+            department: "Tech", location: "Paris",
+            contractType: .cdi, remotePolicy: .hybrid, description: "## Missions\n- Écrire du Swift", language: .fr,
+            status: status)
         job.publishedAt = app.clock.now()
         try await job.create(on: app.db)
         for (position, template) in StageTemplate.defaultPipeline.enumerated() {
             try await Stage(jobID: try job.requireID(), position: position, template: template).create(on: app.db)
         }
-        for member in members { try await JobMember(jobID: try job.requireID(), userID: try member.requireID()).create(on: app.db) }
+        for member in members {
+            try await JobMember(jobID: try job.requireID(), userID: try member.requireID()).create(on: app.db)
+        }
         return job
     }
 
     /// A minimal valid PDF with some text.
-    static let pdf: [UInt8] = Array("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".utf8)
+    static let pdf: [UInt8] = Array(
+        "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+            .utf8)
+
+    /// A real one-page PDF showing `text`, with a correct cross-reference table, for text extraction.
+    static func textPDF(_ text: String) -> [UInt8] {
+        let stream = "BT /F1 12 Tf 20 100 Td (\(text)) Tj ET"
+        let objects = [
+            "<</Type/Catalog/Pages 2 0 R>>", "<</Type/Pages/Kids[3 0 R]/Count 1>>",
+            "<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+            "<</Length \(stream.utf8.count)>>stream\n\(stream)\nendstream",
+            "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+        ]
+        var out = "%PDF-1.4\n"
+        var offsets: [Int] = []
+        for (index, object) in objects.enumerated() {
+            offsets.append(out.utf8.count)
+            out += "\(index + 1) 0 obj\n\(object)\nendobj\n"
+        }
+        let xref = out.utf8.count
+        out += "xref\n0 \(objects.count + 1)\n0000000000 65535 f \n"
+        out += offsets.map { String(format: "%010d 00000 n \n", $0) }.joined()
+        out += "trailer<</Size \(objects.count + 1)/Root 1 0 R>>\nstartxref\n\(xref)\n%%EOF\n"
+        return Array(out.utf8)
+    }
 
     /// Applies through the public form, as a candidate's browser does.
     static func apply(
-        _ browser: Browser, slug: String?, first: String = "Hélène", last: String = "Lefèvre", email: String = "helene@example.com",
-        phone: String = "+33 6 12 34 56 78", cv: [UInt8]? = Fixtures.pdf, cvName: String = "cv.pdf", extra: [(String, String)] = [], submission: String? = nil
+        _ browser: Browser, slug: String?, first: String = "Hélène", last: String = "Lefèvre",
+        email: String = "helene@example.com",
+        phone: String = "+33 6 12 34 56 78", cv: [UInt8]? = Fixtures.pdf, cvName: String = "cv.pdf",
+        extra: [(String, String)] = [], submission: String? = nil
     ) async throws -> Browser.Page {
         let formPath = slug.map { "/careers/\($0)/apply" } ?? "/careers/apply"
         let form = try await browser.get(formPath)

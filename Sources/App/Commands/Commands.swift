@@ -6,7 +6,9 @@ import VivierCore
 /// then serves HTTP.
 struct VivierServeCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Flag(name: "demo", help: "Load the demo data (company, 6 jobs, 300 candidates) before serving, if the database is empty.")
+        @Flag(
+            name: "demo",
+            help: "Load the demo data (company, 6 jobs, 300 candidates) before serving, if the database is empty.")
         var demo: Bool
     }
 
@@ -72,19 +74,27 @@ struct UserCommand: AsyncCommand {
     var help: String { "Creates a back-office user: vivier user create EMAIL NAME [--role admin]" }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        guard signature.action == "create" else { throw Abort(.badRequest, reason: "unknown action '\(signature.action)'; use: create") }
+        guard signature.action == "create" else {
+            throw Abort(.badRequest, reason: "unknown action '\(signature.action)'; use: create")
+        }
         let app = context.application
         try await prepareDatabase(app)
         let email = EmailAddress.normalize(signature.email)
-        guard EmailAddress.isValid(email) else { throw Abort(.badRequest, reason: "'\(signature.email)' is not a valid email address") }
+        guard EmailAddress.isValid(email) else {
+            throw Abort(.badRequest, reason: "'\(signature.email)' is not a valid email address")
+        }
         guard let role = User.Role(rawValue: signature.role ?? "recruiter") else {
             throw Abort(.badRequest, reason: "--role must be admin, recruiter or hiring_manager")
         }
-        let password = ProcessInfo.processInfo.environment["VIVIER_NEW_PASSWORD"] ?? context.console.ask("Password:", isSecure: true)
+        let password =
+            ProcessInfo.processInfo.environment["VIVIER_NEW_PASSWORD"]
+            ?? context.console.ask("Password:", isSecure: true)
         if let problem = Passwords.problem(password) {
             throw Abort(.badRequest, reason: app.translations.text(problem, .en))
         }
-        let user = User(email: email, name: signature.name, role: role, passwordHash: try Bcrypt.hash(password), locale: app.config.defaultLanguage.rawValue)
+        let user = User(
+            email: email, name: signature.name, role: role, passwordHash: try Bcrypt.hash(password),
+            locale: app.config.defaultLanguage.rawValue)
         try await user.create(on: app.db)
         context.console.output("Created \(role.rawValue) \(email).", style: .success)
     }

@@ -29,18 +29,28 @@ enum DemoData {
     }
 
     static let firstNames = [
-        "Hélène", "Camille", "Léa", "Chloé", "Inès", "Manon", "Zoé", "Anaïs", "Océane", "Élodie", "Maëlle", "Noémie", "Aurélie",
-        "Julien", "Thomas", "Lucas", "Hugo", "Théo", "Maxime", "Antoine", "Jérôme", "François", "Benoît", "Loïc", "Rémi", "Mathéo",
-        "Sofia", "Amira", "Yasmine", "Karim", "Mehdi", "Nicolás", "João", "Emma", "Olivia", "James", "Oliver", "Priya", "Lukas",
+        "Hélène", "Camille", "Léa", "Chloé", "Inès", "Manon", "Zoé", "Anaïs", "Océane", "Élodie", "Maëlle", "Noémie",
+        "Aurélie",
+        "Julien", "Thomas", "Lucas", "Hugo", "Théo", "Maxime", "Antoine", "Jérôme", "François", "Benoît", "Loïc",
+        "Rémi", "Mathéo",
+        "Sofia", "Amira", "Yasmine", "Karim", "Mehdi", "Nicolás", "João", "Emma", "Olivia", "James", "Oliver", "Priya",
+        "Lukas",
         "Agnieszka", "Björn", "Søren", "Ana", "Giulia", "Matteo",
     ]
     static let lastNames = [
-        "Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Laurent", "Garnier", "Fournier", "Girard", "Bonnet", "Dupont",
-        "Lambert", "Fontaine", "Rousseau", "Vincent", "Müller", "Leroy", "Benoît", "Mercier", "Chevalier", "Faure", "André",
-        "Gauthier", "Perrin", "Robin", "Clément", "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gérard", "Boyer", "Nguyen",
-        "Haddad", "Benali", "Ferreira", "Rossi", "Smith", "O'Brien", "Kowalski", "Johansson", "García", "Côté", "Lemaître",
+        "Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Laurent", "Garnier", "Fournier", "Girard", "Bonnet",
+        "Dupont",
+        "Lambert", "Fontaine", "Rousseau", "Vincent", "Müller", "Leroy", "Benoît", "Mercier", "Chevalier", "Faure",
+        "André",
+        "Gauthier", "Perrin", "Robin", "Clément", "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gérard", "Boyer",
+        "Nguyen",
+        "Haddad", "Benali", "Ferreira", "Rossi", "Smith", "O'Brien", "Kowalski", "Johansson", "García", "Côté",
+        "Lemaître",
     ]
-    static let tags = ["swift", "vapor", "postgresql", "figma", "ux-research", "sql", "python", "anglais courant", "bilingue", "relancer", "vivier-prioritaire", "alternance", "management", "saas"]
+    static let tags = [
+        "swift", "vapor", "postgresql", "figma", "ux-research", "sql", "python", "anglais courant", "bilingue",
+        "relancer", "vivier-prioritaire", "alternance", "management", "saas",
+    ]
     static let notes = [
         "Très bon échange téléphonique, motivation claire pour le poste.",
         "Disponible dans 2 mois (préavis). Prétentions alignées avec la fourchette.",
@@ -65,7 +75,8 @@ enum DemoData {
 
     static let jobs: [JobSeed] = [
         JobSeed(
-            title: "Développeur·se backend Swift", department: "Tech", location: "Paris", contract: .cdi, remote: .hybrid, language: .fr, status: .open,
+            title: "Développeur·se backend Swift", department: "Tech", location: "Paris", contract: .cdi,
+            remote: .hybrid, language: .fr, status: .open,
             description: """
                 Nous cherchons un·e développeur·se backend pour faire grandir notre plateforme (Swift, Vapor, PostgreSQL).
 
@@ -82,7 +93,8 @@ enum DemoData {
                 Un échange de 30 minutes, un exercice pratique, puis une rencontre avec l'équipe. Réponse sous 10 jours.
                 """),
         JobSeed(
-            title: "Product Designer", department: "Produit", location: "Lyon", contract: .cdi, remote: .hybrid, language: .fr, status: .open,
+            title: "Product Designer", department: "Produit", location: "Lyon", contract: .cdi, remote: .hybrid,
+            language: .fr, status: .open,
             description: """
                 Rejoignez l'équipe produit pour concevoir des parcours simples et accessibles.
 
@@ -91,14 +103,16 @@ enum DemoData {
                 - Design system accessible (RGAA)
                 """),
         JobSeed(
-            title: "Chargé·e de recrutement", department: "Ressources humaines", location: "Paris", contract: .cdd, remote: .onsite, language: .fr, status: .open,
+            title: "Chargé·e de recrutement", department: "Ressources humaines", location: "Paris", contract: .cdd,
+            remote: .onsite, language: .fr, status: .open,
             description: """
                 CDD de 12 mois pour accompagner notre croissance : sourcing, entretiens, relation candidats.
 
                 **Ce que nous offrons** : une équipe bienveillante, des outils modernes, un vrai rôle dans l'expérience candidat.
                 """),
         JobSeed(
-            title: "Data Analyst", department: "Data", location: "Remote (France)", contract: .cdi, remote: .remote, language: .en, status: .open,
+            title: "Data Analyst", department: "Data", location: "Remote (France)", contract: .cdi, remote: .remote,
+            language: .en, status: .open,
             description: """
                 Help every team make better decisions with reliable data.
 
@@ -112,14 +126,16 @@ enum DemoData {
                 - Clear writing in English; French is a plus
                 """),
         JobSeed(
-            title: "Stage Marketing digital", department: "Marketing", location: "Nantes", contract: .internship, remote: .onsite, language: .fr, status: .open,
+            title: "Stage Marketing digital", department: "Marketing", location: "Nantes", contract: .internship,
+            remote: .onsite, language: .fr, status: .open,
             description: """
                 Stage de 6 mois à partir de février : contenus, réseaux sociaux, campagnes emailing.
 
                 Vous préparez un bac+4/5 en marketing ou communication.
                 """),
         JobSeed(
-            title: "Customer Success Manager", department: "Customers", location: "Bordeaux", contract: .cdi, remote: .hybrid, language: .en, status: .closed,
+            title: "Customer Success Manager", department: "Customers", location: "Bordeaux", contract: .cdi,
+            remote: .hybrid, language: .en, status: .closed,
             description: """
                 Own the relationship with 40 mid-market customers: onboarding, adoption, renewals.
                 """),
@@ -128,10 +144,15 @@ enum DemoData {
     static func load(on database: any Database, now: Date) async throws {
         try await database.transaction { db in
             var random = Generator(state: 20_261_130)
-            try await Company(name: "Atelier Boréal", website: "https://atelier-boreal.example", country: "FR").save(on: db)
+            try await Company(name: "Atelier Boréal", website: "https://atelier-boreal.example", country: "FR").save(
+                on: db)
             let team = [
-                User(email: "camille.recrutement@atelier-boreal.example", name: "Camille Roux", role: .recruiter, passwordHash: try Bcrypt.hash(Tokens.random()), locale: "fr"),
-                User(email: "julien.tech@atelier-boreal.example", name: "Julien Marchand", role: .hiringManager, passwordHash: try Bcrypt.hash(Tokens.random()), locale: "fr"),
+                User(
+                    email: "camille.recrutement@atelier-boreal.example", name: "Camille Roux", role: .recruiter,
+                    passwordHash: try Bcrypt.hash(Tokens.random()), locale: "fr"),
+                User(
+                    email: "julien.tech@atelier-boreal.example", name: "Julien Marchand", role: .hiringManager,
+                    passwordHash: try Bcrypt.hash(Tokens.random()), locale: "fr"),
             ]
             for user in team { try await user.create(on: db) }
             let template = try await PipelineTemplateStage.query(on: db).sort(\.$position).all().map(\.template)
@@ -139,8 +160,10 @@ enum DemoData {
             var createdJobs: [(Job, [Stage])] = []
             for (index, seed) in jobs.enumerated() {
                 let job = Job(
-                    title: seed.title, slug: Text.slug(seed.title), department: seed.department, location: seed.location, contractType: seed.contract,
-                    remotePolicy: seed.remote, description: seed.description, language: seed.language, status: seed.status)
+                    title: seed.title, slug: Text.slug(seed.title), department: seed.department,
+                    location: seed.location, contractType: seed.contract,
+                    remotePolicy: seed.remote, description: seed.description, language: seed.language,
+                    status: seed.status)
                 job.publishedAt = now - Double(120 - index * 12) * 86_400
                 try await job.create(on: db)
                 let jobID = try job.requireID()
@@ -165,12 +188,17 @@ enum DemoData {
             var usedEmails = Set<String>()
             for number in 0..<candidateCount {
                 let first = random.pick(firstNames), last = random.pick(lastNames)
-                var email = Text.fold("\(first).\(last)").replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "'", with: "") + "@example.com"
+                var email =
+                    Text.fold("\(first).\(last)").replacingOccurrences(of: " ", with: "").replacingOccurrences(
+                        of: "'", with: "") + "@example.com"
                 if usedEmails.contains(email) { email = email.replacingOccurrences(of: "@", with: "\(number)@") }
                 usedEmails.insert(email)
                 let language: Language = random.chance(75) ? .fr : .en
                 let candidate = Candidate(
-                    email: email, firstName: first, lastName: last, phone: random.chance(70) ? "+33 6 \(random.int(10..<99)) \(random.int(10..<99)) \(random.int(10..<99)) \(random.int(10..<99))" : "",
+                    email: email, firstName: first, lastName: last,
+                    phone: random.chance(70)
+                        ? "+33 6 \(random.int(10..<99)) \(random.int(10..<99)) \(random.int(10..<99)) \(random.int(10..<99))"
+                        : "",
                     language: language)
                 let appliedAt = now - Double(random.int(0..<120)) * 86_400 - Double(random.int(0..<86_400))
                 candidate.lastActiveContactAt = appliedAt
@@ -187,22 +215,34 @@ enum DemoData {
                     chosen.insert(jobIndex)
                     let (job, stages) = createdJobs[jobIndex]
                     let reached = spontaneous ? 0 : min(stages.count - 1, weightedStage(&random))
-                    let source: JobApplication.Source = random.pick([.careerSite, .careerSite, .careerSite, .jobBoard, .referral, .manual])
+                    let source: JobApplication.Source = random.pick([
+                        .careerSite, .careerSite, .careerSite, .jobBoard, .referral, .manual,
+                    ])
                     let application = JobApplication(
-                        candidateID: candidateID, jobID: spontaneous ? nil : job.id, stageID: spontaneous ? nil : stages[reached].id, source: source,
-                        sourceDetail: source == .jobBoard ? random.pick(["indeed", "welcometothejungle", "linkedin", "apec"]) : "",
-                        coverLetter: random.chance(40) ? (language == .fr ? "Bonjour, votre offre a retenu toute mon attention…" : "Hello, I was excited to see this opening…") : "",
+                        candidateID: candidateID, jobID: spontaneous ? nil : job.id,
+                        stageID: spontaneous ? nil : stages[reached].id, source: source,
+                        sourceDetail: source == .jobBoard
+                            ? random.pick(["indeed", "welcometothejungle", "linkedin", "apec"]) : "",
+                        coverLetter: random.chance(40)
+                            ? (language == .fr
+                                ? "Bonjour, votre offre a retenu toute mon attention…"
+                                : "Hello, I was excited to see this opening…") : "",
                         submissionToken: nil, now: appliedAt)
                     application.createdAt = appliedAt
                     try await application.create(on: db)
                     let applicationID = try application.requireID()
-                    try await Interaction(candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .applied, detail: spontaneous ? "spontaneous" : job.title, at: appliedAt).create(on: db)
+                    try await Interaction(
+                        candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .applied,
+                        detail: spontaneous ? "spontaneous" : job.title, at: appliedAt
+                    ).create(on: db)
                     var when = appliedAt
                     for step in stride(from: 1, through: reached, by: 1) {
                         when += Double(random.int(1..<9)) * 86_400
                         try await Interaction(
-                            candidateID: candidateID, applicationID: applicationID, actorID: team[0].id, kind: .stageChanged,
-                            detail: "\(stages[step - 1].name(in: .fr)) → \(stages[step].name(in: .fr))", at: min(when, now)
+                            candidateID: candidateID, applicationID: applicationID, actorID: team[0].id,
+                            kind: .stageChanged,
+                            detail: "\(stages[step - 1].name(in: .fr)) → \(stages[step].name(in: .fr))",
+                            at: min(when, now)
                         ).create(on: db)
                     }
                     application.stageEnteredAt = min(when, now)
@@ -210,27 +250,41 @@ enum DemoData {
                         application.outcome = .hired
                         application.decidedAt = min(when, now)
                     } else if random.chance(job.status == .closed ? 90 : 40) {
-                        let reason = reached >= 2 ? ClosingReason.afterInterview : random.pick([ClosingReason.profile, .profile, .positionFilled, .unresponsive])
+                        let reason =
+                            reached >= 2
+                            ? ClosingReason.afterInterview
+                            : random.pick([ClosingReason.profile, .profile, .positionFilled, .unresponsive])
                         let withdrew = random.chance(10)
                         application.outcome = withdrew ? .withdrawn : .rejected
-                        application.closingReason = withdrew ? ClosingReason.candidateWithdrew.rawValue : reason.rawValue
+                        application.closingReason =
+                            withdrew ? ClosingReason.candidateWithdrew.rawValue : reason.rawValue
                         let decided = min(when + Double(random.int(1..<15)) * 86_400, now)
                         application.decidedAt = decided
                         try await Interaction(
-                            candidateID: candidateID, applicationID: applicationID, actorID: withdrew ? nil : team[0].id, kind: withdrew ? .withdrawn : .rejected,
+                            candidateID: candidateID, applicationID: applicationID,
+                            actorID: withdrew ? nil : team[0].id, kind: withdrew ? .withdrawn : .rejected,
                             detail: application.closingReason!, at: decided
                         ).create(on: db)
                     }
                     try await application.save(on: db)
                 }
 
-                for purpose in [ConsentPurpose.talentPool, .newsletter, .partnerSharing] where random.chance(purpose == .talentPool ? 55 : 25) {
-                    try await ConsentEvent(candidateID: candidateID, purpose: purpose, action: .granted, channel: .careerForm, wordingVersion: 1, locale: language.rawValue, at: appliedAt).create(on: db)
-                    try await Interaction(candidateID: candidateID, applicationID: nil, actorID: nil, kind: .consent, detail: "\(purpose.rawValue):granted", at: appliedAt).create(on: db)
+                for purpose in [ConsentPurpose.talentPool, .newsletter, .partnerSharing]
+                where random.chance(purpose == .talentPool ? 55 : 25) {
+                    try await ConsentEvent(
+                        candidateID: candidateID, purpose: purpose, action: .granted, channel: .careerForm,
+                        wordingVersion: 1, locale: language.rawValue, at: appliedAt
+                    ).create(on: db)
+                    try await Interaction(
+                        candidateID: candidateID, applicationID: nil, actorID: nil, kind: .consent,
+                        detail: "\(purpose.rawValue):granted", at: appliedAt
+                    ).create(on: db)
                 }
                 for _ in 0..<random.int(0..<3) {
                     let name = random.pick(tags)
-                    if try await CandidateTag.query(on: db).filter(\.$candidate.$id == candidateID).filter(\.$tag.$id == tagIDs[name]!).count() == 0 {
+                    if try await CandidateTag.query(on: db).filter(\.$candidate.$id == candidateID).filter(
+                        \.$tag.$id == tagIDs[name]!
+                    ).count() == 0 {
                         try await CandidateTag(candidateID: candidateID, tagID: tagIDs[name]!).create(on: db)
                     }
                 }
@@ -238,7 +292,10 @@ enum DemoData {
                     let at = min(appliedAt + Double(random.int(1..<10)) * 86_400, now)
                     let body = random.pick(notes)
                     try await Note(candidateID: candidateID, authorID: team[0].id, body: body, at: at).create(on: db)
-                    try await Interaction(candidateID: candidateID, applicationID: nil, actorID: team[0].id, kind: .note, detail: String(body.prefix(140)), at: at).create(on: db)
+                    try await Interaction(
+                        candidateID: candidateID, applicationID: nil, actorID: team[0].id, kind: .note,
+                        detail: String(body.prefix(140)), at: at
+                    ).create(on: db)
                 }
                 try await SearchIndex.refresh(candidateID: candidateID, on: db)
             }

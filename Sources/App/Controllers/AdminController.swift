@@ -43,16 +43,21 @@ struct AdminController {
         let password = form.password ?? ""
         var errors: [String: String] = [:]
         if name.isEmpty { errors["name"] = req.t("error.required") }
-        if !EmailAddress.isValid(email) { errors["email"] = req.t("error.email_invalid") } else if try await User.query(on: req.db).filter(\.$email == email).count() > 0 {
+        if !EmailAddress.isValid(email) {
+            errors["email"] = req.t("error.email_invalid")
+        } else if try await User.query(on: req.db).filter(\.$email == email).count() > 0 {
             errors["email"] = req.t("error.email_taken")
         }
         if role == nil { errors["role"] = req.t("error.choose") }
         if let problem = Passwords.problem(password) { errors["password"] = req.t(problem) }
         guard errors.isEmpty, let role else {
-            return try await renderUsers(req, values: ["name": name, "email": email, "role": form.role ?? ""], errors: errors, status: .unprocessableEntity)
+            return try await renderUsers(
+                req, values: ["name": name, "email": email, "role": form.role ?? ""], errors: errors,
+                status: .unprocessableEntity)
         }
         let hash = try await req.password.async.hash(password)
-        try await User(email: email, name: name, role: role, passwordHash: hash, locale: req.language.rawValue).create(on: req.db)
+        try await User(email: email, name: name, role: role, passwordHash: hash, locale: req.language.rawValue).create(
+            on: req.db)
         return req.redirect(to: SiteURL.users, flash: "flash.user_created")
     }
 
@@ -62,10 +67,14 @@ struct AdminController {
     }
 
     @Sendable func updateUser(req: Request) async throws -> Response {
-        guard let id = req.uuidParameter("id"), let user = try await User.find(id, on: req.db) else { throw Abort(.notFound) }
+        guard let id = req.uuidParameter("id"), let user = try await User.find(id, on: req.db) else {
+            throw Abort(.notFound)
+        }
         let form = try req.content.decode(UpdateUserForm.self)
         let me = try req.requireUser()
-        guard let role = User.Role(rawValue: form.role ?? "") else { throw Abort(.unprocessableEntity, reason: req.t("error.choose")) }
+        guard let role = User.Role(rawValue: form.role ?? "") else {
+            throw Abort(.unprocessableEntity, reason: req.t("error.choose"))
+        }
         let active = form.active != nil
         if user.id == me.id && (role != .admin || !active) {
             return req.redirect(to: SiteURL.users, flash: "flash.cannot_demote_self", kind: .error)
@@ -80,19 +89,26 @@ struct AdminController {
         return req.redirect(to: SiteURL.users, flash: "flash.user_saved")
     }
 
-    private func renderUsers(_ req: Request, values: [String: String], errors: [String: String], status: HTTPStatus = .ok) async throws -> Response {
+    private func renderUsers(
+        _ req: Request, values: [String: String], errors: [String: String], status: HTTPStatus = .ok
+    ) async throws -> Response {
         let me = try req.requireUser()
         let users = try await User.query(on: req.db).sort(\.$name).all()
         func roles(_ selected: String) -> [CareersController.Option] {
-            User.Role.allCases.map { .init(value: $0.rawValue, label: req.t("role.\($0.rawValue)"), selected: $0.rawValue == selected) }
+            User.Role.allCases.map {
+                .init(value: $0.rawValue, label: req.t("role.\($0.rawValue)"), selected: $0.rawValue == selected)
+            }
         }
         let rows = try users.map { user in
             let id = try user.requireID()
             return UserRow(
-                id: id.uuidString.lowercased(), name: user.name, email: user.email, role: req.t("role.\(user.role.rawValue)"), active: user.active,
+                id: id.uuidString.lowercased(), name: user.name, email: user.email,
+                role: req.t("role.\(user.role.rawValue)"), active: user.active,
                 action: SiteURL.user(id), roles: roles(user.role.rawValue), isSelf: id == me.id)
         }
-        return try await req.page("app/users", title: req.t("users.title"), status: status, UsersContent(users: rows, roles: roles(values["role"] ?? ""), values: values, errors: errors))
+        return try await req.page(
+            "app/users", title: req.t("users.title"), status: status,
+            UsersContent(users: rows, roles: roles(values["role"] ?? ""), values: values, errors: errors))
     }
 
     // MARK: - Default pipeline
@@ -142,14 +158,19 @@ struct AdminController {
         return req.redirect(to: SiteURL.pipeline, flash: "flash.pipeline_saved")
     }
 
-    private func renderPipeline(_ req: Request, stages: [StageTemplate], error: String?, status: HTTPStatus = .ok) async throws -> Response {
+    private func renderPipeline(_ req: Request, stages: [StageTemplate], error: String?, status: HTTPStatus = .ok)
+        async throws -> Response
+    {
         let padded = stages + Array(repeating: StageTemplate(nameFR: "", nameEN: "", kind: .screening), count: 2)
         let rows = padded.enumerated().map { index, stage in
             StageRow(
                 index: index + 1, nameFR: stage.nameFR, nameEN: stage.nameEN,
-                kinds: StageKind.allCases.map { .init(value: $0.rawValue, label: req.t("kind.\($0.rawValue)"), selected: $0 == stage.kind) })
+                kinds: StageKind.allCases.map {
+                    .init(value: $0.rawValue, label: req.t("kind.\($0.rawValue)"), selected: $0 == stage.kind)
+                })
         }
-        return try await req.page("app/pipeline", title: req.t("pipeline.title"), status: status, PipelineContent(stages: rows, error: error))
+        return try await req.page(
+            "app/pipeline", title: req.t("pipeline.title"), status: status, PipelineContent(stages: rows, error: error))
     }
 
     // MARK: - Company
@@ -167,22 +188,34 @@ struct AdminController {
 
     @Sendable func company(req: Request) async throws -> Response {
         let company = try await Company.load(on: req.db)
-        return try await req.page("app/company", title: req.t("company.title"), CompanyContent(values: ["name": company.name, "website": company.website, "country": company.country], errors: [:]))
+        return try await req.page(
+            "app/company", title: req.t("company.title"),
+            CompanyContent(
+                values: ["name": company.name, "website": company.website, "country": company.country], errors: [:]))
     }
 
     @Sendable func saveCompany(req: Request) async throws -> Response {
         let form = try req.content.decode(CompanyForm.self)
-        let company = Company(name: (form.name ?? "").trimmed, website: (form.website ?? "").trimmed, country: (form.country ?? "").trimmed.uppercased())
+        let company = Company(
+            name: (form.name ?? "").trimmed, website: (form.website ?? "").trimmed,
+            country: (form.country ?? "").trimmed.uppercased())
         var errors: [String: String] = [:]
         if company.name.isEmpty || company.name.count > 120 { errors["name"] = req.t("error.required") }
-        if !company.website.isEmpty, !(company.website.hasPrefix("https://") || company.website.hasPrefix("http://")) || URL(string: company.website)?.host == nil {
+        if !company.website.isEmpty,
+            !(company.website.hasPrefix("https://") || company.website.hasPrefix("http://"))
+                || URL(string: company.website)?.host == nil
+        {
             errors["website"] = req.t("error.url_invalid")
         }
-        if company.country.count != 2 || !company.country.allSatisfy({ $0.isASCII && $0.isLetter }) { errors["country"] = req.t("error.country_invalid") }
+        if company.country.count != 2 || !company.country.allSatisfy({ $0.isASCII && $0.isLetter }) {
+            errors["country"] = req.t("error.country_invalid")
+        }
         guard errors.isEmpty else {
             return try await req.page(
                 "app/company", title: req.t("company.title"), status: .unprocessableEntity,
-                CompanyContent(values: ["name": company.name, "website": company.website, "country": company.country], errors: errors))
+                CompanyContent(
+                    values: ["name": company.name, "website": company.website, "country": company.country],
+                    errors: errors))
         }
         try await company.save(on: req.db)
         return req.redirect(to: SiteURL.company, flash: "flash.company_saved")

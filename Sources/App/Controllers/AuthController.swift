@@ -18,7 +18,9 @@ struct AuthController {
 
     @Sendable func loginForm(req: Request) async throws -> Response {
         if req.currentUser != nil { return req.redirect(to: SiteURL.dashboard) }
-        return try await req.page("auth/login", title: req.t("login.title"), LoginContent(next: safeNext(req.query[String.self, at: "next"]), email: "", error: nil))
+        return try await req.page(
+            "auth/login", title: req.t("login.title"),
+            LoginContent(next: safeNext(req.query[String.self, at: "next"]), email: "", error: nil))
     }
 
     @Sendable func login(req: Request) async throws -> Response {
@@ -75,7 +77,8 @@ struct AuthController {
 
     @Sendable func setupForm(req: Request) async throws -> Response {
         let token = try await validSetupToken(req)
-        return try await req.page("auth/setup", title: req.t("setup.title"), SetupContent(token: token.1, values: [:], errors: [:]))
+        return try await req.page(
+            "auth/setup", title: req.t("setup.title"), SetupContent(token: token.1, values: [:], errors: [:]))
     }
 
     @Sendable func setup(req: Request) async throws -> Response {
@@ -93,7 +96,8 @@ struct AuthController {
         guard errors.isEmpty else {
             return try await req.page(
                 "auth/setup", title: req.t("setup.title"), status: .unprocessableEntity,
-                SetupContent(token: token, values: ["name": name, "email": email, "company": companyName], errors: errors))
+                SetupContent(
+                    token: token, values: ["name": name, "email": email, "company": companyName], errors: errors))
         }
         let hash = try await req.password.async.hash(password)
         let user = User(email: email, name: name, role: .admin, passwordHash: hash, locale: req.language.rawValue)
@@ -122,7 +126,9 @@ struct AuthController {
 
     /// Only local paths: `next` must never send a user to another site after login.
     private func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/app"), !next.hasPrefix("//"), !next.contains("\\") else { return SiteURL.dashboard }
+        guard let next, next.hasPrefix("/app"), !next.hasPrefix("//"), !next.contains("\\") else {
+            return SiteURL.dashboard
+        }
         return next
     }
 

@@ -51,7 +51,8 @@ struct CandidatesController {
             if let jobFilter { sub = sub.filter(\.$job.$id == jobFilter) }
             if let ids = access.jobIDs { sub = sub.filter(\.$job.$id ~~ Array(ids)) }
             switch outcome {
-            case "active", "rejected", "withdrawn", "hired": sub = sub.filter(\.$outcome == ApplicationOutcome(rawValue: outcome)!)
+            case "active", "rejected", "withdrawn", "hired":
+                sub = sub.filter(\.$outcome == ApplicationOutcome(rawValue: outcome)!)
             case "closed": sub = sub.filter(\.$outcome ~~ [.rejected, .withdrawn])
             default: break
             }
@@ -72,9 +73,12 @@ struct CandidatesController {
         if let ranking {
             // Search results keep the engine's relevance order; pagination happens on that order.
             let found = Dictionary(uniqueKeysWithValues: try await query.all().compactMap { c in c.id.map { ($0, c) } })
-            candidates = Array(ranking.compactMap { found[$0] }.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize))
+            candidates = Array(
+                ranking.compactMap { found[$0] }.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize))
         } else {
-            candidates = try await query.sort(\.$updatedAt, .descending).range(((page - 1) * Self.pageSize)..<(page * Self.pageSize)).all()
+            candidates = try await query.sort(\.$updatedAt, .descending).range(
+                ((page - 1) * Self.pageSize)..<(page * Self.pageSize)
+            ).all()
         }
         let ids = candidates.compactMap(\.id)
         var applicationsQuery = JobApplication.query(on: req.db).filter(\.$candidate.$id ~~ ids).with(\.$job)
@@ -83,9 +87,12 @@ struct CandidatesController {
         let tagRows = try await CandidateTag.query(on: req.db).filter(\.$candidate.$id ~~ ids).with(\.$tag).all()
         let rows = try candidates.map { candidate in
             let id = try candidate.requireID()
-            let titles = applications.filter { $0.$candidate.id == id }.map { $0.job?.title ?? req.t("candidate.spontaneous") }
+            let titles = applications.filter { $0.$candidate.id == id }.map {
+                $0.job?.title ?? req.t("candidate.spontaneous")
+            }
             return Row(
-                name: candidate.fullName, email: candidate.email, url: SiteURL.candidate(id), applications: titles.joined(separator: ", "),
+                name: candidate.fullName, email: candidate.email, url: SiteURL.candidate(id),
+                applications: titles.joined(separator: ", "),
                 updated: Dates.day(candidate.updatedAt ?? req.now, req.language),
                 tags: tagRows.filter { $0.$candidate.id == id }.map(\.tag.name).sorted())
         }
@@ -96,16 +103,24 @@ struct CandidatesController {
         func pageURL(_ number: Int) -> String {
             var components = URLComponents()
             components.path = SiteURL.candidates
-            components.queryItems = [("q", q), ("job", jobFilter?.uuidString.lowercased() ?? ""), ("outcome", outcome), ("tag", tagFilter), ("page", String(number))]
-                .filter { !$0.1.isEmpty }.map { URLQueryItem(name: $0.0, value: $0.1) }
+            components.queryItems = [
+                ("q", q), ("job", jobFilter?.uuidString.lowercased() ?? ""), ("outcome", outcome), ("tag", tagFilter),
+                ("page", String(number)),
+            ]
+            .filter { !$0.1.isEmpty }.map { URLQueryItem(name: $0.0, value: $0.1) }
             return components.string ?? SiteURL.candidates
         }
         let content = ListContent(
             rows: rows, q: q,
-            jobs: try jobs.map { .init(value: try $0.requireID().uuidString.lowercased(), label: $0.title, selected: $0.id == jobFilter) },
-            outcomes: ["active", "hired", "rejected", "withdrawn", "closed"].map { .init(value: $0, label: req.t("outcome.\($0)"), selected: $0 == outcome) },
+            jobs: try jobs.map {
+                .init(value: try $0.requireID().uuidString.lowercased(), label: $0.title, selected: $0.id == jobFilter)
+            },
+            outcomes: ["active", "hired", "rejected", "withdrawn", "closed"].map {
+                .init(value: $0, label: req.t("outcome.\($0)"), selected: $0 == outcome)
+            },
             tags: allTags.map { .init(value: $0.name, label: $0.name, selected: $0.name == tagFilter) },
-            total: total, page: page, pages: pages, previousURL: page > 1 ? pageURL(page - 1) : nil, nextURL: page < pages ? pageURL(page + 1) : nil,
+            total: total, page: page, pages: pages, previousURL: page > 1 ? pageURL(page - 1) : nil,
+            nextURL: page < pages ? pageURL(page + 1) : nil,
             filtered: !q.isEmpty || jobFilter != nil || !outcome.isEmpty || !tagFilter.isEmpty)
         return try await req.page("app/candidates", title: req.t("candidates.title"), content)
     }
@@ -184,7 +199,9 @@ struct CandidatesController {
         let access = try await Access.of(req)
         let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
         let id = try candidate.requireID()
-        var applicationsQuery = JobApplication.query(on: req.db).filter(\.$candidate.$id == id).with(\.$job).with(\.$stage).sort(\.$createdAt, .descending)
+        var applicationsQuery = JobApplication.query(on: req.db).filter(\.$candidate.$id == id).with(\.$job).with(
+            \.$stage
+        ).sort(\.$createdAt, .descending)
         if let visible = access.jobIDs { applicationsQuery = applicationsQuery.filter(\.$job.$id ~~ Array(visible)) }
         let applications = try await applicationsQuery.all()
         var views: [ApplicationView] = []
@@ -196,43 +213,72 @@ struct CandidatesController {
             }
             views.append(
                 ApplicationView(
-                    id: applicationID.uuidString.lowercased(), job: application.job?.title ?? req.t("candidate.spontaneous"),
-                    boardURL: application.$job.id.map(SiteURL.board), stage: application.stage?.name(in: req.language) ?? "—",
+                    id: applicationID.uuidString.lowercased(),
+                    job: application.job?.title ?? req.t("candidate.spontaneous"),
+                    boardURL: application.$job.id.map(SiteURL.board),
+                    stage: application.stage?.name(in: req.language) ?? "—",
                     outcome: req.t("outcome.\(application.outcome.rawValue)"), outcomeKey: application.outcome.rawValue,
-                    reason: application.closingReason.map { req.t("reason.\($0)") }, applied: Dates.day(application.createdAt ?? req.now, req.language),
-                    source: req.t("source.\(application.source.rawValue)") + (application.sourceDetail.isEmpty ? "" : " (\(application.sourceDetail))"),
+                    reason: application.closingReason.map { req.t("reason.\($0)") },
+                    applied: Dates.day(application.createdAt ?? req.now, req.language),
+                    source: req.t("source.\(application.source.rawValue)")
+                        + (application.sourceDetail.isEmpty ? "" : " (\(application.sourceDetail))"),
                     coverLetter: application.coverLetter,
-                    stages: try stages.map { .init(id: try $0.requireID().uuidString.lowercased(), name: $0.name(in: req.language)) },
+                    stages: try stages.map {
+                        .init(id: try $0.requireID().uuidString.lowercased(), name: $0.name(in: req.language))
+                    },
                     currentStageID: application.$stage.id?.uuidString.lowercased() ?? "",
                     isActive: application.outcome == .active || application.outcome == .hired,
-                    isClosed: application.outcome == .rejected || application.outcome == .withdrawn, action: SiteURL.application(applicationID)))
+                    isClosed: application.outcome == .rejected || application.outcome == .withdrawn,
+                    action: SiteURL.application(applicationID)))
         }
         let visibleApplicationIDs = Set(applications.compactMap(\.id))
-        let documents = try await Document.query(on: req.db).filter(\.$candidate.$id == id).sort(\.$createdAt, .descending).all()
+        let documents = try await Document.query(on: req.db).filter(\.$candidate.$id == id).sort(
+            \.$createdAt, .descending
+        ).all()
             .filter { access.jobIDs == nil || $0.$application.id.map(visibleApplicationIDs.contains) == true }
-        let interactions = try await Interaction.query(on: req.db).filter(\.$candidate.$id == id).with(\.$actor).sort(\.$createdAt, .descending).range(..<200).all()
+        let interactions = try await Interaction.query(on: req.db).filter(\.$candidate.$id == id).with(\.$actor).sort(
+            \.$createdAt, .descending
+        ).range(..<200).all()
             .filter { access.jobIDs == nil || $0.$application.id.map(visibleApplicationIDs.contains) ?? true }
-        let notes = try await Note.query(on: req.db).filter(\.$candidate.$id == id).with(\.$author).sort(\.$createdAt, .descending).all()
+        let notes = try await Note.query(on: req.db).filter(\.$candidate.$id == id).with(\.$author).sort(
+            \.$createdAt, .descending
+        ).all()
         let tags = try await CandidateTag.query(on: req.db).filter(\.$candidate.$id == id).with(\.$tag).all()
         let consentState = try await ConsentLedger.state(of: id, on: req.db)
         let content = ShowContent(
             id: id.uuidString.lowercased(), name: candidate.fullName, email: candidate.email, phone: candidate.phone,
-            language: req.t("language.\(candidate.language)"), created: Dates.day(candidate.createdAt ?? req.now, req.language),
+            language: req.t("language.\(candidate.language)"),
+            created: Dates.day(candidate.createdAt ?? req.now, req.language),
             applications: views,
             documents: try documents.map {
-                DocumentView(name: $0.originalName, url: SiteURL.document(try $0.requireID()), size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file), added: Dates.day($0.createdAt ?? req.now, req.language))
+                DocumentView(
+                    name: $0.originalName, url: SiteURL.document(try $0.requireID()),
+                    size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file),
+                    added: Dates.day($0.createdAt ?? req.now, req.language))
             },
             documentCount: documents.count,
             timeline: interactions.map {
-                Event(when: Dates.dayTime($0.createdAt, req.language), kind: req.t("timeline.\($0.kind.rawValue)"), text: describe($0, req), actor: $0.actor?.name ?? "")
+                Event(
+                    when: Dates.dayTime($0.createdAt, req.language), kind: req.t("timeline.\($0.kind.rawValue)"),
+                    text: describe($0, req), actor: $0.actor?.name ?? "")
             },
-            notes: notes.map { NoteView(body: $0.body, author: $0.author?.name ?? "—", when: Dates.dayTime($0.createdAt, req.language)) },
-            tags: try tags.map { TagView(name: $0.tag.name, removeURL: SiteURL.candidate(id) + "/tags/\(try $0.tag.requireID().uuidString.lowercased())/delete") }.sorted { $0.name < $1.name },
+            notes: notes.map {
+                NoteView(body: $0.body, author: $0.author?.name ?? "—", when: Dates.dayTime($0.createdAt, req.language))
+            },
+            tags: try tags.map {
+                TagView(
+                    name: $0.tag.name,
+                    removeURL: SiteURL.candidate(id) + "/tags/\(try $0.tag.requireID().uuidString.lowercased())/delete")
+            }.sorted { $0.name < $1.name },
             consents: ConsentPurpose.allCases.map { purpose in
                 let granted = consentState[purpose] ?? false
-                return ConsentView(purpose: req.t("consent.\(purpose.rawValue)"), state: req.t(granted ? "consent.state.granted" : "consent.state.none"), granted: granted)
+                return ConsentView(
+                    purpose: req.t("consent.\(purpose.rawValue)"),
+                    state: req.t(granted ? "consent.state.granted" : "consent.state.none"), granted: granted)
             },
-            rejectionReasons: ClosingReason.rejection.map { .init(value: $0.rawValue, label: req.t("reason.\($0.rawValue)"), selected: false) },
+            rejectionReasons: ClosingReason.rejection.map {
+                .init(value: $0.rawValue, label: req.t("reason.\($0.rawValue)"), selected: false)
+            },
             canManage: access.user.canManage, url: SiteURL.candidate(id))
         return try await req.page("app/candidate", title: candidate.fullName, content)
     }
@@ -261,11 +307,15 @@ struct CandidatesController {
         let body = (try req.content.decode(NoteForm.self).body ?? "").trimmed
         let id = try candidate.requireID()
         guard !body.isEmpty, body.count <= 10_000 else {
-            return req.redirect(to: SiteURL.candidate(id), flash: body.isEmpty ? "flash.note_empty" : "error.too_long", kind: .error)
+            return req.redirect(
+                to: SiteURL.candidate(id), flash: body.isEmpty ? "flash.note_empty" : "error.too_long", kind: .error)
         }
         try await req.db.transaction { db in
             try await Note(candidateID: id, authorID: access.user.id, body: body, at: req.now).create(on: db)
-            try await Interaction(candidateID: id, applicationID: nil, actorID: access.user.id, kind: .note, detail: String(body.prefix(140)), at: req.now).create(on: db)
+            try await Interaction(
+                candidateID: id, applicationID: nil, actorID: access.user.id, kind: .note,
+                detail: String(body.prefix(140)), at: req.now
+            ).create(on: db)
         }
         try await SearchIndex.refresh(candidateID: id, on: req.db)
         return req.redirect(to: SiteURL.candidate(id), flash: "flash.note_added")
@@ -279,8 +329,11 @@ struct CandidatesController {
         let access = try await Access.of(req)
         let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
         let id = try candidate.requireID()
-        let name = String((try req.content.decode(TagForm.self).name ?? "").trimmed.lowercased().filter { !$0.isNewline }.prefix(40))
-        guard !name.isEmpty else { return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_empty", kind: .error) }
+        let name = String(
+            (try req.content.decode(TagForm.self).name ?? "").trimmed.lowercased().filter { !$0.isNewline }.prefix(40))
+        guard !name.isEmpty else {
+            return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_empty", kind: .error)
+        }
         try await req.db.transaction { db in
             var tag = try await Tag.query(on: db).filter(\.$name == name).first()
             if tag == nil {
@@ -289,9 +342,14 @@ struct CandidatesController {
             }
             guard let tag else { return }
             let tagID = try tag.requireID()
-            guard try await CandidateTag.query(on: db).filter(\.$candidate.$id == id).filter(\.$tag.$id == tagID).count() == 0 else { return }
+            guard
+                try await CandidateTag.query(on: db).filter(\.$candidate.$id == id).filter(\.$tag.$id == tagID).count()
+                    == 0
+            else { return }
             try await CandidateTag(candidateID: id, tagID: tagID).create(on: db)
-            try await Interaction(candidateID: id, applicationID: nil, actorID: access.user.id, kind: .tagAdded, detail: name, at: req.now).create(on: db)
+            try await Interaction(
+                candidateID: id, applicationID: nil, actorID: access.user.id, kind: .tagAdded, detail: name, at: req.now
+            ).create(on: db)
         }
         try await SearchIndex.refresh(candidateID: id, on: req.db)
         return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_added")
@@ -301,10 +359,15 @@ struct CandidatesController {
         let access = try await Access.of(req)
         let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
         let id = try candidate.requireID()
-        guard let tagID = req.uuidParameter("tagID"), let tag = try await Tag.find(tagID, on: req.db) else { throw Abort(.notFound) }
+        guard let tagID = req.uuidParameter("tagID"), let tag = try await Tag.find(tagID, on: req.db) else {
+            throw Abort(.notFound)
+        }
         try await req.db.transaction { db in
             try await CandidateTag.query(on: db).filter(\.$candidate.$id == id).filter(\.$tag.$id == tagID).delete()
-            try await Interaction(candidateID: id, applicationID: nil, actorID: access.user.id, kind: .tagRemoved, detail: tag.name, at: req.now).create(on: db)
+            try await Interaction(
+                candidateID: id, applicationID: nil, actorID: access.user.id, kind: .tagRemoved, detail: tag.name,
+                at: req.now
+            ).create(on: db)
         }
         try await SearchIndex.refresh(candidateID: id, on: req.db)
         return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_removed")
@@ -320,7 +383,10 @@ struct CandidatesController {
         let target = try await access.candidate(req.uuidParameter("id"), on: req.db)
         let targetID = try target.requireID()
         let email = EmailAddress.normalize(try req.content.decode(MergeForm.self).email ?? "")
-        guard let source = try await Candidate.query(on: req.db).filter(\.$email == email).filter(\.$mergedInto.$id == nil).first(),
+        guard
+            let source = try await Candidate.query(on: req.db).filter(\.$email == email).filter(
+                \.$mergedInto.$id == nil
+            ).first(),
             let sourceID = source.id, sourceID != targetID
         else { return req.redirect(to: SiteURL.candidate(targetID), flash: "flash.merge_not_found", kind: .error) }
         try await Merge.run(from: sourceID, into: targetID, actorID: access.user.id, now: req.now, on: req.db)
@@ -332,7 +398,9 @@ struct CandidatesController {
     /// The CV, through an access check and always as a download (ASVS 3.2.1, 5.4.2): never rendered inline.
     @Sendable func document(req: Request) async throws -> Response {
         let access = try await Access.of(req)
-        guard let id = req.uuidParameter("id"), let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound) }
+        guard let id = req.uuidParameter("id"), let document = try await Document.find(id, on: req.db) else {
+            throw Abort(.notFound)
+        }
         _ = try await access.candidate(document.$candidate.id, on: req.db)
         if access.jobIDs != nil {
             guard let applicationID = document.$application.id else { throw Abort(.notFound) }
@@ -340,7 +408,8 @@ struct CandidatesController {
         }
         let bytes = try req.application.blobs.get(document.storageKey)
         let response = Response(status: .ok, body: .init(data: Data(bytes)))
-        response.headers.contentType = HTTPMediaType(type: "application", subType: String(document.kind.mediaType.dropFirst("application/".count)))
+        response.headers.contentType = HTTPMediaType(
+            type: "application", subType: String(document.kind.mediaType.dropFirst("application/".count)))
         response.headers.replaceOrAdd(name: .contentDisposition, value: Self.attachment(document.originalName))
         response.headers.replaceOrAdd(name: "Content-Security-Policy", value: "sandbox; default-src 'none'")
         response.headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
@@ -349,8 +418,11 @@ struct CandidatesController {
 
     /// `Content-Disposition: attachment` with an ASCII fallback and the UTF-8 name per RFC 6266 / RFC 8187.
     static func attachment(_ name: String) -> String {
-        let ascii = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&+-.^_`|~")
+        let ascii = String(
+            name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" }
+        )
+        let allowed = CharacterSet(
+            charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&+-.^_`|~")
         let encoded = name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "cv"
         return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
     }

@@ -65,7 +65,8 @@ struct CareersController {
         let company = try await Company.load(on: req.db)
         let content = JobContent(
             company: company.name, job: card(job, req), descriptionHTML: Markdown.html(job.description),
-            applyURL: SiteURL.apply(job.slug), jsonLD: JobPostingLD.json(job: job, company: company, baseURL: req.application.config.publicURL),
+            applyURL: SiteURL.apply(job.slug),
+            jsonLD: JobPostingLD.json(job: job, company: company, baseURL: req.application.config.publicURL),
             published: Dates.day(job.publishedAt ?? job.createdAt ?? req.now, req.language))
         return try await req.page("careers/job", title: "\(job.title) · \(company.name)", content)
     }
@@ -112,7 +113,9 @@ struct CareersController {
 
     @Sendable func applyForm(req: Request) async throws -> Response {
         let job = try await optionalJob(req)
-        return try await renderForm(req, job: job, values: ["source": req.query[String.self, at: "source"] ?? ""], errors: [:], submission: Tokens.random())
+        return try await renderForm(
+            req, job: job, values: ["source": req.query[String.self, at: "source"] ?? ""], errors: [:],
+            submission: Tokens.random())
     }
 
     @Sendable func apply(req: Request) async throws -> Response {
@@ -128,7 +131,8 @@ struct CareersController {
         }
 
         let input = ApplicantInput(
-            firstName: form.first_name ?? "", lastName: form.last_name ?? "", email: form.email ?? "", phone: form.phone ?? "",
+            firstName: form.first_name ?? "", lastName: form.last_name ?? "", email: form.email ?? "",
+            phone: form.phone ?? "",
             coverLetter: form.cover_letter ?? "")
         var errors = input.errors()
         var cv: (bytes: [UInt8], kind: DocumentKind, filename: String)?
@@ -154,7 +158,8 @@ struct CareersController {
                 form.consent_partner_sharing != nil ? .partnerSharing : nil,
             ].compactMap { $0 })
         let rawSource = (form.source ?? "").trimmed.lowercased()
-        let sourceDetail = String(rawSource.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }.prefix(40))
+        let sourceDetail = String(
+            rawSource.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }.prefix(40))
 
         guard errors.isEmpty, let cv else {
             var values = [
@@ -162,14 +167,17 @@ struct CareersController {
                 "cover_letter": input.coverLetter, "source": sourceDetail,
             ]
             for purpose in consents { values["consent_\(purpose.rawValue)"] = "on" }
-            return try await renderForm(req, job: job, values: values, errors: errors.mapValues { req.t($0) }, submission: submission, status: .unprocessableEntity)
+            return try await renderForm(
+                req, job: job, values: values, errors: errors.mapValues { req.t($0) }, submission: submission,
+                status: .unprocessableEntity)
         }
 
         try await RateLimiter.application.record(key: req.clientAddress, on: req.db, now: req.now)
         let intake = Intake(db: req.db, blobs: req.application.blobs, now: req.now, logger: req.logger)
         let outcome = try await intake.submit(
             .init(
-                input: input, job: job, cv: cv, consents: consents, source: sourceDetail.isEmpty ? .careerSite : Self.source(sourceDetail),
+                input: input, job: job, cv: cv, consents: consents,
+                source: sourceDetail.isEmpty ? .careerSite : Self.source(sourceDetail),
                 sourceDetail: sourceDetail, submissionToken: submission, language: req.language, channel: .careerForm))
         if case .duplicateSubmission = outcome {
             req.logger.info("duplicate apply submission ignored")
@@ -194,19 +202,23 @@ struct CareersController {
     }
 
     private func renderForm(
-        _ req: Request, job: Job?, values: [String: String], errors: [String: String], submission: String, status: HTTPStatus = .ok
+        _ req: Request, job: Job?, values: [String: String], errors: [String: String], submission: String,
+        status: HTTPStatus = .ok
     ) async throws -> Response {
         let company = try await Company.load(on: req.db)
         let wordings = try await ConsentWording.query(on: req.db).filter(\.$locale == req.language.rawValue).all()
         let consents = Self.offeredConsents.map { purpose in
             ConsentBox(
                 name: "consent_\(purpose.rawValue)",
-                text: wordings.filter { $0.purpose == purpose }.max { $0.version < $1.version }?.text ?? purpose.rawValue,
+                text: wordings.filter { $0.purpose == purpose }.max { $0.version < $1.version }?.text
+                    ?? purpose.rawValue,
                 checked: values["consent_\(purpose.rawValue)"] != nil)
         }
         let content = ApplyContent(
-            company: company.name, job: job.map { card($0, req) }, action: job.map { SiteURL.apply($0.slug) } ?? SiteURL.spontaneous,
-            submission: submission, source: values["source"] ?? "", values: values, errors: errors, consents: consents, maxMB: Self.maxCVBytes / 1024 / 1024,
+            company: company.name, job: job.map { card($0, req) },
+            action: job.map { SiteURL.apply($0.slug) } ?? SiteURL.spontaneous,
+            submission: submission, source: values["source"] ?? "", values: values, errors: errors, consents: consents,
+            maxMB: Self.maxCVBytes / 1024 / 1024,
             hasErrors: !errors.isEmpty)
         let title = job.map { "\(req.t("apply.title")) · \($0.title)" } ?? req.t("apply.spontaneous_title")
         return try await req.page("careers/apply", title: title, status: status, content)
@@ -226,7 +238,8 @@ struct CareersController {
     private func card(_ job: Job, _ req: Request) -> JobCard {
         JobCard(
             title: job.title, url: SiteURL.job(job.slug), department: job.department, location: job.location,
-            contract: req.t("contract.\(job.contractType.rawValue)"), remote: req.t("remote.\(job.remotePolicy.rawValue)"))
+            contract: req.t("contract.\(job.contractType.rawValue)"),
+            remote: req.t("remote.\(job.remotePolicy.rawValue)"))
     }
 }
 
@@ -250,19 +263,25 @@ enum JobPostingLD {
             "datePosted": Dates.iso8601Day(job.publishedAt ?? job.createdAt ?? Date()),
             "employmentType": employment,
             "hiringOrganization": organization,
-            "identifier": ["@type": "PropertyValue", "name": company.name, "value": job.id?.uuidString.lowercased() ?? ""],
+            "identifier": [
+                "@type": "PropertyValue", "name": company.name, "value": job.id?.uuidString.lowercased() ?? "",
+            ],
             "url": baseURL + SiteURL.job(job.slug),
             "directApply": true,
             "jobLocation": [
                 "@type": "Place",
-                "address": ["@type": "PostalAddress", "addressLocality": job.location, "addressCountry": company.country],
+                "address": [
+                    "@type": "PostalAddress", "addressLocality": job.location, "addressCountry": company.country,
+                ],
             ],
         ]
         if job.remotePolicy == .remote {
             posting["jobLocationType"] = "TELECOMMUTE"
             posting["applicantLocationRequirements"] = ["@type": "Country", "name": company.country]
         }
-        let data = (try? JSONSerialization.data(withJSONObject: posting, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: posting, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         // Inside <script>, "</" would end the block early: escape it (and friends) so job text cannot break out.
         return String(decoding: data, as: UTF8.self)
             .replacingOccurrences(of: "<", with: "\\u003c")

@@ -31,11 +31,15 @@ struct JobsController {
         let rows = try jobs.map { job in
             let id = try job.requireID()
             return Row(
-                title: job.title, department: job.department, location: job.location, status: req.t("status.\(job.status.rawValue)"),
-                statusKey: job.status.rawValue, active: counts[id] ?? 0, boardURL: SiteURL.board(id), editURL: SiteURL.editJob(id),
+                title: job.title, department: job.department, location: job.location,
+                status: req.t("status.\(job.status.rawValue)"),
+                statusKey: job.status.rawValue, active: counts[id] ?? 0, boardURL: SiteURL.board(id),
+                editURL: SiteURL.editJob(id),
                 publicURL: job.status == .open ? SiteURL.job(job.slug) : nil)
         }
-        return try await req.page("app/jobs", title: req.t("jobs.title"), ListContent(jobs: rows, canManage: access.user.canManage, count: rows.count))
+        return try await req.page(
+            "app/jobs", title: req.t("jobs.title"),
+            ListContent(jobs: rows, canManage: access.user.canManage, count: rows.count))
     }
 
     private func activeCounts(on db: any Database) async throws -> [UUID: Int] {
@@ -43,9 +47,11 @@ struct JobsController {
             var job_id: UUID
             var count: Int
         }
-        let rows = try await db.sql().raw("""
+        let rows = try await db.sql().raw(
+            """
             SELECT job_id, COUNT(*) AS count FROM applications WHERE outcome = 'active' AND job_id IS NOT NULL GROUP BY job_id
-            """).all(decoding: Count.self)
+            """
+        ).all(decoding: Count.self)
         return Dictionary(rows.map { ($0.job_id, $0.count) }, uniquingKeysWith: +)
     }
 
@@ -85,7 +91,12 @@ struct JobsController {
     }
 
     @Sendable func new(req: Request) async throws -> Response {
-        try await renderForm(req, job: nil, values: ["response_target_days": "14", "language": req.language.rawValue, "contract_type": "cdi", "remote_policy": "hybrid"], memberIDs: [], errors: [:])
+        try await renderForm(
+            req, job: nil,
+            values: [
+                "response_target_days": "14", "language": req.language.rawValue, "contract_type": "cdi",
+                "remote_policy": "hybrid",
+            ], memberIDs: [], errors: [:])
     }
 
     @Sendable func edit(req: Request) async throws -> Response {
@@ -106,14 +117,20 @@ struct JobsController {
     private func save(_ req: Request, job existing: Job?) async throws -> Response {
         let form = try req.content.decode(JobForm.self)
         var values = [
-            "title": (form.title ?? "").trimmed, "department": (form.department ?? "").trimmed, "location": (form.location ?? "").trimmed,
-            "contract_type": form.contract_type ?? "", "remote_policy": form.remote_policy ?? "", "description": form.description ?? "",
+            "title": (form.title ?? "").trimmed, "department": (form.department ?? "").trimmed,
+            "location": (form.location ?? "").trimmed,
+            "contract_type": form.contract_type ?? "", "remote_policy": form.remote_policy ?? "",
+            "description": form.description ?? "",
             "language": form.language ?? "", "response_target_days": (form.response_target_days ?? "").trimmed,
         ]
         values["description"] = values["description"]?.replacingOccurrences(of: "\r\n", with: "\n")
         var errors: [String: String] = [:]
         for field in ["title", "department", "location"] {
-            if values[field]!.isEmpty { errors[field] = req.t("error.required") } else if values[field]!.count > 200 { errors[field] = req.t("error.too_long") }
+            if values[field]!.isEmpty {
+                errors[field] = req.t("error.required")
+            } else if values[field]!.count > 200 {
+                errors[field] = req.t("error.too_long")
+            }
         }
         let contract = Job.Contract(rawValue: values["contract_type"]!)
         if contract == nil { errors["contract_type"] = req.t("error.choose") }
@@ -122,19 +139,25 @@ struct JobsController {
         let language = Language(rawValue: values["language"]!)
         if language == nil { errors["language"] = req.t("error.choose") }
         let target = Int(values["response_target_days"]!)
-        if target == nil || !(1...90).contains(target!) { errors["response_target_days"] = req.t("error.response_target") }
+        if target == nil || !(1...90).contains(target!) {
+            errors["response_target_days"] = req.t("error.response_target")
+        }
         if values["description"]!.count > 50_000 { errors["description"] = req.t("error.too_long") }
         let memberIDs = Set((form.members ?? []).compactMap(UUID.init(uuidString:)))
         let knownMembers = try await User.query(on: req.db).filter(\.$id ~~ Array(memberIDs)).all().compactMap(\.id)
         guard errors.isEmpty, let contract, let remote, let language, let target else {
-            return try await renderForm(req, job: existing, values: values, memberIDs: memberIDs, errors: errors, status: .unprocessableEntity)
+            return try await renderForm(
+                req, job: existing, values: values, memberIDs: memberIDs, errors: errors, status: .unprocessableEntity)
         }
         let user = try req.requireUser()
         let fields = values
         let job = try await req.db.transaction { db -> Job in
-            let job = existing ?? Job(
-                title: fields["title"]!, slug: "", department: "", location: "", contractType: contract, remotePolicy: remote,
-                description: "", language: language)
+            let job =
+                existing
+                ?? Job(
+                    title: fields["title"]!, slug: "", department: "", location: "", contractType: contract,
+                    remotePolicy: remote,
+                    description: "", language: language)
             if existing == nil || job.title != fields["title"]! {
                 job.slug = try await Self.uniqueSlug(for: fields["title"]!, excluding: job.id, on: db)
             }
@@ -162,7 +185,8 @@ struct JobsController {
             }
             return job
         }
-        return req.redirect(to: SiteURL.editJob(try job.requireID()), flash: existing == nil ? "flash.job_created" : "flash.job_saved")
+        return req.redirect(
+            to: SiteURL.editJob(try job.requireID()), flash: existing == nil ? "flash.job_created" : "flash.job_saved")
     }
 
     struct StatusForm: Content {
@@ -171,7 +195,9 @@ struct JobsController {
 
     @Sendable func setStatus(req: Request) async throws -> Response {
         let job = try await Access.of(req).job(req.uuidParameter("id"), on: req.db)
-        guard let status = Job.Status(rawValue: try req.content.decode(StatusForm.self).status) else { throw Abort(.unprocessableEntity, reason: req.t("error.choose")) }
+        guard let status = Job.Status(rawValue: try req.content.decode(StatusForm.self).status) else {
+            throw Abort(.unprocessableEntity, reason: req.t("error.choose"))
+        }
         job.status = status
         if status == .open && job.publishedAt == nil { job.publishedAt = req.now }
         try await job.save(on: req.db)
@@ -191,26 +217,34 @@ struct JobsController {
 
     private func values(of job: Job) -> [String: String] {
         [
-            "title": job.title, "department": job.department, "location": job.location, "contract_type": job.contractType.rawValue,
+            "title": job.title, "department": job.department, "location": job.location,
+            "contract_type": job.contractType.rawValue,
             "remote_policy": job.remotePolicy.rawValue, "description": job.description, "language": job.language,
             "response_target_days": String(job.responseTargetDays),
         ]
     }
 
     private func renderForm(
-        _ req: Request, job: Job?, values: [String: String], memberIDs: Set<UUID>, errors: [String: String], status: HTTPStatus = .ok
+        _ req: Request, job: Job?, values: [String: String], memberIDs: Set<UUID>, errors: [String: String],
+        status: HTTPStatus = .ok
     ) async throws -> Response {
         let users = try await User.query(on: req.db).filter(\.$active == true).sort(\.$name).all()
         func options(_ raw: [String], prefix: String, selected: String?) -> [CareersController.Option] {
             raw.map { .init(value: $0, label: req.t("\(prefix).\($0)"), selected: $0 == selected) }
         }
         let content = FormContent(
-            action: job.flatMap { $0.id.map { "/app/jobs/\($0.uuidString.lowercased())" } } ?? SiteURL.jobs, isNew: job == nil, values: values, errors: errors,
-            contracts: options(Job.Contract.allCases.map(\.rawValue), prefix: "contract", selected: values["contract_type"]),
+            action: job.flatMap { $0.id.map { "/app/jobs/\($0.uuidString.lowercased())" } } ?? SiteURL.jobs,
+            isNew: job == nil, values: values, errors: errors,
+            contracts: options(
+                Job.Contract.allCases.map(\.rawValue), prefix: "contract", selected: values["contract_type"]),
             remotes: options(Job.Remote.allCases.map(\.rawValue), prefix: "remote", selected: values["remote_policy"]),
             languages: options(Language.allCases.map(\.rawValue), prefix: "language", selected: values["language"]),
             members: users.compactMap { user in
-                user.id.map { Member(id: $0.uuidString.lowercased(), label: "\(user.name) (\(req.t("role.\(user.role.rawValue)")))", checked: memberIDs.contains($0)) }
+                user.id.map {
+                    Member(
+                        id: $0.uuidString.lowercased(), label: "\(user.name) (\(req.t("role.\(user.role.rawValue)")))",
+                        checked: memberIDs.contains($0))
+                }
             },
             status: job.map { req.t("status.\($0.status.rawValue)") },
             statusKey: job?.status.rawValue,

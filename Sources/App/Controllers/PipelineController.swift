@@ -46,26 +46,37 @@ struct PipelineController {
         let job = try await access.job(req.uuidParameter("id"), on: req.db)
         let jobID = try job.requireID()
         let stages = try await Stage.query(on: req.db).filter(\.$job.$id == jobID).sort(\.$position).all()
-        let applications = try await JobApplication.query(on: req.db).filter(\.$job.$id == jobID).with(\.$candidate).sort(\.$stageEnteredAt).all()
+        let applications = try await JobApplication.query(on: req.db).filter(\.$job.$id == jobID).with(\.$candidate)
+            .sort(\.$stageEnteredAt).all()
         let now = req.now
         let columns = try stages.map { stage in
             let stageID = try stage.requireID()
-            let cards = try applications.filter { $0.$stage.id == stageID && $0.outcome == .active || ($0.$stage.id == stageID && $0.outcome == .hired) }.map { application in
+            let cards = try applications.filter {
+                $0.$stage.id == stageID && $0.outcome == .active || ($0.$stage.id == stageID && $0.outcome == .hired)
+            }.map { application in
                 let days = Int(now.timeIntervalSince(application.stageEnteredAt) / 86_400)
                 let id = try application.requireID()
                 return Card(
-                    id: id.uuidString.lowercased(), name: application.candidate.fullName, candidateURL: SiteURL.candidate(try application.candidate.requireID()),
+                    id: id.uuidString.lowercased(), name: application.candidate.fullName,
+                    candidateURL: SiteURL.candidate(try application.candidate.requireID()),
                     since: Dates.day(application.stageEnteredAt, req.language), days: days,
-                    late: stage.kind == .new && days >= job.responseTargetDays, source: req.t("source.\(application.source.rawValue)"),
+                    late: stage.kind == .new && days >= job.responseTargetDays,
+                    source: req.t("source.\(application.source.rawValue)"),
                     action: SiteURL.application(id) + "/move")
             }
-            return Column(id: stageID.uuidString.lowercased(), name: stage.name(in: req.language), kind: stage.kind.rawValue, cards: cards, count: cards.count)
+            return Column(
+                id: stageID.uuidString.lowercased(), name: stage.name(in: req.language), kind: stage.kind.rawValue,
+                cards: cards, count: cards.count)
         }
         let content = BoardContent(
             job: job.title, jobID: jobID.uuidString.lowercased(), editURL: SiteURL.editJob(jobID), columns: columns,
-            stages: try stages.map { StageOption(id: try $0.requireID().uuidString.lowercased(), name: $0.name(in: req.language)) },
-            rejected: applications.filter { $0.outcome == .rejected }.count, withdrawn: applications.filter { $0.outcome == .withdrawn }.count,
-            closedURL: SiteURL.candidates + "?job=\(jobID.uuidString.lowercased())&outcome=closed", responseTargetDays: job.responseTargetDays)
+            stages: try stages.map {
+                StageOption(id: try $0.requireID().uuidString.lowercased(), name: $0.name(in: req.language))
+            },
+            rejected: applications.filter { $0.outcome == .rejected }.count,
+            withdrawn: applications.filter { $0.outcome == .withdrawn }.count,
+            closedURL: SiteURL.candidates + "?job=\(jobID.uuidString.lowercased())&outcome=closed",
+            responseTargetDays: job.responseTargetDays)
         return try await req.page("app/board", title: "\(req.t("board.title")) · \(job.title)", content)
     }
 
@@ -98,7 +109,8 @@ struct PipelineController {
                 }
                 try await application.save(on: db)
                 try await Interaction(
-                    candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id, kind: .stageChanged,
+                    candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
+                    kind: .stageChanged,
                     detail: "\(previous?.name(in: req.language) ?? "—") → \(target.name(in: req.language))", at: req.now
                 ).create(on: db)
             }
@@ -137,7 +149,8 @@ struct PipelineController {
                 kind: outcome == .rejected ? .rejected : .withdrawn, detail: reason.rawValue, at: req.now
             ).create(on: db)
         }
-        return req.redirect(to: back(form.back, application), flash: outcome == .rejected ? "flash.rejected" : "flash.withdrawn")
+        return req.redirect(
+            to: back(form.back, application), flash: outcome == .rejected ? "flash.rejected" : "flash.withdrawn")
     }
 
     struct BackForm: Content {
@@ -157,7 +170,8 @@ struct PipelineController {
             application.decidedAt = nil
             try await application.save(on: db)
             try await Interaction(
-                candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id, kind: .reopened,
+                candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
+                kind: .reopened,
                 detail: "", at: req.now
             ).create(on: db)
         }

@@ -28,7 +28,8 @@ struct Access {
     }
 
     func application(_ id: UUID?, on db: any Database) async throws -> JobApplication {
-        guard let id, let application = try await JobApplication.find(id, on: db), canSee(jobID: application.$job.id) else {
+        guard let id, let application = try await JobApplication.find(id, on: db), canSee(jobID: application.$job.id)
+        else {
             throw Abort(.notFound)
         }
         return application
@@ -36,9 +37,13 @@ struct Access {
 
     /// A candidate is visible when the user sees all jobs, or sees a job the candidate applied to.
     func candidate(_ id: UUID?, on db: any Database) async throws -> Candidate {
-        guard let id, let candidate = try await Candidate.find(id, on: db), candidate.$mergedInto.id == nil else { throw Abort(.notFound) }
+        guard let id, let candidate = try await Candidate.find(id, on: db), candidate.$mergedInto.id == nil else {
+            throw Abort(.notFound)
+        }
         if let jobIDs {
-            let visible = try await JobApplication.query(on: db).filter(\.$candidate.$id == id).filter(\.$job.$id ~~ Array(jobIDs)).count()
+            let visible = try await JobApplication.query(on: db).filter(\.$candidate.$id == id).filter(
+                \.$job.$id ~~ Array(jobIDs)
+            ).count()
             guard visible > 0 else { throw Abort(.notFound) }
         }
         return candidate

@@ -40,7 +40,8 @@ public struct AppConfig: Sendable {
         do {
             try fileManager.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         } catch {
-            throw Invalid(variable: "VIVIER_DATA_DIR", problem: "cannot create directory \(dataDirectory.path): \(error)")
+            throw Invalid(
+                variable: "VIVIER_DATA_DIR", problem: "cannot create directory \(dataDirectory.path): \(error)")
         }
 
         let database: Database
@@ -49,19 +50,25 @@ public struct AppConfig: Sendable {
             database = .sqlite(path: dataDirectory.appendingPathComponent("vivier.sqlite").path)
         case let url? where url.hasPrefix("postgres://") || url.hasPrefix("postgresql://"):
             guard URLComponents(string: url)?.host?.isEmpty == false else {
-                throw Invalid(variable: "VIVIER_DATABASE_URL", problem: "'\(redacted(url))' has no host; expected postgres://user:password@host:5432/database")
+                throw Invalid(
+                    variable: "VIVIER_DATABASE_URL",
+                    problem: "'\(redacted(url))' has no host; expected postgres://user:password@host:5432/database")
             }
             database = .postgres(url: url)
         case let url? where url.hasPrefix("sqlite://") || url.hasSuffix(".sqlite") || url.hasSuffix(".db"):
             let path = url.hasPrefix("sqlite://") ? String(url.dropFirst("sqlite://".count)) : url
             guard !path.isEmpty else {
-                throw Invalid(variable: "VIVIER_DATABASE_URL", problem: "sqlite:// needs a file path, e.g. sqlite://./var/vivier.sqlite")
+                throw Invalid(
+                    variable: "VIVIER_DATABASE_URL",
+                    problem: "sqlite:// needs a file path, e.g. sqlite://./var/vivier.sqlite")
             }
             database = .sqlite(path: path)
         case let other?:
             throw Invalid(
                 variable: "VIVIER_DATABASE_URL",
-                problem: "'\(redacted(other))' is not accepted; use postgres://user:password@host:5432/database or sqlite://path/to/file.sqlite")
+                problem:
+                    "'\(redacted(other))' is not accepted; use postgres://user:password@host:5432/database or sqlite://path/to/file.sqlite"
+            )
         }
 
         let host = value("VIVIER_HOST") ?? "127.0.0.1"
@@ -79,7 +86,9 @@ public struct AppConfig: Sendable {
         guard let components = URLComponents(string: publicURL), ["http", "https"].contains(components.scheme ?? ""),
             components.host?.isEmpty == false, components.query == nil
         else {
-            throw Invalid(variable: "VIVIER_PUBLIC_URL", problem: "'\(publicURL)' is not an absolute http(s) URL such as https://jobs.example.com")
+            throw Invalid(
+                variable: "VIVIER_PUBLIC_URL",
+                problem: "'\(publicURL)' is not an absolute http(s) URL such as https://jobs.example.com")
         }
         if production && components.scheme != "https" && !["127.0.0.1", "localhost"].contains(components.host ?? "") {
             throw Invalid(variable: "VIVIER_PUBLIC_URL", problem: "must use https in production (got '\(publicURL)')")
@@ -98,20 +107,29 @@ public struct AppConfig: Sendable {
         let secret: [UInt8]
         if let raw = value("VIVIER_SECRET") {
             guard raw.utf8.count >= 32 else {
-                throw Invalid(variable: "VIVIER_SECRET", problem: "must be at least 32 characters of random text (e.g. `openssl rand -hex 32`)")
+                throw Invalid(
+                    variable: "VIVIER_SECRET",
+                    problem: "must be at least 32 characters of random text (e.g. `openssl rand -hex 32`)")
             }
-            guard Set(raw).count >= 8, !["changeme", "secret", "vivier"].contains(where: { raw.lowercased().hasPrefix($0) }) else {
-                throw Invalid(variable: "VIVIER_SECRET", problem: "looks like a placeholder; generate one with `openssl rand -hex 32`")
+            guard Set(raw).count >= 8,
+                !["changeme", "secret", "vivier"].contains(where: { raw.lowercased().hasPrefix($0) })
+            else {
+                throw Invalid(
+                    variable: "VIVIER_SECRET",
+                    problem: "looks like a placeholder; generate one with `openssl rand -hex 32`")
             }
             secret = Array(raw.utf8)
         } else if production {
-            throw Invalid(variable: "VIVIER_SECRET", problem: "is required in production; generate one with `openssl rand -hex 32`")
+            throw Invalid(
+                variable: "VIVIER_SECRET",
+                problem: "is required in production; generate one with `openssl rand -hex 32`")
         } else {
             secret = try storedSecret(in: dataDirectory, fileManager: fileManager)
         }
 
         return AppConfig(
-            database: database, dataDirectory: dataDirectory, publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
+            database: database, dataDirectory: dataDirectory,
+            publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
             secret: secret, host: host, port: port, defaultLanguage: language, production: production)
     }
 
@@ -122,9 +140,13 @@ public struct AppConfig: Sendable {
             return Array(data)
         }
         var generator = SystemRandomNumberGenerator()
-        let bytes = Array((0..<64).map { _ in "0123456789abcdef".randomElement(using: &generator)! }.map { $0.asciiValue! })
-        guard fileManager.createFile(atPath: file.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-            throw Invalid(variable: "VIVIER_SECRET", problem: "not set and \(file.path) cannot be written; set VIVIER_SECRET or fix VIVIER_DATA_DIR")
+        let bytes = Array(
+            (0..<64).map { _ in "0123456789abcdef".randomElement(using: &generator)! }.map { $0.asciiValue! })
+        guard fileManager.createFile(atPath: file.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        else {
+            throw Invalid(
+                variable: "VIVIER_SECRET",
+                problem: "not set and \(file.path) cannot be written; set VIVIER_SECRET or fix VIVIER_DATA_DIR")
         }
         return bytes
     }

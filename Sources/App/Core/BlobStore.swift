@@ -22,7 +22,8 @@ struct FileBlobStore: BlobStore {
         let final = directory.appendingPathComponent(key)
         // Write to a temporary name, fsync, then rename: a crash never leaves a half file under a real key.
         let temporary = directory.appendingPathComponent(".\(key).tmp")
-        let created = FileManager.default.createFile(atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        let created = FileManager.default.createFile(
+            atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600])
         guard created, let handle = try? FileHandle(forWritingTo: temporary) else {
             throw Abort(.internalServerError, reason: "cannot write to \(directory.path)")
         }

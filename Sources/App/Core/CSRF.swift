@@ -50,7 +50,9 @@ struct CSRFMiddleware: AsyncMiddleware {
 
     static func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
         if origin == request.application.config.publicURL { return true }
-        guard let host = request.headers.first(name: .host), let components = URLComponents(string: origin) else { return false }
+        guard let host = request.headers.first(name: .host), let components = URLComponents(string: origin) else {
+            return false
+        }
         let originHost = components.host.map { host in components.port.map { "\(host):\($0)" } ?? host }
         return originHost == host
     }

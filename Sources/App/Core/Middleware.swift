@@ -5,7 +5,10 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let response = try await next.respond(to: request)
         let headers = [
-            ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+            (
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+            ),
             ("X-Content-Type-Options", "nosniff"),
             ("Referrer-Policy", "same-origin"),
             ("X-Frame-Options", "DENY"),
@@ -32,18 +35,22 @@ struct ErrorPageMiddleware: AsyncMiddleware {
             return try await next.respond(to: request)
         } catch {
             let status = (error as? any AbortError)?.status ?? .internalServerError
-            let generic = request.t("error.status.\(status.code)") == "error.status.\(status.code)"
+            let generic =
+                request.t("error.status.\(status.code)") == "error.status.\(status.code)"
                 ? status.reasonPhrase : request.t("error.status.\(status.code)")
             // Our own refusals explain themselves; anything else gets the generic words for its status.
             var message = generic
-            if let abort = error as? any AbortError, status.code < 500, status.code != 413, abort.reason != status.reasonPhrase {
+            if let abort = error as? any AbortError, status.code < 500, status.code != 413,
+                abort.reason != status.reasonPhrase
+            {
                 message = abort.reason
             }
             var reference: String?
             if status.code >= 500 {
                 let id = Tokens.random(bytes: 6)
                 reference = id
-                request.logger.error("request failed", metadata: ["reference": .string(id), "error": .string(String(reflecting: error))])
+                request.logger.error(
+                    "request failed", metadata: ["reference": .string(id), "error": .string(String(reflecting: error))])
             }
             if request.headers.accept.mediaTypes.contains(.json) && !request.headers.accept.mediaTypes.contains(.html) {
                 let response = Response(status: status)

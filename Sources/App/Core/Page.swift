@@ -33,12 +33,16 @@ extension Request {
     static let flashCookie = "vivier_flash"
 
     /// Renders a Leaf page, consuming the flash message. Templates never touch the database: they get `content`.
-    func page(_ template: String, title: String, status: HTTPStatus = .ok, _ content: some Encodable) async throws -> Response {
+    func page(_ template: String, title: String, status: HTTPStatus = .ok, _ content: some Encodable) async throws
+        -> Response
+    {
         let flash = cookies[Self.flashCookie]?.string.split(separator: ":", maxSplits: 1).map(String.init)
         let page = Page(
             title: title, lang: language.rawValue, otherLang: language == .fr ? "en" : "fr",
             t: application.translations.table(language),
-            user: currentUser.map { .init(name: $0.name, role: t("role.\($0.role.rawValue)"), isAdmin: $0.isAdmin, canManage: $0.canManage) },
+            user: currentUser.map {
+                .init(name: $0.name, role: t("role.\($0.role.rawValue)"), isAdmin: $0.isAdmin, canManage: $0.canManage)
+            },
             csrf: csrfToken, flash: flash.flatMap { $0.count == 2 ? t($0[1]) : nil }, flashKind: flash?.first ?? "",
             path: url.path, content: content)
         let response = try await view.render(template, page).encodeResponse(status: status, for: self).get()

@@ -18,10 +18,13 @@ enum SQLiteSettings {
             try await db.raw("PRAGMA synchronous = FULL").run()
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA busy_timeout = 5000").run()
-            let synchronous = try await db.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
-            let foreignKeys = try await db.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
+            let synchronous = try await db.raw("PRAGMA synchronous").first()?.decode(
+                column: "synchronous", as: Int.self)
+            let foreignKeys = try await db.raw("PRAGMA foreign_keys").first()?.decode(
+                column: "foreign_keys", as: Int.self)
             guard synchronous == 2, foreignKeys == 1 else {
-                throw AppConfig.Invalid(variable: "VIVIER_DATABASE_URL", problem: "SQLite refused synchronous=FULL or foreign_keys=ON")
+                throw AppConfig.Invalid(
+                    variable: "VIVIER_DATABASE_URL", problem: "SQLite refused synchronous=FULL or foreign_keys=ON")
             }
         }
     }

@@ -10,23 +10,30 @@ enum SearchIndex {
     /// Rebuilds the indexed text of one candidate from their profile, tags, notes and CV text.
     static func refresh(candidateID: UUID, on db: any Database) async throws {
         guard let candidate = try await Candidate.find(candidateID, on: db) else { return }
-        let tags = try await CandidateTag.query(on: db).filter(\.$candidate.$id == candidateID).with(\.$tag).all().map(\.tag.name)
+        let tags = try await CandidateTag.query(on: db).filter(\.$candidate.$id == candidateID).with(\.$tag).all().map(
+            \.tag.name)
         let notes = try await Note.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.body)
         let documents = try await Document.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.text)
         // Names and email first: FTS5 and ts_rank both favour short documents, and these are what people search.
         let body = Text.fold(
-            ([candidate.firstName, candidate.lastName, candidate.email, candidate.email.split(separator: "@").first.map(String.init) ?? "", candidate.phone]
+            ([
+                candidate.firstName, candidate.lastName, candidate.email,
+                candidate.email.split(separator: "@").first.map(String.init) ?? "", candidate.phone,
+            ]
                 + tags + notes + documents).joined(separator: " "))
         let sql = db.sql()
         let id = candidateID.uuidString.lowercased()
         if db.isPostgres {
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 INSERT INTO candidate_search (candidate_id, body) VALUES (\(bind: candidateID), \(bind: body))
                 ON CONFLICT (candidate_id) DO UPDATE SET body = EXCLUDED.body
-                """).run()
+                """
+            ).run()
         } else {
             try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: id)").run()
-            try await sql.raw("INSERT INTO candidate_search (candidate_id, body) VALUES (\(bind: id), \(bind: body))").run()
+            try await sql.raw("INSERT INTO candidate_search (candidate_id, body) VALUES (\(bind: id), \(bind: body))")
+                .run()
         }
     }
 
@@ -35,7 +42,9 @@ enum SearchIndex {
         if db.isPostgres {
             try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID)").run()
         } else {
-            try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID.uuidString.lowercased())").run()
+            try await sql.raw(
+                "DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID.uuidString.lowercased())"
+            ).run()
         }
     }
 
@@ -48,17 +57,21 @@ enum SearchIndex {
         struct PGHit: Decodable { var candidate_id: UUID }
         if db.isPostgres {
             let tsquery = terms.map { "\($0):*" }.joined(separator: " & ")
-            return try await sql.raw("""
+            return try await sql.raw(
+                """
                 SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: tsquery))
                 ORDER BY ts_rank(document, to_tsquery('simple', \(bind: tsquery))) DESC, candidate_id LIMIT \(literal: limit)
-                """).all(decoding: PGHit.self).map(\.candidate_id)
+                """
+            ).all(decoding: PGHit.self).map(\.candidate_id)
         } else {
             // Each term quoted, so FTS5 operators typed by a user are searched as text.
             let match = terms.map { "\"\($0)\"*" }.joined(separator: " ")
-            return try await sql.raw("""
+            return try await sql.raw(
+                """
                 SELECT candidate_id FROM candidate_search WHERE candidate_search MATCH \(bind: match)
                 ORDER BY bm25(candidate_search), candidate_id LIMIT \(literal: limit)
-                """).all(decoding: Hit.self).compactMap { UUID(uuidString: $0.candidate_id) }
+                """
+            ).all(decoding: Hit.self).compactMap { UUID(uuidString: $0.candidate_id) }
         }
     }
 }

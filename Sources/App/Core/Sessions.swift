@@ -15,7 +15,8 @@ enum Sessions {
     /// Opens a session for `user`, returning the cookie to set. A fresh token on every login (ASVS 7.2.4).
     static func open(for user: User, on request: Request) async throws -> HTTPCookies.Value {
         let token = Tokens.random()
-        let session = UserSession(tokenHash: Tokens.hash(token), userID: try user.requireID(), csrfToken: Tokens.random(), now: request.now)
+        let session = UserSession(
+            tokenHash: Tokens.hash(token), userID: try user.requireID(), csrfToken: Tokens.random(), now: request.now)
         try await session.create(on: request.db)
         return cookie(token, request: request, maxAge: Int(absoluteLifetime))
     }
@@ -66,10 +67,13 @@ struct SessionMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let name = Sessions.cookieName(production: request.application.config.production)
         if let token = request.cookies[name]?.string, !token.isEmpty,
-            let session = try await UserSession.query(on: request.db).filter(\.$tokenHash == Tokens.hash(token)).with(\.$user).first()
+            let session = try await UserSession.query(on: request.db).filter(\.$tokenHash == Tokens.hash(token)).with(
+                \.$user
+            ).first()
         {
             let now = request.now
-            let expired = now.timeIntervalSince(session.lastSeenAt) > Sessions.idleTimeout
+            let expired =
+                now.timeIntervalSince(session.lastSeenAt) > Sessions.idleTimeout
                 || now.timeIntervalSince(session.createdAt) > Sessions.absoluteLifetime
             if expired || !session.user.active {
                 try await Sessions.close(session, on: request.db)
@@ -92,7 +96,8 @@ struct RequireUser: AsyncMiddleware {
         guard request.currentUser != nil else {
             if request.method == .GET {
                 let target = request.url.path
-                return request.redirect(to: "/login?next=\(target.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+                return request.redirect(
+                    to: "/login?next=\(target.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
             }
             throw Abort(.unauthorized)
         }

@@ -13,14 +13,18 @@ struct Translations: Sendable {
         for language in Language.allCases {
             let file = directory.appendingPathComponent("\(language.rawValue).json")
             guard let data = FileManager.default.contents(atPath: file.path) else {
-                throw AppConfig.Invalid(variable: "Resources/Locales", problem: "missing \(file.path): run Vivier from its checkout directory")
+                throw AppConfig.Invalid(
+                    variable: "Resources/Locales",
+                    problem: "missing \(file.path): run Vivier from its checkout directory")
             }
             tables[language] = try JSONDecoder().decode([String: String].self, from: data)
         }
         let keys = tables.values.map { Set($0.keys) }
         if let first = keys.first, let mismatch = keys.first(where: { $0 != first }) {
             let missing = first.symmetricDifference(mismatch).sorted().prefix(10)
-            throw AppConfig.Invalid(variable: "Resources/Locales", problem: "fr.json and en.json differ on keys: \(missing.joined(separator: ", "))")
+            throw AppConfig.Invalid(
+                variable: "Resources/Locales",
+                problem: "fr.json and en.json differ on keys: \(missing.joined(separator: ", "))")
         }
         self.tables = tables
         self.templateTables = tables.mapValues { table in
@@ -77,7 +81,8 @@ struct LanguageMiddleware: AsyncMiddleware {
         let response = try await next.respond(to: request)
         if let explicit {
             response.cookies[Self.cookie] = HTTPCookies.Value(
-                string: explicit.rawValue, maxAge: 365 * 24 * 3600, path: "/", isSecure: request.application.config.production,
+                string: explicit.rawValue, maxAge: 365 * 24 * 3600, path: "/",
+                isSecure: request.application.config.production,
                 isHTTPOnly: true, sameSite: .lax)
         }
         return response

@@ -1,4 +1,5 @@
 import Fluent
+import Foundation
 import SQLKit
 
 struct CreateConsentLedger: AsyncMigration {
@@ -22,32 +23,41 @@ struct CreateConsentLedger: AsyncMigration {
             .field("wording_version", .int, .required)
             .field("locale", .string, .required)
             .create()
-        try await database.createIndex("consent_events_candidate", on: ConsentEvent.schema, columns: ["candidate_id", "purpose", "created_at"])
+        try await database.createIndex(
+            "consent_events_candidate", on: ConsentEvent.schema, columns: ["candidate_id", "purpose", "created_at"])
 
         // The ledger is proof: the engine itself refuses to rewrite it, whatever the code above it does.
         let sql = database.sql()
         for table in [ConsentEvent.schema, ConsentWording.schema] {
             if database.isPostgres {
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     CREATE FUNCTION \(unsafeRaw: table)_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
                     BEGIN RAISE EXCEPTION '\(unsafeRaw: table) is append-only'; END $$
-                    """).run()
-                try await sql.raw("""
+                    """
+                ).run()
+                try await sql.raw(
+                    """
                     CREATE TRIGGER \(unsafeRaw: table)_append_only BEFORE UPDATE OR DELETE ON \(unsafeRaw: table)
                     FOR EACH ROW EXECUTE FUNCTION \(unsafeRaw: table)_append_only()
-                    """).run()
+                    """
+                ).run()
             } else {
                 for operation in ["UPDATE", "DELETE"] {
-                    try await sql.raw("""
+                    try await sql.raw(
+                        """
                         CREATE TRIGGER \(unsafeRaw: table)_no_\(unsafeRaw: operation.lowercased()) BEFORE \(unsafeRaw: operation) ON \(unsafeRaw: table)
                         BEGIN SELECT RAISE(ABORT, '\(unsafeRaw: table) is append-only'); END
-                        """).run()
+                        """
+                    ).run()
                 }
             }
         }
         let now = Date()
         for wording in ConsentWording.initial {
-            try await ConsentWording(purpose: wording.purpose, version: 1, locale: wording.locale, text: wording.text, at: now).create(on: database)
+            try await ConsentWording(
+                purpose: wording.purpose, version: 1, locale: wording.locale, text: wording.text, at: now
+            ).create(on: database)
         }
     }
 
@@ -62,16 +72,23 @@ struct CreateConsentLedger: AsyncMigration {
     }
 }
 
-import Foundation
-
 extension ConsentWording {
     /// Version 1 of the wordings on the apply form.
     static let initial: [(purpose: ConsentPurpose, locale: String, text: String)] = [
-        (.talentPool, "fr", "Conserver mon profil dans le vivier de talents pendant 2 ans pour être recontacté(e) pour d'autres offres."),
+        (
+            .talentPool, "fr",
+            "Conserver mon profil dans le vivier de talents pendant 2 ans pour être recontacté(e) pour d'autres offres."
+        ),
         (.talentPool, "en", "Keep my profile in the talent pool for 2 years so I can be contacted about other jobs."),
-        (.newsletter, "fr", "Recevoir la lettre d'information (offres et actualités de l'entreprise, au plus deux fois par mois)."),
+        (
+            .newsletter, "fr",
+            "Recevoir la lettre d'information (offres et actualités de l'entreprise, au plus deux fois par mois)."
+        ),
         (.newsletter, "en", "Receive the newsletter (jobs and company news, at most twice a month)."),
-        (.partnerSharing, "fr", "Partager mon CV avec des entreprises partenaires susceptibles de me proposer un poste."),
+        (
+            .partnerSharing, "fr",
+            "Partager mon CV avec des entreprises partenaires susceptibles de me proposer un poste."
+        ),
         (.partnerSharing, "en", "Share my CV with partner companies that may offer me a job."),
         (.jobAlerts, "fr", "Recevoir par email les nouvelles offres correspondant à mon profil."),
         (.jobAlerts, "en", "Receive new jobs matching my profile by email."),

@@ -7,18 +7,22 @@ struct CreateSearchIndex: AsyncMigration {
     func prepare(on database: any Database) async throws {
         let sql = database.sql()
         if database.isPostgres {
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 CREATE TABLE candidate_search (
                     candidate_id uuid PRIMARY KEY REFERENCES candidates(id) ON DELETE CASCADE,
                     body text NOT NULL,
                     document tsvector GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED)
-                """).run()
+                """
+            ).run()
             try await sql.raw("CREATE INDEX candidate_search_document ON candidate_search USING GIN (document)").run()
         } else {
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 CREATE VIRTUAL TABLE candidate_search USING fts5(
                     candidate_id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')
-                """).run()
+                """
+            ).run()
         }
     }
 

@@ -11,7 +11,8 @@ struct CreateTimeline: AsyncMigration {
             .field("kind", .string, .required)
             .field("detail", .string, .required)
             .create()
-        try await database.createIndex("interactions_candidate", on: Interaction.schema, columns: ["candidate_id", "created_at"])
+        try await database.createIndex(
+            "interactions_candidate", on: Interaction.schema, columns: ["candidate_id", "created_at"])
         try await database.schema(Note.schema)
             .id()
             .field("created_at", .datetime, .required)

@@ -102,7 +102,10 @@ final class Document: Model, @unchecked Sendable {
 
     init() {}
 
-    init(candidateID: UUID, applicationID: UUID?, kind: DocumentKind, originalName: String, storageKey: String, size: Int, sha256: String) {
+    init(
+        candidateID: UUID, applicationID: UUID?, kind: DocumentKind, originalName: String, storageKey: String,
+        size: Int, sha256: String
+    ) {
         self.$candidate.id = candidateID
         self.$application.id = applicationID
         self.kind = kind

@@ -60,7 +60,10 @@ final class ConsentEvent: Model, @unchecked Sendable {
 
     init() {}
 
-    init(candidateID: UUID, purpose: ConsentPurpose, action: ConsentAction, channel: ConsentChannel, wordingVersion: Int, locale: String, at: Date) {
+    init(
+        candidateID: UUID, purpose: ConsentPurpose, action: ConsentAction, channel: ConsentChannel, wordingVersion: Int,
+        locale: String, at: Date
+    ) {
         self.$candidate.id = candidateID
         self.purpose = purpose
         self.action = action

@@ -40,7 +40,8 @@ final class Job: Model, @unchecked Sendable {
 
     init(
         id: UUID? = nil, title: String, slug: String, department: String, location: String, contractType: Contract,
-        remotePolicy: Remote, description: String, language: Language, status: Status = .draft, responseTargetDays: Int = 14
+        remotePolicy: Remote, description: String, language: Language, status: Status = .draft,
+        responseTargetDays: Int = 14
     ) {
         self.id = id
         self.title = title

@@ -26,7 +26,9 @@ struct Company: Codable, Sendable {
     static let fallback = Company(name: "Vivier", website: "", country: "FR")
 
     static func load(on db: any Database) async throws -> Company {
-        let rows = try await Setting.query(on: db).filter(\.$key ~~ ["company.name", "company.website", "company.country"]).all()
+        let rows = try await Setting.query(on: db).filter(
+            \.$key ~~ ["company.name", "company.website", "company.country"]
+        ).all()
         let values = Dictionary(rows.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         return Company(
             name: values["company.name"] ?? fallback.name, website: values["company.website"] ?? fallback.website,

@@ -6,7 +6,9 @@ import Vapor
 enum ConsentLedger {
     static func state(of candidateID: UUID, on db: any Database) async throws -> [ConsentPurpose: Bool] {
         let merged = try await Candidate.query(on: db).filter(\.$mergedInto.$id == candidateID).all().compactMap(\.id)
-        let events = try await ConsentEvent.query(on: db).filter(\.$candidate.$id ~~ ([candidateID] + merged)).sort(\.$createdAt).all()
+        let events = try await ConsentEvent.query(on: db).filter(\.$candidate.$id ~~ ([candidateID] + merged)).sort(
+            \.$createdAt
+        ).all()
         var state: [ConsentPurpose: Bool] = [:]
         for event in events {
             state[event.purpose] = [.granted, .confirmed, .renewed].contains(event.action)

@@ -62,11 +62,15 @@ struct Intake {
         return .created(application)
     }
 
-    private func store(_ submission: Submission, storageKey: String?, on db: any Database) async throws -> (JobApplication, Document?) {
+    private func store(_ submission: Submission, storageKey: String?, on db: any Database) async throws -> (
+        JobApplication, Document?
+    ) {
         let input = submission.input
         let email = EmailAddress.normalize(input.email)
         let candidate: Candidate
-        if let existing = try await Candidate.query(on: db).filter(\.$email == email).filter(\.$mergedInto.$id == nil).first() {
+        if let existing = try await Candidate.query(on: db).filter(\.$email == email).filter(\.$mergedInto.$id == nil)
+            .first()
+        {
             // The person's latest own words win: a candidate fixing their name or phone on a new application.
             existing.firstName = input.firstName
             existing.lastName = input.lastName
@@ -74,7 +78,9 @@ struct Intake {
             existing.language = submission.language.rawValue
             candidate = existing
         } else {
-            candidate = Candidate(email: email, firstName: input.firstName, lastName: input.lastName, phone: input.phone, language: submission.language)
+            candidate = Candidate(
+                email: email, firstName: input.firstName, lastName: input.lastName, phone: input.phone,
+                language: submission.language)
         }
         candidate.lastActiveContactAt = now
         try await candidate.save(on: db)
@@ -101,7 +107,8 @@ struct Intake {
             }
             application = JobApplication(
                 candidateID: candidateID, jobID: submission.job?.id, stageID: firstStage?.id, source: submission.source,
-                sourceDetail: submission.sourceDetail, coverLetter: input.coverLetter, submissionToken: submission.submissionToken, now: now)
+                sourceDetail: submission.sourceDetail, coverLetter: input.coverLetter,
+                submissionToken: submission.submissionToken, now: now)
             kind = .applied
             try await application.create(on: db)
         }
@@ -115,7 +122,8 @@ struct Intake {
         if let cv = submission.cv, let storageKey {
             let digest = SHA256.hash(data: cv.bytes).hexString
             let created = Document(
-                candidateID: candidateID, applicationID: applicationID, kind: cv.kind, originalName: Self.safeFilename(cv.filename, kind: cv.kind),
+                candidateID: candidateID, applicationID: applicationID, kind: cv.kind,
+                originalName: Self.safeFilename(cv.filename, kind: cv.kind),
                 storageKey: storageKey, size: cv.bytes.count, sha256: digest)
             try await created.create(on: db)
             document = created
