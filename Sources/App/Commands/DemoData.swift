@@ -203,6 +203,9 @@ enum DemoData {
                 let appliedAt = now - Double(random.int(0..<120)) * 86_400 - Double(random.int(0..<86_400))
                 candidate.lastActiveContactAt = appliedAt
                 try await candidate.create(on: db)
+                // Creation stamps "now"; the demo's history happened earlier (updates leave created_at alone).
+                candidate.createdAt = appliedAt
+                try await candidate.save(on: db)
                 let candidateID = try candidate.requireID()
 
                 // A few people applied to two jobs, a few applied spontaneously.
@@ -228,8 +231,8 @@ enum DemoData {
                                 ? "Bonjour, votre offre a retenu toute mon attention…"
                                 : "Hello, I was excited to see this opening…") : "",
                         submissionToken: nil, now: appliedAt)
-                    application.createdAt = appliedAt
                     try await application.create(on: db)
+                    application.createdAt = appliedAt
                     let applicationID = try application.requireID()
                     try await Interaction(
                         candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .applied,

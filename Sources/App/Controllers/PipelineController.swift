@@ -59,7 +59,7 @@ struct PipelineController {
                 return Card(
                     id: id.uuidString.lowercased(), name: application.candidate.fullName,
                     candidateURL: SiteURL.candidate(try application.candidate.requireID()),
-                    since: Dates.day(application.stageEnteredAt, req.language), days: days,
+                    since: Dates.short(application.stageEnteredAt, req.language), days: days,
                     late: stage.kind == .new && days >= job.responseTargetDays,
                     source: req.t("source.\(application.source.rawValue)"),
                     action: SiteURL.application(id) + "/move")

@@ -12,6 +12,15 @@ enum Dates {
         return formatter.string(from: date)
     }
 
+    /// "14 août" / "14 Aug": for dense places such as board cards.
+    static func short(_ date: Date, _ language: Language) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: language == .fr ? "fr_FR" : "en_GB")
+        formatter.timeZone = TimeZone(identifier: "Europe/Paris")
+        formatter.setLocalizedDateFormatFromTemplate("d MMM")
+        return formatter.string(from: date)
+    }
+
     static func dayTime(_ date: Date, _ language: Language) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: language == .fr ? "fr_FR" : "en_GB")
