@@ -204,6 +204,18 @@ struct AccessTests {
         }
     }
 
+    @Test func hiringManagerWithoutJobsSeesNothing() async throws {
+        try await withApp { app, _ in
+            _ = try await Self.world(app)
+            try await Fixtures.user(app, "new.manager@example.com", role: .hiringManager)
+            let browser = Browser(app)
+            try await browser.login("new.manager@example.com")
+            let candidates = try await browser.get("/app/candidates")
+            #expect(candidates.status == .ok && candidates.body.contains("0 candidat(s)"))
+            #expect(try await browser.get("/app").body.contains("Aucune offre publiée"))
+        }
+    }
+
     @Test func cvIsServedAsAnAttachmentWithSafeHeaders() async throws {
         try await withApp { app, _ in
             let world = try await Self.world(app)

@@ -61,16 +61,20 @@ struct ApplyTests {
         ("last_name", "", "Ce champ est obligatoire."),
         ("email", "pas-une-adresse", "Cette adresse email n'est pas valide"),
         ("phone", "12", "Ce numéro de téléphone n'est pas valide"),
+        ("cover_letter", "10001 characters", "Ce texte est trop long."),
     ])
     func apply_invalidFieldIsShownNextToItWithInputKept(field: String, value: String, message: String) async throws {
         try await withApp { app, _ in
             let job = try await Fixtures.job(app)
             let browser = Browser(app)
-            var values = ["first_name": "Zoë", "last_name": "Côté", "email": "zoe@example.com", "phone": "0612345678"]
-            values[field] = value
+            var values = [
+                "first_name": "Zoë", "last_name": "Côté", "email": "zoe@example.com", "phone": "0612345678",
+                "cover_letter": "Bonjour",
+            ]
+            values[field] = field == "cover_letter" ? String(repeating: "x", count: 10_001) : value
             let page = try await Fixtures.apply(
                 browser, slug: job.slug, first: values["first_name"]!, last: values["last_name"]!,
-                email: values["email"]!, phone: values["phone"]!)
+                email: values["email"]!, phone: values["phone"]!, coverLetter: values["cover_letter"]!)
             #expect(page.status == .unprocessableEntity)
             #expect(page.body.contains("id=\"\(field)-error\""))
             #expect(page.body.contains(message.htmlEscaped))
@@ -104,6 +108,20 @@ struct ApplyTests {
             #expect(try await Document.query(on: app.db).count() == 1)
             let files = try FileManager.default.contentsOfDirectory(atPath: app.config.blobDirectory.path)
             #expect(files.count == 1, "the duplicate's file must not be left behind: \(files)")
+        }
+    }
+
+    @Test func apply_concurrentDoubleSubmitCreatesOneApplication() async throws {
+        try await withApp { app, _ in
+            let job = try await Fixtures.job(app)
+            let token = Tokens.random()
+            async let first = Fixtures.apply(Browser(app), slug: job.slug, submission: token)
+            async let second = Fixtures.apply(Browser(app), slug: job.slug, submission: token)
+            let pages = try await [first, second]
+            #expect(pages.allSatisfy { $0.status == .seeOther })
+            #expect(try await JobApplication.query(on: app.db).count() == 1)
+            #expect(try await Candidate.query(on: app.db).count() == 1)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.config.blobDirectory.path).count == 1)
         }
     }
 

@@ -187,6 +187,18 @@ struct RecruiterTests {
             let tagged = try await browser.get("/app/candidates?tag=swift")
             #expect(tagged.status == .ok && !tagged.body.contains("300 candidat(s)"))
             #expect(try await browser.get("/app/candidates?page=6").body.contains("Page 6 / 6"))
+            let none = try await browser.get("/app/candidates?q=zzzzqqq")
+            #expect(none.body.contains("0 candidat(s)") && none.body.contains("Aucun candidat ne correspond"))
+            // Filters combine: closed applications of one job only, each person listed once.
+            let job = try #require(try await Job.query(on: app.db).filter(\.$status == .open).first())
+            let expected = Set(
+                try await JobApplication.query(on: app.db).filter(\.$job.$id == job.requireID()).filter(
+                    \.$outcome ~~ [.rejected, .withdrawn]
+                ).all()
+                    .map(\.$candidate.id))
+            let closed = try await browser.get(
+                "/app/candidates?outcome=closed&job=\(try job.requireID().uuidString.lowercased())")
+            #expect(closed.body.contains("\(expected.count) candidat(s)"))
         }
     }
 }

@@ -220,7 +220,8 @@ enum Fixtures {
     static func apply(
         _ browser: Browser, slug: String?, first: String = "Hélène", last: String = "Lefèvre",
         email: String = "helene@example.com",
-        phone: String = "+33 6 12 34 56 78", cv: [UInt8]? = Fixtures.pdf, cvName: String = "cv.pdf",
+        phone: String = "+33 6 12 34 56 78", coverLetter: String = "Bonjour !", cv: [UInt8]? = Fixtures.pdf,
+        cvName: String = "cv.pdf",
         extra: [(String, String)] = [], submission: String? = nil
     ) async throws -> Browser.Page {
         let formPath = slug.map { "/careers/\($0)/apply" } ?? "/careers/apply"
@@ -232,7 +233,7 @@ enum Fixtures {
         multipart.add("last_name", last)
         multipart.add("email", email)
         multipart.add("phone", phone)
-        multipart.add("cover_letter", "Bonjour !")
+        multipart.add("cover_letter", coverLetter)
         for (name, value) in extra { multipart.add(name, value) }
         if let cv { multipart.addFile("cv", filename: cvName, type: "application/pdf", bytes: cv) }
         return try await browser.request(.POST, formPath, headers: multipart.headers, body: multipart.body)

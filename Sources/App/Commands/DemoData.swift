@@ -217,7 +217,13 @@ enum DemoData {
                     while chosen.contains(jobIndex) { jobIndex = (jobIndex + 1) % createdJobs.count }
                     chosen.insert(jobIndex)
                     let (job, stages) = createdJobs[jobIndex]
-                    let reached = spontaneous ? 0 : min(stages.count - 1, weightedStage(&random))
+                    var reached = spontaneous ? 0 : min(stages.count - 1, weightedStage(&random))
+                    // Most old applications have been looked at; a few still wait too long, as in real life.
+                    if !spontaneous && reached == 0 && now.timeIntervalSince(appliedAt) > 14 * 86_400
+                        && random.chance(80)
+                    {
+                        reached = 1
+                    }
                     let source: JobApplication.Source = random.pick([
                         .careerSite, .careerSite, .careerSite, .jobBoard, .referral, .manual,
                     ])

@@ -13,13 +13,13 @@ struct AdminController {
         var role: String
         var active: Bool
         var action: String
-        var roles: [CareersController.Option]
+        var roles: [Choice]
         var isSelf: Bool
     }
 
     struct UsersContent: Encodable {
         var users: [UserRow]
-        var roles: [CareersController.Option]
+        var roles: [Choice]
         var values: [String: String]
         var errors: [String: String]
     }
@@ -94,7 +94,7 @@ struct AdminController {
     ) async throws -> Response {
         let me = try req.requireUser()
         let users = try await User.query(on: req.db).sort(\.$name).all()
-        func roles(_ selected: String) -> [CareersController.Option] {
+        func roles(_ selected: String) -> [Choice] {
             User.Role.allCases.map {
                 .init(value: $0.rawValue, label: req.t("role.\($0.rawValue)"), selected: $0.rawValue == selected)
             }
@@ -117,7 +117,7 @@ struct AdminController {
         var index: Int
         var nameFR: String
         var nameEN: String
-        var kinds: [CareersController.Option]
+        var kinds: [Choice]
     }
 
     struct PipelineContent: Encodable {

@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Vapor
 import VivierCore
 
@@ -18,9 +19,9 @@ struct CandidatesController {
     struct ListContent: Encodable {
         var rows: [Row]
         var q: String
-        var jobs: [CareersController.Option]
-        var outcomes: [CareersController.Option]
-        var tags: [CareersController.Option]
+        var jobs: [Choice]
+        var outcomes: [Choice]
+        var tags: [Choice]
         var total: Int
         var page: Int
         var pages: Int
@@ -44,28 +45,37 @@ struct CandidatesController {
             ranking = hits
             query = query.filter(\.$id ~~ hits)
         }
-        // Application-based filters, restricted to the jobs this user may see.
-        var applicationQuery: QueryBuilder<JobApplication>?
+        // Application-based filters, restricted to the jobs this user may see, as subqueries: a list of ids would
+        // hit PostgreSQL's bind limit on a large pool.
         if jobFilter != nil || !outcome.isEmpty || access.jobIDs != nil {
-            var sub = JobApplication.query(on: req.db)
-            if let jobFilter { sub = sub.filter(\.$job.$id == jobFilter) }
-            if let ids = access.jobIDs { sub = sub.filter(\.$job.$id ~~ Array(ids)) }
-            switch outcome {
-            case "active", "rejected", "withdrawn", "hired":
-                sub = sub.filter(\.$outcome == ApplicationOutcome(rawValue: outcome)!)
-            case "closed": sub = sub.filter(\.$outcome ~~ [.rejected, .withdrawn])
-            default: break
+            let outcomes: [ApplicationOutcome]? =
+                switch outcome {
+                case "closed": [.rejected, .withdrawn]
+                default: ApplicationOutcome(rawValue: outcome).map { [$0] }
+                }
+            let applicants = SQLSubquery.select { sub in
+                var sub = sub.column("candidate_id").from(JobApplication.schema)
+                if let jobFilter { sub = sub.where("job_id", .equal, jobFilter) }
+                if let ids = access.jobIDs {
+                    // An empty IN () is a syntax error on PostgreSQL: no job means no applicant.
+                    sub = ids.isEmpty ? sub.where(SQLLiteral.boolean(false)) : sub.where("job_id", .in, Array(ids))
+                }
+                if let outcomes { sub = sub.where("outcome", .in, outcomes.map(\.rawValue)) }
+                return sub
             }
-            applicationQuery = sub
-        }
-        if let applicationQuery {
-            let ids = try await applicationQuery.all().map(\.$candidate.id)
-            query = query.filter(\.$id ~~ Array(Set(ids)))
+            query = query.filter(
+                .custom(SQLBinaryExpression(SQLColumn("id", table: Candidate.schema), .in, applicants)))
         }
         if !tagFilter.isEmpty {
-            let ids = try await CandidateTag.query(on: req.db).join(Tag.self, on: \CandidateTag.$tag.$id == \Tag.$id)
-                .filter(Tag.self, \.$name == tagFilter).all().map(\.$candidate.id)
-            query = query.filter(\.$id ~~ ids)
+            let tagged = SQLSubquery.select { sub in
+                sub.column("candidate_id").from(CandidateTag.schema)
+                    .join(
+                        Tag.schema, on: SQLColumn("id", table: Tag.schema), .equal,
+                        SQLColumn("tag_id", table: CandidateTag.schema)
+                    )
+                    .where(SQLColumn("name", table: Tag.schema), .equal, SQLBind(tagFilter))
+            }
+            query = query.filter(.custom(SQLBinaryExpression(SQLColumn("id", table: Candidate.schema), .in, tagged)))
         }
         let total = try await query.count()
         let pages = max(1, (total + Self.pageSize - 1) / Self.pageSize)
@@ -190,7 +200,7 @@ struct CandidatesController {
         var notes: [NoteView]
         var tags: [TagView]
         var consents: [ConsentView]
-        var rejectionReasons: [CareersController.Option]
+        var rejectionReasons: [Choice]
         var canManage: Bool
         var url: String
     }

@@ -13,18 +13,12 @@ struct CareersController {
         var remote: String
     }
 
-    struct Option: Encodable {
-        var value: String
-        var label: String
-        var selected: Bool
-    }
-
     struct ListContent: Encodable {
         var company: String
         var jobs: [JobCard]
-        var departments: [Option]
-        var locations: [Option]
-        var contracts: [Option]
+        var departments: [Choice]
+        var locations: [Choice]
+        var contracts: [Choice]
         var filtered: Bool
         var hasJobs: Bool
     }
@@ -38,8 +32,8 @@ struct CareersController {
             (department.isEmpty || job.department == department) && (location.isEmpty || job.location == location)
                 && (contract.isEmpty || job.contractType.rawValue == contract)
         }
-        func options(_ values: [String], selected: String, label: (String) -> String = { $0 }) -> [Option] {
-            Set(values).sorted().map { Option(value: $0, label: label($0), selected: $0 == selected) }
+        func options(_ values: [String], selected: String, label: (String) -> String = { $0 }) -> [Choice] {
+            Set(values).sorted().map { Choice(value: $0, label: label($0), selected: $0 == selected) }
         }
         let company = try await Company.load(on: req.db)
         let content = ListContent(
@@ -173,7 +167,7 @@ struct CareersController {
         }
 
         try await RateLimiter.application.record(key: req.clientAddress, on: req.db, now: req.now)
-        let intake = Intake(db: req.db, blobs: req.application.blobs, now: req.now, logger: req.logger)
+        let intake = Intake(db: req.db, blobs: req.application.blobs, now: req.now)
         let outcome = try await intake.submit(
             .init(
                 input: input, job: job, cv: cv, consents: consents,

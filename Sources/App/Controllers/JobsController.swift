@@ -62,9 +62,9 @@ struct JobsController {
         var isNew: Bool
         var values: [String: String]
         var errors: [String: String]
-        var contracts: [CareersController.Option]
-        var remotes: [CareersController.Option]
-        var languages: [CareersController.Option]
+        var contracts: [Choice]
+        var remotes: [Choice]
+        var languages: [Choice]
         var members: [Member]
         var status: String?
         var statusKey: String?
@@ -229,7 +229,7 @@ struct JobsController {
         status: HTTPStatus = .ok
     ) async throws -> Response {
         let users = try await User.query(on: req.db).filter(\.$active == true).sort(\.$name).all()
-        func options(_ raw: [String], prefix: String, selected: String?) -> [CareersController.Option] {
+        func options(_ raw: [String], prefix: String, selected: String?) -> [Choice] {
             raw.map { .init(value: $0, label: req.t("\(prefix).\($0)"), selected: $0 == selected) }
         }
         let content = FormContent(

@@ -1,38 +1,36 @@
 import Foundation
 import VivierCore
 
-/// Dates as people read them in each language, and as feeds want them.
+/// Dates as people read them in each language (Europe/Paris time), and as feeds want them. Format styles are values
+/// with cached formatters, safe to use from any request.
 enum Dates {
+    static let zone = TimeZone(identifier: "Europe/Paris")!
+    private static let locales: [Language: Locale] = [
+        .fr: Locale(identifier: "fr_FR"), .en: Locale(identifier: "en_GB"),
+    ]
+
+    private static func style(_ language: Language) -> Date.FormatStyle {
+        var style = Date.FormatStyle(locale: locales[language]!, timeZone: zone)
+        style.calendar = Calendar(identifier: .gregorian)
+        return style
+    }
+
+    /// "14 août 2026" / "14 August 2026".
     static func day(_ date: Date, _ language: Language) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: language == .fr ? "fr_FR" : "en_GB")
-        formatter.timeZone = TimeZone(identifier: "Europe/Paris")
-        formatter.dateStyle = .long
-        formatter.timeStyle = .none
-        return formatter.string(from: date)
+        date.formatted(style(language).day().month(.wide).year())
     }
 
     /// "14 août" / "14 Aug": for dense places such as board cards.
     static func short(_ date: Date, _ language: Language) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: language == .fr ? "fr_FR" : "en_GB")
-        formatter.timeZone = TimeZone(identifier: "Europe/Paris")
-        formatter.setLocalizedDateFormatFromTemplate("d MMM")
-        return formatter.string(from: date)
+        date.formatted(style(language).day().month(.abbreviated))
     }
 
+    /// "14 août 2026 à 18:28" / "14 Aug 2026, 18:28".
     static func dayTime(_ date: Date, _ language: Language) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: language == .fr ? "fr_FR" : "en_GB")
-        formatter.timeZone = TimeZone(identifier: "Europe/Paris")
-        formatter.dateStyle = .medium
-        formatter.timeStyle = .short
-        return formatter.string(from: date)
+        date.formatted(style(language).day().month(.abbreviated).year().hour().minute())
     }
 
     static func iso8601Day(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        return formatter.string(from: date)
+        date.formatted(Date.ISO8601FormatStyle(timeZone: zone).year().month().day())
     }
 }

@@ -23,7 +23,12 @@ struct Page<Content: Encodable>: Encodable {
     }
 }
 
-struct Empty: Encodable {}
+/// One choice of a `<select>` or a filter.
+struct Choice: Encodable {
+    var value: String
+    var label: String
+    var selected: Bool
+}
 
 enum FlashKind: String {
     case success, error

@@ -28,7 +28,6 @@ struct Intake {
     let db: any Database
     let blobs: any BlobStore
     let now: Date
-    let logger: Logger
 
     func submit(_ submission: Submission) async throws -> Outcome {
         if let token = submission.submissionToken,
@@ -39,18 +38,29 @@ struct Intake {
         // The file is written first under a fresh name and removed again if the database refuses the rest, so a
         // failure never leaves a file without a record or a record without its file.
         let storageKey = try submission.cv.map { try blobs.put($0.bytes) }
-        let result: (JobApplication, Document?)
-        do {
-            result = try await db.transaction { db in try await store(submission, storageKey: storageKey, on: db) }
-        } catch {
-            if let storageKey { try? blobs.delete(storageKey) }
-            if isUniqueViolation(error), let token = submission.submissionToken,
-                try await JobApplication.query(on: db).filter(\.$submissionToken == token).first() != nil
-            {
-                return .duplicateSubmission
+        var result: (JobApplication, Document?)?
+        // Two first applications from one new address at the same moment race on the unique email: the loser
+        // retries once and finds the person the winner created.
+        for attempt in 1...2 where result == nil {
+            do {
+                result = try await db.transaction { db in try await store(submission, storageKey: storageKey, on: db) }
+            } catch  where isConflict(error) {
+                if let token = submission.submissionToken,
+                    try await JobApplication.query(on: db).filter(\.$submissionToken == token).first() != nil
+                {
+                    if let storageKey { try? blobs.delete(storageKey) }
+                    return .duplicateSubmission
+                }
+                if attempt == 2 {
+                    if let storageKey { try? blobs.delete(storageKey) }
+                    throw error
+                }
+            } catch {
+                if let storageKey { try? blobs.delete(storageKey) }
+                throw error
             }
-            throw error
         }
+        guard let result else { throw Abort(.internalServerError) }
         let (application, document) = result
         if let document, let blobs = blobs as? FileBlobStore {
             document.text = await TextExtractor.text(of: blobs.path(document.storageKey), kind: document.kind)
@@ -157,8 +167,11 @@ struct Intake {
         return (name.isEmpty ? "cv" : name) + "." + kind.fileExtension
     }
 
-    private func isUniqueViolation(_ error: any Error) -> Bool {
+    /// A unique-key violation (PostgreSQL 23505, SQLite "UNIQUE constraint") or SQLite's busy snapshot when two
+    /// writers met: the transaction can be retried after the other one committed.
+    private func isConflict(_ error: any Error) -> Bool {
         let text = String(reflecting: error).lowercased()
-        return text.contains("unique") || text.contains("23505")
+        return text.contains("unique") || text.contains("23505") || text.contains("database is locked")
+            || text.contains("busy")
     }
 }
