@@ -1,0 +1,123 @@
+/// Header values as RFC 5322 and RFC 2047 want them: ASCII kept readable, anything else as encoded-words that each
+/// hold whole characters and are at most 75 characters long, lines folded at whitespace under 78 characters.
+enum HeaderEncoding {
+    /// Target length of a header line, excluding CRLF (RFC 5322 §2.1.1 "SHOULD be no more than 78").
+    static let softLimit = 76
+    /// Hard limit of a line, excluding CRLF (RFC 5322 §2.1.1 "MUST be no more than 998").
+    static let hardLimit = 998
+
+    /// One complete header field, `Name: value`, folded, without the final CRLF. `unstructured` values (Subject)
+    /// are encoded when they contain non-ASCII text.
+    static func field(_ name: String, _ value: String, encode: Bool = true) throws(MailError) -> String {
+        guard !name.hasLineBreakOrNUL, !value.hasLineBreakOrNUL else { throw .forbiddenCharacter(field: name) }
+        let prefix = "\(name): "
+        if encode && !value.isPrintableASCII {
+            return prefix + encodedWords(value, firstLineBudget: softLimit - prefix.count).joined(separator: "\r\n ")
+        }
+        return try fold(
+            prefix, words: value.split(separator: " ", omittingEmptySubsequences: false).map(String.init), field: name)
+    }
+
+    /// An address list header (`From`, `To`, `Reply-To`), folded between mailboxes.
+    static func addressField(_ name: String, _ addresses: [MailAddress], utf8Allowed: Bool) throws(MailError) -> String
+    {
+        let prefix = "\(name): "
+        var lines: [String] = []
+        var line = prefix
+        for (index, mailbox) in addresses.enumerated() {
+            let rendered = mailboxText(mailbox, utf8Allowed: utf8Allowed, firstLineBudget: softLimit - line.count)
+            let piece = rendered + (index < addresses.count - 1 ? "," : "")
+            if line.count + piece.count > softLimit && line != prefix {
+                lines.append(line)
+                line = " "
+            }
+            line += piece + (index < addresses.count - 1 ? " " : "")
+        }
+        lines.append(line.hasSuffix(" ") && line != " " ? String(line.dropLast()) : line)
+        for line in lines {
+            for physical in line.split(separator: "\r\n", omittingEmptySubsequences: false)
+            where physical.utf8.count > hardLimit {
+                throw .lineTooLong(field: name)
+            }
+        }
+        return lines.joined(separator: "\r\n")
+    }
+
+    /// `Name <address>`, the name quoted or encoded as needed, folded before the address when the line would be
+    /// too long.
+    static func mailboxText(_ mailbox: MailAddress, utf8Allowed: Bool, firstLineBudget: Int) -> String {
+        guard let name = mailbox.name else { return mailbox.address }
+        let display: String
+        if name.isPrintableASCII || utf8Allowed {
+            let atext = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " " || "!#$%&'*+-/=?^_`{|}~".contains($0)) }
+            display = atext ? name : "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        } else {
+            display = encodedWords(name, firstLineBudget: max(firstLineBudget, 24)).joined(separator: "\r\n ")
+        }
+        let lastLine = display.components(separatedBy: "\r\n").last ?? display
+        let lastLineLength = display.contains("\r\n") ? lastLine.count : softLimit - firstLineBudget + lastLine.count
+        let address = "<\(mailbox.address)>"
+        return display + (lastLineLength + 1 + address.count > softLimit ? "\r\n " : " ") + address
+    }
+
+    /// Folds ASCII words onto lines of at most `softLimit` characters; a single word that would exceed the hard
+    /// limit cannot be sent. Never folds right after the colon.
+    static func fold(_ prefix: String, words: [String], field: String) throws(MailError) -> String {
+        var lines: [String] = []
+        var line = prefix + (words.first ?? "")
+        for word in words.dropFirst() {
+            if line.count + 1 + word.count > softLimit && line.count > prefix.count {
+                lines.append(line)
+                line = " " + word
+            } else {
+                line += " " + word
+            }
+        }
+        lines.append(line)
+        guard lines.allSatisfy({ $0.utf8.count <= hardLimit }) else { throw .lineTooLong(field: field) }
+        return lines.joined(separator: "\r\n")
+    }
+
+    /// RFC 2047 Q-encoded words (`=?utf-8?q?...?=`) covering `text`, each at most 75 characters and never splitting
+    /// a character's bytes; the first word also fits `firstLineBudget`.
+    static func encodedWords(_ text: String, firstLineBudget: Int) -> [String] {
+        let open = "=?utf-8?q?", close = "?="
+        var words: [String] = []
+        var current = ""
+        var budget = min(75, max(firstLineBudget, open.count + close.count + 12)) - open.count - close.count
+        for character in text {
+            let encoded = String(character).utf8.map(qEncoded).joined()
+            if current.count + encoded.count > budget && !current.isEmpty {
+                words.append(open + current + close)
+                current = ""
+                budget = min(75, softLimit - 1) - open.count - close.count
+            }
+            current += encoded
+        }
+        if !current.isEmpty || words.isEmpty { words.append(open + current + close) }
+        return words
+    }
+
+    /// Q encoding of one octet, with the character set RFC 2047 §5(3) allows in a phrase, so the same words are
+    /// valid in Subject and in display names.
+    static func qEncoded(_ byte: UInt8) -> String {
+        switch byte {
+        case UInt8(ascii: " "): return "_"
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "!"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"):
+            return String(UnicodeScalar(byte))
+        default: return "=" + hex(byte)
+        }
+    }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+    }
+}
+
+extension String {
+    /// Printable ASCII and spaces only: safe to put in a header as is.
+    var isPrintableASCII: Bool { utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
+}

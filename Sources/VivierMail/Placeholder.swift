@@ -1,1 +1,0 @@
-public enum VivierMailVersion { public static let name = "VivierMail" }

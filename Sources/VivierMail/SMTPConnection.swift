@@ -1,0 +1,392 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// What happened to one message handed to the server. The reply class decides (RFC 5321 §4.2.1), and a connection
+/// lost after the final dot is neither sent nor failed: the server may have taken the message.
+public enum SMTPOutcome: Sendable, Equatable {
+    case sent(SMTPReply)
+    /// 4xx, 421, a dropped connection before the final dot, a timeout: try again later.
+    case transientFailure(String)
+    /// 5xx: do not retry; the server's words say why.
+    case permanentFailure(String)
+    /// The connection died after the final dot was written and before the reply: delivery unknown.
+    case inDoubt(String)
+}
+
+public enum SMTPError: Error, CustomStringConvertible, Equatable {
+    case connectionClosed
+    case timeout(String)
+    case unexpectedReply(String)
+    case tlsRequiredButNotOffered
+    /// Bytes arrived after the STARTTLS reply and before the handshake: possible injection (RFC 3207 §6).
+    case plaintextAfterStartTLS
+    case authenticationFailed(String)
+    case protocolViolation(String)
+    case bareLineBreak
+
+    public var description: String {
+        switch self {
+        case .connectionClosed: "the connection was closed"
+        case .timeout(let step): "no reply in time to \(step)"
+        case .unexpectedReply(let reply): "unexpected reply: \(reply)"
+        case .tlsRequiredButNotOffered: "the server does not offer STARTTLS and TLS is required"
+        case .plaintextAfterStartTLS: "the server sent data after agreeing to STARTTLS; connection dropped"
+        case .authenticationFailed(let reply): "authentication failed: \(reply)"
+        case .protocolViolation(let detail): "malformed reply from the server: \(detail)"
+        case .bareLineBreak: "the message contains a bare CR or LF"
+        }
+    }
+}
+
+/// Reads replies and hands each to the oldest waiting command. Runs on the channel's event loop only.
+final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+
+    private var parser = SMTPReplyParser()
+    private var waiting: CircularBuffer<(promise: EventLoopPromise<SMTPReply>, timeout: Scheduled<Void>?)> = []
+    private var failure: (any Error)?
+
+    var hasBufferedBytes: Bool { parser.hasBufferedBytes }
+
+    /// Registers the next expected reply; must be called on the event loop before the command is written.
+    func expect(_ promise: EventLoopPromise<SMTPReply>, timeout: TimeAmount, step: String, channel: any Channel) {
+        if let failure {
+            promise.fail(failure)
+            return
+        }
+        let scheduled = channel.eventLoop.scheduleTask(in: timeout) { [weak self] in
+            self?.failAll(SMTPError.timeout(step))
+            channel.close(promise: nil)
+        }
+        waiting.append((promise, scheduled))
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        parser.feed(buffer.readableBytesView)
+        do {
+            while let reply = try parser.next() {
+                guard !waiting.isEmpty else {
+                    throw SMTPError.unexpectedReply(reply.description)
+                }
+                let next = waiting.removeFirst()
+                next.timeout?.cancel()
+                next.promise.succeed(reply)
+            }
+        } catch let error as SMTPReplyParser.Failure {
+            failAll(SMTPError.protocolViolation("\(error)"))
+            context.close(promise: nil)
+        } catch {
+            failAll(error)
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(SMTPError.connectionClosed)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(error)
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: any Error) {
+        if failure == nil { failure = error }
+        while !waiting.isEmpty {
+            let next = waiting.removeFirst()
+            next.timeout?.cancel()
+            next.promise.fail(error)
+        }
+    }
+}
+
+/// One SMTP session on SwiftNIO: greeting, EHLO, STARTTLS or implicit TLS, AUTH, then transactions (pipelined when
+/// the server offers PIPELINING, RFC 2920). Not for concurrent use: the pool hands a connection to one sender at a time.
+public final class SMTPConnection: @unchecked Sendable {
+    let channel: any Channel
+    let handler: SMTPReplyHandler
+    let configuration: SMTPConfiguration
+    public private(set) var capabilities: [String: String] = [:]
+    /// Transactions attempted on this connection (the pool recycles it after `messagesPerConnection`).
+    public private(set) var transactions = 0
+    /// False once the connection is broken or in an unknown state; it is then only closed.
+    public private(set) var isUsable = true
+    var lastUsed = NIODeadline.now()
+
+    private init(channel: any Channel, handler: SMTPReplyHandler, configuration: SMTPConfiguration) {
+        self.channel = channel
+        self.handler = handler
+        self.configuration = configuration
+    }
+
+    // MARK: - Opening
+
+    public static func open(_ configuration: SMTPConfiguration, on group: any EventLoopGroup) async throws
+        -> SMTPConnection
+    {
+        let handler = SMTPReplyHandler()
+        let tls = try configuration.security == .none ? nil : makeTLSContext(configuration)
+        let implicit = configuration.security == .implicitTLS
+        let serverName = Self.isIPAddress(configuration.host) ? nil : configuration.host
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(configuration.timeouts.connect)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if implicit, let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: configuration.host, port: configuration.port).get()
+        let connection = SMTPConnection(channel: channel, handler: handler, configuration: configuration)
+        do {
+            let greeting = try await connection.awaitReply(
+                timeout: configuration.timeouts.greeting, step: "the greeting")
+            guard greeting.code == 220 else { throw SMTPError.unexpectedReply(greeting.description) }
+            try await connection.hello()
+            if !implicit, configuration.security != .none, let tls {
+                if connection.capabilities["STARTTLS"] != nil {
+                    try await connection.startTLS(tls, serverName: serverName)
+                } else if configuration.security == .startTLSRequired {
+                    throw SMTPError.tlsRequiredButNotOffered
+                }
+            }
+            if let username = configuration.username, let password = configuration.password {
+                try await connection.authenticate(username: username, password: password)
+            }
+        } catch {
+            connection.isUsable = false
+            try? await channel.close()
+            throw error
+        }
+        return connection
+    }
+
+    static func makeTLSContext(_ configuration: SMTPConfiguration) throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if !configuration.additionalTrustRoots.isEmpty {
+            tls.additionalTrustRoots = [.certificates(configuration.additionalTrustRoots)]
+        }
+        return try NIOSSLContext(configuration: tls)
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+
+    private func hello() async throws {
+        let reply = try await command("EHLO \(configuration.heloName)", step: "EHLO")
+        guard reply.code == 250 else { throw SMTPError.unexpectedReply(reply.description) }
+        var capabilities: [String: String] = [:]
+        for line in reply.lines.dropFirst() {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard let keyword = parts.first else { continue }
+            capabilities[keyword.uppercased()] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        self.capabilities = capabilities
+    }
+
+    private func startTLS(_ context: NIOSSLContext, serverName: String?) async throws {
+        let reply = try await command("STARTTLS", step: "STARTTLS")
+        guard reply.code == 220 else { throw SMTPError.unexpectedReply(reply.description) }
+        let handler = self.handler
+        try await channel.eventLoop.submit {
+            // Anything already received was sent in clear after the 220: never let it pass for a TLS answer.
+            guard !handler.hasBufferedBytes else { throw SMTPError.plaintextAfterStartTLS }
+            try self.channel.pipeline.syncOperations.addHandler(
+                NIOSSLClientHandler(context: context, serverHostname: serverName), position: .first)
+        }.get()
+        // Capabilities before TLS are forgotten: ask again through the secured channel.
+        capabilities = [:]
+        try await hello()
+    }
+
+    private func authenticate(username: String, password: String) async throws {
+        guard !username.hasLineBreakOrNUL, !password.contains("\r"), !password.contains("\n") else {
+            throw SMTPError.authenticationFailed("credentials contain a line break")
+        }
+        let mechanisms = Set((capabilities["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
+        let reply: SMTPReply
+        if mechanisms.contains("PLAIN") || mechanisms.isEmpty {
+            let token = Data(([0] + Array(username.utf8) + [0] + Array(password.utf8))).base64EncodedString()
+            reply = try await command("AUTH PLAIN \(token)", step: "AUTH", redacted: "AUTH PLAIN ***")
+        } else if mechanisms.contains("LOGIN") {
+            let first = try await command("AUTH LOGIN", step: "AUTH")
+            guard first.code == 334 else { throw SMTPError.authenticationFailed(first.description) }
+            let second = try await command(Data(username.utf8).base64EncodedString(), step: "AUTH")
+            guard second.code == 334 else { throw SMTPError.authenticationFailed(second.description) }
+            reply = try await command(Data(password.utf8).base64EncodedString(), step: "AUTH")
+        } else {
+            throw SMTPError.authenticationFailed(
+                "no supported mechanism among \(mechanisms.sorted().joined(separator: ", "))")
+        }
+        guard reply.code == 235 else { throw SMTPError.authenticationFailed(reply.description) }
+    }
+
+    // MARK: - Commands
+
+    func awaitReply(timeout: TimeAmount, step: String) async throws -> SMTPReply {
+        let promise = channel.eventLoop.makePromise(of: SMTPReply.self)
+        let handler = self.handler, channel = self.channel
+        channel.eventLoop.execute { handler.expect(promise, timeout: timeout, step: step, channel: channel) }
+        return try await promise.futureResult.get()
+    }
+
+    /// Sends lines in one write and returns their replies in order (one command unless pipelining).
+    func send(_ lines: [String], timeout: TimeAmount? = nil, step: String) async throws -> [SMTPReply] {
+        var buffer = channel.allocator.buffer(capacity: lines.reduce(0) { $0 + $1.utf8.count + 2 })
+        for line in lines {
+            guard !line.hasLineBreakOrNUL else { throw SMTPError.bareLineBreak }
+            buffer.writeString(line)
+            buffer.writeStaticString("\r\n")
+        }
+        let handler = self.handler, channel = self.channel
+        let promises = lines.map { _ in channel.eventLoop.makePromise(of: SMTPReply.self) }
+        let wait = timeout ?? configuration.timeouts.command
+        try await channel.eventLoop.submit {
+            for promise in promises { handler.expect(promise, timeout: wait, step: step, channel: channel) }
+            channel.writeAndFlush(buffer, promise: nil)
+        }.get()
+        var replies: [SMTPReply] = []
+        for promise in promises { replies.append(try await promise.futureResult.get()) }
+        return replies
+    }
+
+    func command(_ line: String, step: String, redacted: String? = nil) async throws -> SMTPReply {
+        try await send([line], step: step)[0]
+    }
+
+    // MARK: - Transactions
+
+    /// Sends one message. `data` must use CRLF line ends only (what `MailMessage.render` and DKIM produce); it is
+    /// dot-stuffed here, and only here.
+    public func deliver(from sender: String, to recipients: [String], data: [UInt8], needsSMTPUTF8: Bool = false) async
+        -> SMTPOutcome
+    {
+        transactions += 1
+        lastUsed = .now()
+        guard isUsable else { return .transientFailure("connection not usable") }
+        if needsSMTPUTF8 && capabilities["SMTPUTF8"] == nil {
+            return .permanentFailure("the server does not accept international addresses (no SMTPUTF8)")
+        }
+        if let limit = capabilities["SIZE"].flatMap(Int.init), limit > 0, data.count > limit {
+            return .permanentFailure("the message (\(data.count) bytes) is larger than the server accepts (\(limit))")
+        }
+        let stuffed: ByteBuffer
+        do { stuffed = try Self.dotStuffed(data, allocator: channel.allocator) } catch {
+            return .permanentFailure("\(error)")
+        }
+
+        var mail = "MAIL FROM:<\(sender)>"
+        if capabilities["SIZE"] != nil { mail += " SIZE=\(data.count)" }
+        if needsSMTPUTF8 { mail += " SMTPUTF8" }
+        let envelope = [mail] + recipients.map { "RCPT TO:<\($0)>" }
+        do {
+            var replies: [SMTPReply]
+            if capabilities["PIPELINING"] != nil {
+                replies = try await send(envelope + ["DATA"], step: "the envelope")
+            } else {
+                replies = []
+                for line in envelope {
+                    let reply = try await command(line, step: "the envelope")
+                    replies.append(reply)
+                    guard reply.isPositive else { break }
+                }
+                if replies.allSatisfy(\.isPositive) { replies.append(try await command("DATA", step: "DATA")) }
+            }
+            let mailReply = replies[0]
+            let rcptReplies = Array(replies.dropFirst().prefix(recipients.count))
+            let dataReply = replies.count == envelope.count + 1 ? replies.last : nil
+            let accepted = rcptReplies.filter(\.isPositive)
+            if dataReply?.code == 354 && (!mailReply.isPositive || accepted.isEmpty) {
+                // RFC 2920 §3.1: DATA was accepted although nobody can receive it; end the empty transaction.
+                _ = try await send(["."], timeout: configuration.timeouts.dataPhase, step: "the empty data")
+            }
+            if let failure = ([mailReply] + rcptReplies + (dataReply.map { [$0] } ?? [])).first(where: {
+                !$0.isPositive
+            }) {
+                try? await resetAfterFailure()
+                return failure.isPermanent
+                    ? .permanentFailure(failure.description) : .transientFailure(failure.description)
+            }
+            guard dataReply?.code == 354 else { return .transientFailure("DATA was not accepted") }
+        } catch {
+            isUsable = false
+            return .transientFailure("\(error)")
+        }
+        do {
+            let handler = self.handler, channel = self.channel, timeout = configuration.timeouts.dataPhase
+            let promise = channel.eventLoop.makePromise(of: SMTPReply.self)
+            try await channel.eventLoop.submit {
+                handler.expect(promise, timeout: timeout, step: "the end of the message", channel: channel)
+                channel.writeAndFlush(stuffed, promise: nil)
+            }.get()
+            let reply = try await promise.futureResult.get()
+            if reply.isPositive { return .sent(reply) }
+            return reply.isPermanent ? .permanentFailure(reply.description) : .transientFailure(reply.description)
+        } catch {
+            isUsable = false
+            return .inDoubt("\(error)")
+        }
+    }
+
+    private func resetAfterFailure() async throws {
+        let reply = try await command("RSET", step: "RSET")
+        if !reply.isPositive { isUsable = false }
+    }
+
+    /// Makes a reused connection ready for the next transaction; false if the server is gone.
+    public func reset() async -> Bool {
+        guard isUsable else { return false }
+        do {
+            let reply = try await command("RSET", step: "RSET")
+            isUsable = reply.code == 250
+        } catch {
+            isUsable = false
+        }
+        return isUsable
+    }
+
+    /// Says goodbye without waiting long for the answer, then closes.
+    public func close() async {
+        if isUsable {
+            isUsable = false
+            _ = try? await send(["QUIT"], timeout: .seconds(2), step: "QUIT")
+        }
+        try? await channel.close()
+    }
+
+    /// The DATA payload: CRLF required everywhere (a bare CR or LF is refused, never repaired silently), a dot
+    /// doubled at the start of any line (RFC 5321 §4.5.2), then the terminating `.`.
+    static func dotStuffed(_ data: [UInt8], allocator: ByteBufferAllocator) throws -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: data.count + data.count / 64 + 8)
+        var atLineStart = true
+        var index = 0
+        while index < data.count {
+            let byte = data[index]
+            if byte == 0x0D {
+                guard index + 1 < data.count, data[index + 1] == 0x0A else { throw SMTPError.bareLineBreak }
+                buffer.writeBytes([0x0D, 0x0A])
+                index += 2
+                atLineStart = true
+                continue
+            }
+            if byte == 0x0A { throw SMTPError.bareLineBreak }
+            if atLineStart && byte == UInt8(ascii: ".") { buffer.writeInteger(UInt8(ascii: ".")) }
+            buffer.writeInteger(byte)
+            atLineStart = false
+            index += 1
+        }
+        if !atLineStart { buffer.writeBytes([0x0D, 0x0A]) }
+        buffer.writeBytes([UInt8(ascii: "."), 0x0D, 0x0A])
+        return buffer
+    }
+}

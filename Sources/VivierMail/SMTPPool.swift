@@ -1,0 +1,107 @@
+import NIOCore
+import NIOPosix
+
+/// A message ready for the wire: envelope plus the rendered (and signed) bytes.
+public struct Envelope: Sendable {
+    public var sender: String
+    public var recipients: [String]
+    public var data: [UInt8]
+    public var needsSMTPUTF8: Bool
+
+    public init(sender: String, recipients: [String], data: [UInt8], needsSMTPUTF8: Bool = false) {
+        self.sender = sender
+        self.recipients = recipients
+        self.data = data
+        self.needsSMTPUTF8 = needsSMTPUTF8
+    }
+}
+
+/// Something that takes messages: SMTP in production, a Maildir on the embedded default, a recorder in tests of
+/// the callers.
+public protocol MailTransport: Sendable {
+    func send(_ envelope: Envelope) async -> SMTPOutcome
+    func shutdown() async
+}
+
+/// Up to `poolSize` SMTP connections shared by concurrent senders. A connection carries up to
+/// `messagesPerConnection` messages (RSET between them), is closed after `idleTimeout` unused, and is replaced
+/// when it breaks; a failed connection attempt is a transient failure of the message that needed it.
+public actor SMTPPool: MailTransport {
+    private let configuration: SMTPConfiguration
+    private let group: any EventLoopGroup
+    private var idle: [SMTPConnection] = []
+    private var open = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var closed = false
+
+    public init(configuration: SMTPConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.group = group
+    }
+
+    public func send(_ envelope: Envelope) async -> SMTPOutcome {
+        let connection: SMTPConnection
+        do {
+            connection = try await checkout()
+        } catch {
+            return .transientFailure("cannot connect to \(configuration.host):\(configuration.port): \(error)")
+        }
+        let outcome = await connection.deliver(
+            from: envelope.sender, to: envelope.recipients, data: envelope.data, needsSMTPUTF8: envelope.needsSMTPUTF8)
+        await checkin(connection)
+        return outcome
+    }
+
+    private func checkout() async throws -> SMTPConnection {
+        while true {
+            guard !closed else { throw SMTPError.connectionClosed }
+            let now = NIODeadline.now()
+            while let connection = idle.popLast() {
+                if now - connection.lastUsed > configuration.idleTimeout || !connection.isUsable {
+                    open -= 1
+                    Task { await connection.close() }
+                    continue
+                }
+                // A reused connection is checked and cleared before the next transaction.
+                if await connection.reset() { return connection }
+                open -= 1
+                await connection.close()
+            }
+            if open < configuration.poolSize {
+                open += 1
+                do {
+                    return try await SMTPConnection.open(configuration, on: group)
+                } catch {
+                    open -= 1
+                    wakeOne()
+                    throw error
+                }
+            }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    private func checkin(_ connection: SMTPConnection) async {
+        if connection.isUsable && connection.transactions < configuration.messagesPerConnection && !closed {
+            idle.append(connection)
+        } else {
+            open -= 1
+            await connection.close()
+        }
+        wakeOne()
+    }
+
+    private func wakeOne() {
+        if !waiters.isEmpty { waiters.removeFirst().resume() }
+    }
+
+    /// Closes every idle connection (QUIT) and refuses new work.
+    public func shutdown() async {
+        closed = true
+        for connection in idle { await connection.close() }
+        idle = []
+        open = 0
+        for waiter in waiters { waiter.resume() }
+        waiters = []
+    }
+}
