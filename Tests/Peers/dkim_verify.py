@@ -18,5 +18,9 @@ message = sys.stdin.buffer.read()
 d = dkim.DKIM(message)
 count = message.count(b"DKIM-Signature:")
 for index in range(count):
-    ok = d.verify(idx=index, dnsfunc=dnsfunc)
+    try:
+        ok = d.verify(idx=index, dnsfunc=dnsfunc)
+    except dkim.ValidationError as error:
+        print(f"invalid: {error}", file=sys.stderr)
+        ok = False
     print("pass" if ok else "fail")
