@@ -46,12 +46,19 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private var parser = SMTPReplyParser()
     private var waiting: CircularBuffer<(promise: EventLoopPromise<SMTPReply>, timeout: Scheduled<Void>?)> = []
+    /// Replies that arrived before anyone asked (the greeting, a 421 on an idle connection): the next command
+    /// gets them first, so nothing the server says is lost or misattributed.
+    private var unclaimed: CircularBuffer<SMTPReply> = []
     private var failure: (any Error)?
 
     var hasBufferedBytes: Bool { parser.hasBufferedBytes }
 
     /// Registers the next expected reply; must be called on the event loop before the command is written.
     func expect(_ promise: EventLoopPromise<SMTPReply>, timeout: TimeAmount, step: String, channel: any Channel) {
+        if let reply = unclaimed.popFirst() {
+            promise.succeed(reply)
+            return
+        }
         if let failure {
             promise.fail(failure)
             return
@@ -69,7 +76,9 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
         do {
             while let reply = try parser.next() {
                 guard !waiting.isEmpty else {
-                    throw SMTPError.unexpectedReply(reply.description)
+                    guard unclaimed.count < 8 else { throw SMTPError.unexpectedReply(reply.description) }
+                    unclaimed.append(reply)
+                    continue
                 }
                 let next = waiting.removeFirst()
                 next.timeout?.cancel()

@@ -55,7 +55,7 @@ def main():
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         kwargs.update(authenticator=authenticator, auth_require_tls=bool(args.tls), auth_required=True)
     controller = Controller(Saver(args.outdir), hostname="127.0.0.1", port=port, server_hostname="localhost", **kwargs)
