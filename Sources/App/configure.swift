@@ -45,6 +45,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(DemoCommand(), as: "demo")
     app.asyncCommands.use(MigrateOnlyCommand(), as: "migrate")
     app.asyncCommands.use(UserCommand(), as: "user")
+    app.asyncCommands.use(WorkerCommand(), as: "worker")
+    app.asyncCommands.use(DKIMKeygenCommand(), as: "dkim-keygen")
 }
 
 /// Prepares the database for use: engine settings checked, migrations run. Called by `serve`, `demo`, `migrate`

@@ -12,6 +12,7 @@ extension Application {
         migrations.add(CreateConsentLedger())
         migrations.add(CreateSearchIndex())
         migrations.add(CreateSettings())
+        migrations.add(CreateOutbox())
     }
 }
 

@@ -67,6 +67,16 @@ func routes(_ app: Application) throws {
         backOffice.get("documents", ":id", use: candidates.document)
     }
 
+    do {  // mail: the queue and the local mailbox
+        let mail = MailController()
+        managers.get("outbox", use: mail.outbox)
+        admins.post("outbox", "test", use: mail.sendTest)
+        admins.post("outbox", ":id", "retry", use: mail.retry)
+        admins.post("outbox", ":id", "cancel", use: mail.cancel)
+        managers.get("mailbox", use: mail.mailbox)
+        managers.get("mailbox", ":name", use: mail.mailboxMessage)
+    }
+
     do {  // administration
         let admin = AdminController()
         admins.get("users", use: admin.users)

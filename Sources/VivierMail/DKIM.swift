@@ -90,7 +90,8 @@ public struct DKIMSigner: Sendable {
             names += Array(repeating: name, count: count + 1)
         }
         let tags = [
-            "v=1", "a=\(key.algorithm)", "c=relaxed/relaxed", "d=\(domain)", "s=\(selector)", "t=\(Int(time.timeIntervalSince1970))",
+            "v=1", "a=\(key.algorithm)", "c=relaxed/relaxed", "d=\(domain)", "s=\(selector)",
+            "t=\(Int(time.timeIntervalSince1970))",
             "h=\(names.joined(separator: ":"))", "bh=\(bodyHash)", "b=",
         ]
         // Fold between tags only; the header is signed exactly as it will appear, with an empty b=.
@@ -146,7 +147,8 @@ public struct DKIMSigner: Sendable {
     /// digest for Ed25519 (RFC 8463 §3).
     func sign(_ data: [UInt8]) throws -> Data {
         switch key {
-        case .rsa(let key): try key.signature(for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5).rawRepresentation
+        case .rsa(let key):
+            try key.signature(for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5).rawRepresentation
         case .ed25519(let key): try key.signature(for: Data(SHA256.hash(data: data)))
         }
     }

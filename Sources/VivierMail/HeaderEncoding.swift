@@ -49,8 +49,14 @@ enum HeaderEncoding {
         guard let name = mailbox.name else { return mailbox.address }
         let display: String
         if name.isPrintableASCII || utf8Allowed {
-            let atext = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " " || "!#$%&'*+-/=?^_`{|}~".contains($0)) }
-            display = atext ? name : "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            let atext = name.allSatisfy {
+                $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " " || "!#$%&'*+-/=?^_`{|}~".contains($0))
+            }
+            display =
+                atext
+                ? name
+                : "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
         } else {
             display = encodedWords(name, firstLineBudget: max(firstLineBudget, 24)).joined(separator: "\r\n ")
         }

@@ -129,7 +129,8 @@ public struct MailMessage: Sendable {
     static func attachmentPart(_ file: Attachment) throws(MailError) -> String {
         try checkToken(file.mediaType, field: "attachment type", allowSlash: true)
         let (fallback, disposition) = try filenameParameters(file.filename)
-        return "Content-Type: \(file.mediaType);\r\n name=\"\(fallback)\"\r\nContent-Disposition: attachment;\r\n\(disposition)\r\n"
+        return
+            "Content-Type: \(file.mediaType);\r\n name=\"\(fallback)\"\r\nContent-Disposition: attachment;\r\n\(disposition)\r\n"
             + "Content-Transfer-Encoding: base64\r\n\r\n" + BodyEncoding.base64(file.bytes)
     }
 
@@ -138,7 +139,8 @@ public struct MailMessage: Sendable {
     static func filenameParameters(_ raw: String) throws(MailError) -> (fallback: String, disposition: String) {
         guard !raw.hasLineBreakOrNUL else { throw .forbiddenCharacter(field: "attachment name") }
         let fallback = String(
-            raw.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" }.prefix(60))
+            raw.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" }
+                .prefix(60))
         if raw.isPrintableASCII && !raw.contains("\"") && !raw.contains("\\") && raw.count <= 60 {
             return (fallback, " filename=\"\(raw)\"")
         }
@@ -146,7 +148,9 @@ public struct MailMessage: Sendable {
         var chunks: [String] = []
         var current = ""
         for character in raw {
-            let encoded = String(character).utf8.map { unreserved.contains($0) ? String(UnicodeScalar($0)) : "%" + HeaderEncoding.hex($0) }.joined()
+            let encoded = String(character).utf8.map {
+                unreserved.contains($0) ? String(UnicodeScalar($0)) : "%" + HeaderEncoding.hex($0)
+            }.joined()
             if current.count + encoded.count > 56 {
                 chunks.append(current)
                 current = ""
@@ -154,7 +158,9 @@ public struct MailMessage: Sendable {
             current += encoded
         }
         chunks.append(current)
-        let lines = chunks.enumerated().map { index, chunk in " filename*\(index)*=\(index == 0 ? "utf-8''" : "")\(chunk)" }
+        let lines = chunks.enumerated().map { index, chunk in
+            " filename*\(index)*=\(index == 0 ? "utf-8''" : "")\(chunk)"
+        }
         return (fallback, lines.joined(separator: ";\r\n"))
     }
 

@@ -4,6 +4,11 @@ public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
     public var code: Int
     public var lines: [String]
 
+    public init(code: Int, lines: [String]) {
+        self.code = code
+        self.lines = lines
+    }
+
     public var isPositive: Bool { (200..<400).contains(code) }
     public var isTransient: Bool { (400..<500).contains(code) }
     public var isPermanent: Bool { code >= 500 }

@@ -22,7 +22,9 @@ struct DKIMTests {
 
     @Test func rfc8463_bodyHash() {
         let (_, body) = DKIMSigner.split(Self.vectorMessage)
-        #expect(Data(SHA256.hash(data: DKIMSigner.relaxedBody(body))).base64EncodedString() == "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=")
+        #expect(
+            Data(SHA256.hash(data: DKIMSigner.relaxedBody(body))).base64EncodedString()
+                == "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=")
     }
 
     @Test func rfc8463_ed25519SignatureIsReproducedExactly() throws {
@@ -33,20 +35,31 @@ struct DKIMTests {
         let signer = DKIMSigner(domain: "football.example.com", selector: "brisbane", key: .ed25519(key))
         let (headers, _) = DKIMSigner.split(Self.vectorMessage)
         let input = DKIMSigner.signingInput(
-            fields: DKIMSigner.fields(headers), names: Self.vectorNames, unsignedField: Self.vectorField(algorithm: "ed25519-sha256", selector: "brisbane"))
-        #expect(try signer.sign(input).base64EncodedString() == "/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==")
+            fields: DKIMSigner.fields(headers), names: Self.vectorNames,
+            unsignedField: Self.vectorField(algorithm: "ed25519-sha256", selector: "brisbane"))
+        #expect(
+            try signer.sign(input).base64EncodedString()
+                == "/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==")
     }
 
     @Test func rfc8463_rsaSignatureVerifiesOverOurCanonicalForm() throws {
         // The RFC's example key is 1024 bits: too weak to sign with, fine to check our canonical form against.
         let publicKey = try _RSA.Signing.PublicKey(
-            unsafeDERRepresentation: try #require(Data(base64Encoded:
-                "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB")))
-        let signature = _RSA.Signing.RSASignature(rawRepresentation: try #require(Data(base64Encoded:
-            "F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2JzdA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=")))
+            unsafeDERRepresentation: try #require(
+                Data(
+                    base64Encoded:
+                        "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
+                )))
+        let signature = _RSA.Signing.RSASignature(
+            rawRepresentation: try #require(
+                Data(
+                    base64Encoded:
+                        "F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2JzdA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8="
+                )))
         let (headers, _) = DKIMSigner.split(Self.vectorMessage)
         let input = DKIMSigner.signingInput(
-            fields: DKIMSigner.fields(headers), names: Self.vectorNames, unsignedField: Self.vectorField(algorithm: "rsa-sha256", selector: "test"))
+            fields: DKIMSigner.fields(headers), names: Self.vectorNames,
+            unsignedField: Self.vectorField(algorithm: "rsa-sha256", selector: "test"))
         #expect(publicKey.isValidSignature(signature, for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5))
     }
 
@@ -54,10 +67,13 @@ struct DKIMTests {
         #expect(DKIMSigner.relaxedBody([]) == [])
         #expect(DKIMSigner.relaxedBody(Array("\r\n\r\n".utf8)) == [])
         // Whitespace-only trailing lines are empty after stripping, so they go too.
-        #expect(String(decoding: DKIMSigner.relaxedBody(Array("Hello!\r\n  \r\n\r\n".utf8)), as: UTF8.self) == "Hello!\r\n")
+        #expect(
+            String(decoding: DKIMSigner.relaxedBody(Array("Hello!\r\n  \r\n\r\n".utf8)), as: UTF8.self) == "Hello!\r\n")
         #expect(String(decoding: DKIMSigner.relaxedBody(Array("a  \t b \r\nc".utf8)), as: UTF8.self) == "a b\r\nc\r\n")
         #expect(DKIMSigner.relaxedHeader("Subject :  Hello \r\n\t World  ") == "subject:Hello World")
-        #expect(DKIMSigner.relaxedHeader("List-Unsubscribe:\r\n <https://x.example/u>") == "list-unsubscribe:<https://x.example/u>")
+        #expect(
+            DKIMSigner.relaxedHeader("List-Unsubscribe:\r\n <https://x.example/u>")
+                == "list-unsubscribe:<https://x.example/u>")
     }
 
     @Test func keys_areCheckedWhenRead() throws {
@@ -93,8 +109,11 @@ struct DKIMTests {
         let message = MailMessage(
             from: try MailAddress("recrutement@atelier-boreal.example", name: "Atelier Boréal"),
             to: [try MailAddress("helene@example.com", name: "Hélène Lefèvre")],
-            subject: "Votre candidature à l’offre « Développeur·se »", text: text, html: body == "normal" ? "<p>Bonjour</p>" : nil,
-            unsubscribe: (https: "https://jobs.atelier-boreal.example/u/v1.token", mailto: "unsub+token@atelier-boreal.example"))
+            subject: "Votre candidature à l’offre « Développeur·se »", text: text,
+            html: body == "normal" ? "<p>Bonjour</p>" : nil,
+            unsubscribe: (
+                https: "https://jobs.atelier-boreal.example/u/v1.token", mailto: "unsub+token@atelier-boreal.example"
+            ))
         // Act
         let signed = try DKIMSigner.sign(try message.render(), with: signers)
         // Check: dkimpy verifies both, with the keys given offline.
@@ -102,7 +121,9 @@ struct DKIMTests {
         let verdicts = try Peers.run("dkim_verify.py", records, input: signed).split(separator: "\n")
         #expect(verdicts == ["pass", "pass"])
         let header = String(decoding: signed.prefix(2000), as: UTF8.self)
-        #expect(header.contains("h=from:from:to:to:subject:subject:date:date:message-id:message-id:mime-version:mime-version"))
+        #expect(
+            header.contains(
+                "h=from:from:to:to:subject:subject:date:date:message-id:message-id:mime-version:mime-version"))
         #expect(header.contains("list-unsubscribe:list-unsubscribe:list-unsubscribe-post:list-unsubscribe-post"))
         // A changed body no longer verifies: the check above can fail.
         var tampered = signed

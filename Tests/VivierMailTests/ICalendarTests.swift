@@ -10,10 +10,13 @@ struct ICalendarTests {
 
     func event(_ method: ICalendarEvent.Method = .request, sequence: Int = 0, zone: TimeZone? = nil) -> ICalendarEvent {
         ICalendarEvent(
-            method: method, uid: "interview-7f3a@atelier-boreal.example", sequence: sequence, start: Date(timeIntervalSince1970: 1_795_000_000),
+            method: method, uid: "interview-7f3a@atelier-boreal.example", sequence: sequence,
+            start: Date(timeIntervalSince1970: 1_795_000_000),
             end: Date(timeIntervalSince1970: 1_795_002_700), timeZone: zone,
-            summary: "Entretien final ; Développeur·se backend, Swift", description: String(repeating: "Préparez vos questions. ", count: 10) + "\nÀ bientôt !",
-            location: "Atelier Boréal, 12 rue de la Paix, Paris", url: "https://meet.example/abc-def", organizer: organizer, attendees: [candidate],
+            summary: "Entretien final ; Développeur·se backend, Swift",
+            description: String(repeating: "Préparez vos questions. ", count: 10) + "\nÀ bientôt !",
+            location: "Atelier Boréal, 12 rue de la Paix, Paris", url: "https://meet.example/abc-def",
+            organizer: organizer, attendees: [candidate],
             stamp: Date(timeIntervalSince1970: 1_794_000_000))
     }
 
@@ -33,7 +36,10 @@ struct ICalendarTests {
         #expect(lines.contains("SUMMARY:Entretien final \\; Développeur·se backend\\, Swift"))
         #expect(lines.contains { $0.hasPrefix("DESCRIPTION:") && $0.hasSuffix("\\nÀ bientôt !") })
         #expect(lines.contains("ORGANIZER;CN=\"Camille Roux\":mailto:camille@atelier-boreal.example"))
-        #expect(lines.contains("ATTENDEE;CN=\"Hélène H Lefèvre\";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:helene@example.com"))
+        #expect(
+            lines.contains(
+                "ATTENDEE;CN=\"Hélène H Lefèvre\";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:helene@example.com"
+            ))
         #expect(lines.contains("STATUS:CONFIRMED"))
     }
 

@@ -6,7 +6,9 @@ import Testing
 enum Peers {
     static let python: String? = {
         let environment = ProcessInfo.processInfo.environment
-        if let path = environment["VIVIER_TEST_PYTHON"], FileManager.default.isExecutableFile(atPath: path) { return path }
+        if let path = environment["VIVIER_TEST_PYTHON"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
         let local = FileManager.default.currentDirectoryPath + "/.build/peers/bin/python"
         return FileManager.default.isExecutableFile(atPath: local) ? local : nil
     }()
@@ -26,7 +28,9 @@ enum Peers {
 
     /// Runs a peer script with `input` on stdin and returns its stdout.
     static func run(_ script: String, _ arguments: [String] = [], input: [UInt8] = []) throws -> String {
-        guard let python else { throw Failure(description: "no Python peers: run scripts/test (or create .build/peers)") }
+        guard let python else {
+            throw Failure(description: "no Python peers: run scripts/test (or create .build/peers)")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [directory.appendingPathComponent(script).path] + arguments

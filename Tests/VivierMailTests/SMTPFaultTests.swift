@@ -7,7 +7,8 @@ import Testing
 final class SMTPSink: @unchecked Sendable {
     static let path = "/usr/sbin/smtp-sink"
     static var available: Bool {
-        FileManager.default.isExecutableFile(atPath: path) || ProcessInfo.processInfo.environment["VIVIER_REQUIRE_PEERS"] == "1"
+        FileManager.default.isExecutableFile(atPath: path)
+            || ProcessInfo.processInfo.environment["VIVIER_REQUIRE_PEERS"] == "1"
     }
 
     let process = Process()
@@ -39,8 +40,12 @@ final class SMTPSink: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -52,7 +57,9 @@ final class SMTPSink: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         return withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } == 0
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            } == 0
         }
     }
 }
@@ -80,21 +87,29 @@ struct SMTPFaultTests {
     }
 
     @Test(.enabled(if: SMTPSink.available)) func temporaryRejection_isTransient() async throws {
-        guard case .transientFailure(let reason) = try await send(["-r", "RCPT"]) else { Issue.record("expected transient"); return }
+        guard case .transientFailure(let reason) = try await send(["-r", "RCPT"]) else {
+            Issue.record("expected transient"); return
+        }
         #expect(reason.hasPrefix("450"))
     }
 
     @Test(.enabled(if: SMTPSink.available)) func permanentRejection_isPermanentWithTheServersWords() async throws {
-        guard case .permanentFailure(let reason) = try await send(["-f", "RCPT"]) else { Issue.record("expected permanent"); return }
+        guard case .permanentFailure(let reason) = try await send(["-f", "RCPT"]) else {
+            Issue.record("expected permanent"); return
+        }
         #expect(reason.hasPrefix("500") && reason.contains("Error: command failed"))
     }
 
     @Test(.enabled(if: SMTPSink.available)) func serviceClosing421_isTransient() async throws {
-        guard case .transientFailure = try await send(["-Q", "MAIL"]) else { Issue.record("expected transient"); return }
+        guard case .transientFailure = try await send(["-Q", "MAIL"]) else {
+            Issue.record("expected transient"); return
+        }
     }
 
     @Test(.enabled(if: SMTPSink.available)) func droppedBeforeTheDot_isTransient() async throws {
-        guard case .transientFailure = try await send(["-q", "DATA"]) else { Issue.record("expected transient"); return }
+        guard case .transientFailure = try await send(["-q", "DATA"]) else {
+            Issue.record("expected transient"); return
+        }
     }
 
     @Test(.enabled(if: SMTPSink.available)) func droppedAfterTheDot_isInDoubt() async throws {

@@ -21,7 +21,8 @@ final class SMTPPeer: @unchecked Sendable {
         if tls {
             let cert = directory.appendingPathComponent("cert.pem"), key = directory.appendingPathComponent("key.pem")
             _ = try DKIMTests.openssl([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.path, "-out", cert.path, "-days", "1", "-subj", "/CN=localhost",
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.path, "-out", cert.path, "-days", "1",
+                "-subj", "/CN=localhost",
                 "-addext", "subjectAltName=DNS:localhost",
             ])
             arguments += ["--tls", cert.path, key.path]
@@ -38,8 +39,12 @@ final class SMTPPeer: @unchecked Sendable {
         process.standardOutput = stdout
         try process.run()
         var line = Data()
-        while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else { throw Peers.Failure(description: "smtp peer did not start") }
+        while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            throw Peers.Failure(description: "smtp peer did not start")
+        }
         self.port = port
     }
 
@@ -49,7 +54,8 @@ final class SMTPPeer: @unchecked Sendable {
             .sorted { Int($0.dropLast(4))! < Int($1.dropLast(4))! }
         return try files.map { name in
             let data = try Data(contentsOf: directory.appendingPathComponent(name))
-            let json = try Data(contentsOf: directory.appendingPathComponent(name.replacingOccurrences(of: ".eml", with: ".json")))
+            let json = try Data(
+                contentsOf: directory.appendingPathComponent(name.replacingOccurrences(of: ".eml", with: ".json")))
             return (Array(data), try JSONSerialization.jsonObject(with: json) as! [String: Any])
         }
     }
@@ -63,11 +69,15 @@ final class SMTPPeer: @unchecked Sendable {
 
 @Suite("SMTP client against a real server (aiosmtpd)", .serialized)
 struct SMTPTests {
-    func configuration(_ peer: SMTPPeer, security: SMTPConfiguration.Security, auth: Bool = false) throws -> SMTPConfiguration {
+    func configuration(_ peer: SMTPPeer, security: SMTPConfiguration.Security, auth: Bool = false) throws
+        -> SMTPConfiguration
+    {
         var config = SMTPConfiguration(
             host: security == .none ? "127.0.0.1" : "localhost", port: peer.port, security: security,
             username: auth ? "vivier" : nil, password: auth ? "s3cret pass" : nil, heloName: "vivier.test")
-        if let certificate = peer.certificate { config.additionalTrustRoots = [try NIOSSLCertificate(file: certificate.path, format: .pem)] }
+        if let certificate = peer.certificate {
+            config.additionalTrustRoots = [try NIOSSLCertificate(file: certificate.path, format: .pem)]
+        }
         config.poolSize = 2
         return config
     }
@@ -85,9 +95,15 @@ struct SMTPTests {
         for (index, body) in bodies.enumerated() {
             result.append(
                 MailMessage(
-                    from: from, to: [try MailAddress("candidate\(index)@example.com", name: "Zoé \(index)")], subject: "Test \(index) : éèà",
+                    from: from, to: [try MailAddress("candidate\(index)@example.com", name: "Zoé \(index)")],
+                    subject: "Test \(index) : éèà",
                     text: body, html: index == 2 ? "<p>\(body)</p>" : nil,
-                    attachments: index == 1 ? [Attachment(filename: "cv.pdf", mediaType: "application/pdf", bytes: (0..<20_000).map { UInt8($0 % 251) })] : []))
+                    attachments: index == 1
+                        ? [
+                            Attachment(
+                                filename: "cv.pdf", mediaType: "application/pdf",
+                                bytes: (0..<20_000).map { UInt8($0 % 251) })
+                        ] : []))
         }
         return result
     }
@@ -96,7 +112,13 @@ struct SMTPTests {
         var outcomes: [(SMTPOutcome, [UInt8])] = []
         for message in messages {
             let data = try message.render()
-            outcomes.append((await transport.send(Envelope(sender: "bounce+t1@atelier-boreal.example", recipients: message.to.map(\.address), data: data)), data))
+            outcomes.append(
+                (
+                    await transport.send(
+                        Envelope(
+                            sender: "bounce+t1@atelier-boreal.example", recipients: message.to.map(\.address),
+                            data: data)), data
+                ))
         }
         return outcomes
     }
@@ -140,7 +162,10 @@ struct SMTPTests {
                 for message in messages {
                     group.addTask {
                         let data = try! message.render()
-                        return await pool.send(Envelope(sender: "b\(round)@atelier-boreal.example", recipients: message.to.map(\.address), data: data))
+                        return await pool.send(
+                            Envelope(
+                                sender: "b\(round)@atelier-boreal.example", recipients: message.to.map(\.address),
+                                data: data))
                     }
                 }
             }
@@ -160,7 +185,10 @@ struct SMTPTests {
         var config = try configuration(peer, security: .startTLSRequired)
         config.host = "127.0.0.1"
         let pool = SMTPPool(configuration: config)
-        let outcome = await pool.send(Envelope(sender: "a@atelier-boreal.example", recipients: ["b@example.com"], data: Array("Subject: x\r\n\r\nx\r\n".utf8)))
+        let outcome = await pool.send(
+            Envelope(
+                sender: "a@atelier-boreal.example", recipients: ["b@example.com"],
+                data: Array("Subject: x\r\n\r\nx\r\n".utf8)))
         await pool.shutdown()
         guard case .transientFailure(let reason) = outcome else {
             Issue.record("expected a transient failure, got \(outcome)")
@@ -174,7 +202,10 @@ struct SMTPTests {
         let peer = try SMTPPeer(tls: true, auth: ("vivier", "right"))
         defer { peer.stop() }
         let pool = SMTPPool(configuration: try configuration(peer, security: .startTLSRequired, auth: true))
-        let outcome = await pool.send(Envelope(sender: "a@atelier-boreal.example", recipients: ["b@example.com"], data: Array("Subject: x\r\n\r\nx\r\n".utf8)))
+        let outcome = await pool.send(
+            Envelope(
+                sender: "a@atelier-boreal.example", recipients: ["b@example.com"],
+                data: Array("Subject: x\r\n\r\nx\r\n".utf8)))
         await pool.shutdown()
         guard case .transientFailure(let reason) = outcome else {
             Issue.record("expected a failure, got \(outcome)")
@@ -186,8 +217,12 @@ struct SMTPTests {
     @Test func dotStuffing_isDoneInTheWriterOnly() throws {
         let buffer = try SMTPConnection.dotStuffed(Array(".a\r\nb\r\n..c\r\n.".utf8), allocator: ByteBufferAllocator())
         #expect(String(buffer: buffer) == "..a\r\nb\r\n...c\r\n..\r\n.\r\n")
-        #expect(throws: SMTPError.bareLineBreak) { try SMTPConnection.dotStuffed(Array("a\nb".utf8), allocator: ByteBufferAllocator()) }
-        #expect(throws: SMTPError.bareLineBreak) { try SMTPConnection.dotStuffed(Array("a\rb".utf8), allocator: ByteBufferAllocator()) }
+        #expect(throws: SMTPError.bareLineBreak) {
+            try SMTPConnection.dotStuffed(Array("a\nb".utf8), allocator: ByteBufferAllocator())
+        }
+        #expect(throws: SMTPError.bareLineBreak) {
+            try SMTPConnection.dotStuffed(Array("a\rb".utf8), allocator: ByteBufferAllocator())
+        }
         #expect(String(buffer: try SMTPConnection.dotStuffed([], allocator: ByteBufferAllocator())) == ".\r\n")
     }
 
@@ -210,12 +245,16 @@ struct SMTPTests {
     }
 
     @Test func configuration_isParsedFromAURL() throws {
-        let config = try SMTPConfiguration.parse("smtp://user%40x:p%3Ass@mail.example.com:2525?starttls=opportunistic&pool=8", heloName: "h")
+        let config = try SMTPConfiguration.parse(
+            "smtp://user%40x:p%3Ass@mail.example.com:2525?starttls=opportunistic&pool=8", heloName: "h")
         #expect(config.host == "mail.example.com" && config.port == 2525 && config.security == .startTLSOpportunistic)
         #expect(config.username == "user@x" && config.password == "p:ss" && config.poolSize == 8)
         #expect(try SMTPConfiguration.parse("smtps://mail.example.com", heloName: "h").port == 465)
         #expect(try SMTPConfiguration.parse("smtp://mail.example.com", heloName: "h").security == .startTLSRequired)
-        for bad in ["http://x", "smtp://", "smtp://x?starttls=maybe", "smtp://x?pool=0", "smtp://u:p@remote.example?starttls=off"] {
+        for bad in [
+            "http://x", "smtp://", "smtp://x?starttls=maybe", "smtp://x?pool=0",
+            "smtp://u:p@remote.example?starttls=off",
+        ] {
             #expect(throws: SMTPConfiguration.Invalid.self) { try SMTPConfiguration.parse(bad, heloName: "h") }
         }
     }

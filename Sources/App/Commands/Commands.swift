@@ -1,6 +1,9 @@
+import Crypto
+import CryptoExtras
 import Fluent
 import Vapor
 import VivierCore
+import VivierMail
 
 /// `vivier serve`: migrates, prints the first-admin setup link on a fresh installation, optionally loads the demo,
 /// then serves HTTP.
@@ -10,6 +13,9 @@ struct VivierServeCommand: AsyncCommand {
             name: "demo",
             help: "Load the demo data (company, 6 jobs, 300 candidates) before serving, if the database is empty.")
         var demo: Bool
+
+        @Option(name: "workers", help: "Sending workers in this process: 1 (default) or 0 to serve HTTP only.")
+        var workers: Int?
     }
 
     var help: String { "Runs Vivier: migrates the database and serves the career site and the recruiter UI." }
@@ -21,10 +27,28 @@ struct VivierServeCommand: AsyncCommand {
             try await DemoData.loadIfEmpty(app: app, console: context.console)
         }
         try await printSetupLinkIfNeeded(app: app, console: context.console)
+        guard (0...1).contains(signature.workers ?? 1) else {
+            throw Abort(.badRequest, reason: "--workers must be 0 or 1")
+        }
+        var sender: Task<Void, Never>?
+        if signature.workers ?? 1 == 1 {
+            do {
+                let lock = try WorkerLock.forDatabase(app)
+                sender = Task {
+                    await OutboxWorker(app: app).run()
+                    _ = lock
+                }
+            } catch {
+                app.logger.warning("not sending mail from this process: \(error)")
+            }
+        }
         // Host and port come from AppConfig, already set on the server configuration.
         var input = CommandInput(arguments: ["vivier"])
         let serveSignature = try Vapor.ServeCommand.Signature(from: &input)
         try await app.servers.asyncCommand.run(using: context, signature: serveSignature)
+        sender?.cancel()
+        await sender?.value
+        await app.mailTransport.shutdown()
     }
 }
 
@@ -37,6 +61,82 @@ func printSetupLinkIfNeeded(app: Application, console: any Console) async throws
     console.output("No admin account exists yet. Create the first admin within 24 hours at:", style: .info)
     console.output("  \(app.config.publicURL)/setup/\(token)", style: .success)
     console.output("")
+}
+
+/// `vivier worker`: sends the outbox, nothing else (no HTTP). Several can share one PostgreSQL database.
+struct WorkerCommand: AsyncCommand {
+    struct Signature: CommandSignature {}
+    var help: String { "Sends queued mail until stopped (one per SQLite database; any number on PostgreSQL)." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await prepareDatabase(app)
+        let lock = try WorkerLock.forDatabase(app)
+        let worker = OutboxWorker(app: app)
+        if case .sqlite = app.config.database {
+            // This process holds the only lock: whatever another worker left claimed or in flight is ours to recover.
+            try await worker.recoverExpired(all: true)
+        }
+        let task = Task { await worker.run() }
+        let signals = DispatchSource.makeSignalSource(signal: SIGTERM)
+        let interrupts = DispatchSource.makeSignalSource(signal: SIGINT)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        for source in [signals, interrupts] {
+            source.setEventHandler { task.cancel() }
+            source.resume()
+        }
+        await task.value
+        await app.mailTransport.shutdown()
+        _ = lock
+    }
+}
+
+/// `vivier dkim-keygen`: makes a 2048-bit RSA key (and an Ed25519 one) and prints the DNS records to publish.
+struct DKIMKeygenCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Option(name: "out", help: "File to write the PEM keys to (default dkim.pem)") var out: String?
+        @Option(name: "selector", help: "DNS selector (default vivier)") var selector: String?
+        @Option(name: "domain", help: "Signing domain (default: the domain of VIVIER_MAIL_FROM)") var domain: String?
+    }
+
+    var help: String { "Creates DKIM keys and prints the DNS TXT records to publish." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let path = signature.out ?? "dkim.pem"
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw Abort(.conflict, reason: "\(path) exists; refusing to overwrite a key")
+        }
+        let rsa = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let ed = Curve25519.Signing.PrivateKey()
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((rsa.pemRepresentation + "\n" + ed.pemRepresentation + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
+        else {
+            throw Abort(.internalServerError, reason: "cannot write \(path)")
+        }
+        let domain = signature.domain ?? context.application.config.mail.from.domain
+        let selector = signature.selector ?? "vivier"
+        context.console.output(
+            "Keys written to \(path) (readable by you only). Publish these TXT records:", style: .info)
+        for signer in [
+            DKIMSigner(domain: domain, selector: selector, key: .rsa(rsa)),
+            DKIMSigner(domain: domain, selector: "\(selector)-ed25519", key: .ed25519(ed)),
+        ] {
+            // TXT strings are at most 255 characters: split the record into quoted pieces.
+            let record = signer.dnsRecord
+            let pieces = stride(from: 0, to: record.count, by: 250).map { offset -> String in
+                let start = record.index(record.startIndex, offsetBy: offset)
+                let end = record.index(start, offsetBy: min(250, record.count - offset))
+                return "\"\(record[start..<end])\""
+            }
+            context.console.output(
+                "\(signer.selector)._domainkey.\(domain). IN TXT ( \(pieces.joined(separator: " ")) )")
+        }
+        context.console.output(
+            "Then set VIVIER_DKIM_DOMAIN=\(domain) VIVIER_DKIM_SELECTOR=\(selector) VIVIER_DKIM_KEY_FILE=\(path)")
+    }
 }
 
 /// `vivier demo`: loads realistic demo data into an empty database.

@@ -18,6 +18,7 @@ public struct AppConfig: Sendable {
     public var port: Int
     public var defaultLanguage: Language
     public var production: Bool
+    public var mail: MailSettings
 
     public struct Invalid: Error, CustomStringConvertible {
         public var variable: String
@@ -127,10 +128,13 @@ public struct AppConfig: Sendable {
             secret = try storedSecret(in: dataDirectory, fileManager: fileManager)
         }
 
+        let mail = try MailSettings.load(
+            value, publicHost: components.host ?? "localhost", dataDirectory: dataDirectory, production: production)
+
         return AppConfig(
             database: database, dataDirectory: dataDirectory,
             publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
-            secret: secret, host: host, port: port, defaultLanguage: language, production: production)
+            secret: secret, host: host, port: port, defaultLanguage: language, production: production, mail: mail)
     }
 
     /// The secret kept in `<data dir>/secret`, created with 32 random bytes on first use (readable by the owner only).

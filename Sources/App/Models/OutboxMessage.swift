@@ -1,0 +1,87 @@
+import Fluent
+import Vapor
+
+/// One email to send, written in the same transaction as the event that causes it. The worker moves it through
+/// `pending → claimed → in_flight → sent | retry | failed | in_doubt | suppressed` (or `cancelled` by an admin).
+final class OutboxMessage: Model, @unchecked Sendable {
+    static let schema = "outbox"
+
+    enum Status: String, Codable, CaseIterable, Sendable {
+        case pending, claimed
+        case inFlight = "in_flight"
+        case sent, retry, failed
+        case inDoubt = "in_doubt"
+        case suppressed, cancelled
+    }
+
+    @ID(key: .id) var id: UUID?
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+
+    /// What the message is for (`acknowledgement`, `campaign`, `test`...), shown in the queue.
+    @Field(key: "kind") var kind: String
+    /// One logical message, one row: `UNIQUE` forbids a second acknowledgement for an application, a second
+    /// campaign message for a person.
+    @Field(key: "dedupe_key") var dedupeKey: String
+    /// Transactional messages are re-sent when in doubt after a crash; campaign messages are not.
+    @Field(key: "transactional") var transactional: Bool
+    @OptionalParent(key: "candidate_id") var candidate: Candidate?
+    @Field(key: "sender") var sender: String
+    @Field(key: "recipient") var recipient: String
+    @Field(key: "subject") var subject: String
+    /// The rendered message (RFC 5322, CRLF), signed with DKIM at send time.
+    @Field(key: "message") var message: String
+    @Field(key: "needs_smtputf8") var needsSMTPUTF8: Bool
+
+    @Enum(key: "status") var status: Status
+    @Field(key: "attempts") var attempts: Int
+    @Field(key: "next_attempt_at") var nextAttemptAt: Date
+    @OptionalField(key: "lease_until") var leaseUntil: Date?
+    @OptionalField(key: "claimed_by") var claimedBy: String?
+    @OptionalField(key: "last_reply") var lastReply: String?
+    @OptionalField(key: "sent_at") var sentAt: Date?
+
+    init() {}
+
+    init(
+        kind: String, dedupeKey: String, transactional: Bool, candidateID: UUID?, sender: String, recipient: String,
+        subject: String,
+        message: String, needsSMTPUTF8: Bool, now: Date
+    ) {
+        self.kind = kind
+        self.dedupeKey = dedupeKey
+        self.transactional = transactional
+        self.$candidate.id = candidateID
+        self.sender = sender
+        self.recipient = recipient
+        self.subject = subject
+        self.message = message
+        self.needsSMTPUTF8 = needsSMTPUTF8
+        self.status = .pending
+        self.attempts = 0
+        self.nextAttemptAt = now
+    }
+}
+
+/// Addresses never to mail again (unsubscribed from everything, hard-bounced, erased): checked at send time.
+/// Only a SHA-256 of the normalised address is kept, so erasure leaves nothing readable behind.
+final class Suppression: Model, @unchecked Sendable {
+    static let schema = "suppressions"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "address_hash") var addressHash: String
+    @Field(key: "reason") var reason: String
+
+    init() {}
+
+    init(address: String, reason: String, at: Date) {
+        self.addressHash = Suppression.hash(address)
+        self.reason = reason
+        self.createdAt = at
+    }
+
+    static func hash(_ address: String) -> String {
+        Tokens.hash(address.trimmingCharacters(in: .whitespaces).lowercased())
+    }
+}

@@ -1,0 +1,65 @@
+import Fluent
+import Vapor
+import VivierMail
+
+/// Putting messages in the outbox. Call inside the transaction that records their cause, so that a message exists
+/// if and only if its cause was committed.
+enum Outbox {
+    /// Queues `message` once per `dedupeKey`; a second call with the same key leaves the first message alone and
+    /// returns false.
+    @discardableResult
+    static func enqueue(
+        _ message: MailMessage, kind: String, dedupeKey: String, transactional: Bool, candidateID: UUID?,
+        envelopeSender: String? = nil,
+        on db: any Database, now: Date
+    ) async throws -> Bool {
+        if try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupeKey).count() > 0 { return false }
+        let bytes = try message.render()
+        let row = OutboxMessage(
+            kind: kind, dedupeKey: dedupeKey, transactional: transactional, candidateID: candidateID,
+            sender: envelopeSender ?? message.from.address, recipient: message.to.map(\.address).joined(separator: ","),
+            subject: message.subject,
+            message: String(decoding: bytes, as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8, now: now)
+        try await row.create(on: db)
+        return true
+    }
+
+    /// Counts per status, for the queue page and the metrics.
+    static func counts(on db: any Database) async throws -> [OutboxMessage.Status: Int] {
+        var counts: [OutboxMessage.Status: Int] = [:]
+        for status in OutboxMessage.Status.allCases {
+            counts[status] = try await OutboxMessage.query(on: db).filter(\.$status == status).count()
+        }
+        return counts
+    }
+}
+
+extension Application {
+    private struct TransportKey: StorageKey {
+        typealias Value = any MailTransport
+    }
+
+    /// Where mail goes: the SMTP pool when `VIVIER_SMTP_URL` is set, else the Maildir under the data directory.
+    var mailTransport: any MailTransport {
+        get {
+            if let transport = storage[TransportKey.self] { return transport }
+            let transport: any MailTransport =
+                if let smtp = config.mail.smtp {
+                    SMTPPool(configuration: smtp, group: eventLoopGroup)
+                } else {
+                    (try? MaildirTransport(directory: config.mail.maildir))
+                        ?? UnavailableTransport(reason: "cannot create \(config.mail.maildir.path)")
+                }
+            storage[TransportKey.self] = transport
+            return transport
+        }
+        set { storage[TransportKey.self] = newValue }
+    }
+}
+
+/// A transport that refuses everything with a reason: the queue keeps the messages and retries later.
+struct UnavailableTransport: MailTransport {
+    var reason: String
+    func send(_ envelope: Envelope) async -> SMTPOutcome { .transientFailure(reason) }
+    func shutdown() async {}
+}
