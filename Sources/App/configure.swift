@@ -47,6 +47,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(UserCommand(), as: "user")
     app.asyncCommands.use(WorkerCommand(), as: "worker")
     app.asyncCommands.use(DKIMKeygenCommand(), as: "dkim-keygen")
+    app.asyncCommands.use(MailLoadTestCommand(), as: "mail-load-test")
+    app.asyncCommands.use(IngestMailCommand(), as: "ingest-mail")
 }
 
 /// Prepares the database for use: engine settings checked, migrations run. Called by `serve`, `demo`, `migrate`

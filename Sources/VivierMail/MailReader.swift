@@ -80,6 +80,19 @@ public struct MailReader: Sendable {
         return parts
     }
 
+    /// `Name: value` lines of a text block (a delivery-status report), names lowercased, the first of each kept.
+    public static func fields(of text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+            if fields[name] == nil {
+                fields[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return fields
+    }
+
     /// A parameter of a structured header value (`boundary`, `filename`), unquoted.
     public static func parameter(_ name: String, in value: String) -> String? {
         for piece in value.split(separator: ";").dropFirst() {

@@ -65,7 +65,10 @@ func printSetupLinkIfNeeded(app: Application, console: any Console) async throws
 
 /// `vivier worker`: sends the outbox, nothing else (no HTTP). Several can share one PostgreSQL database.
 struct WorkerCommand: AsyncCommand {
-    struct Signature: CommandSignature {}
+    struct Signature: CommandSignature {
+        @Flag(name: "exit-when-empty", help: "Stop once nothing is due (load tests, one-off drains).")
+        var exitWhenEmpty: Bool
+    }
     var help: String { "Sends queued mail until stopped (one per SQLite database; any number on PostgreSQL)." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
@@ -76,6 +79,23 @@ struct WorkerCommand: AsyncCommand {
         if case .sqlite = app.config.database {
             // This process holds the only lock: whatever another worker left claimed or in flight is ours to recover.
             try await worker.recoverExpired(all: true)
+        }
+        if signature.exitWhenEmpty {
+            let started = Date()
+            var total = 0
+            while true {
+                let handled = try await worker.runOnce()
+                if handled == 0 { break }
+                total += handled
+            }
+            let seconds = Date().timeIntervalSince(started)
+            let rate = Double(total) / max(seconds, 0.001)
+            context.console.print(
+                "Handled \(total) messages in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", rate)) msg/s)."
+            )
+            await app.mailTransport.shutdown()
+            _ = lock
+            return
         }
         let task = Task { await worker.run() }
         let signals = DispatchSource.makeSignalSource(signal: SIGTERM)
@@ -89,6 +109,84 @@ struct WorkerCommand: AsyncCommand {
         await task.value
         await app.mailTransport.shutdown()
         _ = lock
+    }
+}
+
+/// `vivier mail-load-test --count N --domain D`: queues N personalised messages of about 4 KB to distinct addresses
+/// at D, to measure a relay (or a sink) end to end with `vivier worker --exit-when-empty`.
+struct MailLoadTestCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Option(name: "count", help: "How many messages (default 1000)") var count: Int?
+        @Option(name: "domain", help: "Recipient domain; use one you own or a test sink (default sink.test)")
+        var domain: String?
+        @Flag(
+            name: "transactional",
+            help: "Queue them as transactional mail (re-sent when in doubt) instead of campaign mail.")
+        var transactional: Bool
+    }
+
+    var help: String { "Queues personalised test messages for a load test of the mail path." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await prepareDatabase(app)
+        let count = signature.count ?? 1000
+        let domain = signature.domain ?? "sink.test"
+        guard (1...1_000_000).contains(count) else {
+            throw Abort(.badRequest, reason: "--count must be between 1 and 1000000")
+        }
+        let from = try MailAddress(app.config.mail.from.address, name: "Atelier Boréal")
+        let paragraph =
+            "Merci pour votre candidature. Nous revenons vers vous sous 8 jours ouvrés avec une réponse, quelle qu'elle soit. "
+        let run = UUID().uuidString.prefix(8)
+        let started = Date()
+        for batchStart in stride(from: 0, to: count, by: 1000) {
+            try await app.db.transaction { db in
+                for index in batchStart..<min(batchStart + 1000, count) {
+                    let name = "Candidate \(index)"
+                    let message = MailMessage(
+                        from: from, to: [try MailAddress("c\(index)@\(domain)", name: name)],
+                        subject: "Votre candidature, \(name) — test de charge",
+                        text: "Bonjour \(name),\n\n" + String(repeating: paragraph, count: 28), date: started)
+                    try await Outbox.enqueue(
+                        message, kind: "load-test", dedupeKey: "load:\(run):\(index)",
+                        transactional: signature.transactional, candidateID: nil,
+                        on: db, now: started)
+                }
+            }
+        }
+        context.console.print(
+            "Queued \(count) messages in \(String(format: "%.1f", Date().timeIntervalSince(started))) s.")
+    }
+}
+
+/// `vivier ingest-mail [--recipient ADDRESS]`: reads one message on stdin, as an MTA pipe delivers it (Postfix:
+/// `flags=Rq user=vivier argv=/usr/local/bin/vivier ingest-mail --recipient ${recipient}`), and files a bounce or a
+/// reply. Exits 67 for an address that is not ours or a forged token, 65 for an unreadable message; nothing changes
+/// then.
+struct IngestMailCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Option(
+            name: "recipient",
+            help: "The envelope recipient (bounce+TOKEN@ or reply+TOKEN@); else read from the headers")
+        var recipient: String?
+    }
+
+    var help: String { "Files a bounce (DSN) or a candidate's reply read on stdin." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await prepareDatabase(app)
+        let raw = Array(FileHandle.standardInput.readDataToEndOfFile().prefix(25 * 1024 * 1024))
+        do {
+            let result = try await Inbound(db: app.db, secret: app.config.secret, now: app.clock.now()).ingest(
+                raw, recipient: signature.recipient)
+            context.console.print("\(result)")
+        } catch let failure as Inbound.Failure {
+            context.console.error(failure.description)
+            try? await app.asyncShutdown()
+            exit(failure.exitCode)
+        }
     }
 }
 

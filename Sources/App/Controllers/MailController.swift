@@ -97,7 +97,7 @@ struct MailController {
             subject: req.t("outbox.test_subject"), text: req.t("outbox.test_body"), date: req.now)
         try await Outbox.enqueue(
             message, kind: "test", dedupeKey: "test:\(UUID().uuidString)", transactional: true, candidateID: nil,
-            on: req.db, now: req.now)
+            tracking: req.application.config.secret, on: req.db, now: req.now)
         return req.redirect(to: "/app/outbox", flash: "flash.outbox_test_queued")
     }
 

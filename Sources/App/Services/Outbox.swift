@@ -7,19 +7,32 @@ import VivierMail
 enum Outbox {
     /// Queues `message` once per `dedupeKey`; a second call with the same key leaves the first message alone and
     /// returns false.
+    ///
+    /// With `tracking` (the installation secret), bounces come back to `bounce+TOKEN@` (VERP) and replies to
+    /// `reply+TOKEN@` of the sender's domain, both naming this message: `vivier ingest-mail` files them.
     @discardableResult
     static func enqueue(
         _ message: MailMessage, kind: String, dedupeKey: String, transactional: Bool, candidateID: UUID?,
-        envelopeSender: String? = nil,
-        on db: any Database, now: Date
+        tracking secret: [UInt8]? = nil, on db: any Database, now: Date
     ) async throws -> Bool {
         if try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupeKey).count() > 0 { return false }
+        let id = UUID()
+        var message = message
+        var sender = message.from.address
+        if let secret {
+            let domain = message.from.domain
+            sender = Verp.address(.bounce, messageID: id, domain: domain, secret: secret)
+            if message.replyTo == nil {
+                message.replyTo = try MailAddress(
+                    Verp.address(.reply, messageID: id, domain: domain, secret: secret), name: message.from.name)
+            }
+        }
         let bytes = try message.render()
         let row = OutboxMessage(
-            kind: kind, dedupeKey: dedupeKey, transactional: transactional, candidateID: candidateID,
-            sender: envelopeSender ?? message.from.address, recipient: message.to.map(\.address).joined(separator: ","),
-            subject: message.subject,
+            kind: kind, dedupeKey: dedupeKey, transactional: transactional, candidateID: candidateID, sender: sender,
+            recipient: message.to.map(\.address).joined(separator: ","), subject: message.subject,
             message: String(decoding: bytes, as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8, now: now)
+        row.id = id
         try await row.create(on: db)
         return true
     }
