@@ -9,7 +9,7 @@ enum Entrypoint {
         try LoggingSystem.bootstrap(from: &env)
         let app = try await Application.make(env)
         do {
-            let config = try AppConfig.load(from: ProcessInfo.processInfo.environment, production: env.isRelease)
+            let config = try AppConfig.load(from: ProcessInfo.processInfo.environment, production: env == .production)
             try await configure(app, config: config)
             try await app.execute()
         } catch let invalid as AppConfig.Invalid {
