@@ -20,8 +20,11 @@ final class PostfixServer: @unchecked Sendable {
         directory = URL(fileURLWithPath: "/tmp/vivier-postfix-\(UUID().uuidString.prefix(8))")
         port = SMTPSink.freePort()
         log = directory.appendingPathComponent("postfix.log")
-        let conf = directory.appendingPathComponent("conf"), queue = directory.appendingPathComponent("queue"), data = directory.appendingPathComponent("data")
-        for folder in [conf, queue, data] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        let conf = directory.appendingPathComponent("conf"), queue = directory.appendingPathComponent("queue"),
+            data = directory.appendingPathComponent("data")
+        for folder in [conf, queue, data] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
         var master = try String(contentsOfFile: "/etc/postfix/master.cf", encoding: .utf8)
         master = master.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             line.hasPrefix("smtp ") && line.contains(" inet ") ? "127.0.0.1:\(port) inet n - n - - smtpd" : String(line)
@@ -85,7 +88,8 @@ final class PostfixServer: @unchecked Sendable {
 
 @Suite("A strict Postfix accepts what Vivier sends", .serialized)
 struct PostfixTests {
-    @Test(.enabled(if: PostfixServer.available)) func everyMessageKind_isAcceptedWithoutBareNewlineOrPipeliningComplaints() async throws {
+    @Test(.enabled(if: PostfixServer.available))
+    func everyMessageKind_isAcceptedWithoutBareNewlineOrPipeliningComplaints() async throws {
         let postfix = try PostfixServer()
         defer { postfix.stop() }
         var config = SMTPConfiguration(host: "127.0.0.1", port: postfix.port, security: .none, heloName: "vivier.test")
@@ -95,7 +99,10 @@ struct PostfixTests {
         var outcomes: [SMTPOutcome] = []
         for message in messages + messages {
             outcomes.append(
-                await pool.send(Envelope(sender: "bounce@vivier.test", recipients: message.to.map(\.address), data: try message.render())))
+                await pool.send(
+                    Envelope(
+                        sender: "bounce@vivier.test", recipients: message.to.map(\.address), data: try message.render())
+                ))
         }
         await pool.shutdown()
         #expect(outcomes.allSatisfy { if case .sent = $0 { true } else { false } }, "\(outcomes)")

@@ -26,17 +26,24 @@ final class OutboxWorker: Sendable {
     var db: any Database { app.db }
     var now: Date { app.clock.now() }
 
-    /// Runs until the task is cancelled: recover, send, sleep a little when idle.
+    /// Runs until the task is cancelled: send, sleep a little when idle. Beside it, a heartbeat renews this worker's
+    /// leases and recovers those of dead workers, even while a slow batch is being sent.
     func run() async {
         app.logger.info("outbox worker started", metadata: ["worker": .string(id)])
-        var lastHeartbeat = Date.distantPast
-        while !Task.isCancelled {
-            do {
-                if now.timeIntervalSince(lastHeartbeat) > Self.lease / 3 {
+        let beat = Task {
+            while !Task.isCancelled {
+                do {
                     try await heartbeat()
                     try await recoverExpired()
-                    lastHeartbeat = now
+                } catch {
+                    app.logger.error("outbox heartbeat error", metadata: ["error": .string("\(error)")])
                 }
+                try? await Task.sleep(for: .seconds(Self.lease / 3))
+            }
+        }
+        defer { beat.cancel() }
+        while !Task.isCancelled {
+            do {
                 let sent = try await runOnce()
                 if sent == 0 { try await Task.sleep(for: .milliseconds(500)) }
             } catch is CancellationError {
@@ -48,18 +55,25 @@ final class OutboxWorker: Sendable {
         }
     }
 
-    /// Claims one batch and sends it; returns how many messages were handled.
+    /// Claims one batch and sends it; returns how many messages were handled. The batch is split into one lane per
+    /// connection; in a lane, the outcome of a message and the in-flight mark of the next are one commit, so each
+    /// lane has at most one message in flight whatever happens, at half the commits.
     @discardableResult
     func runOnce() async throws -> Int {
         let ids = try await claim()
         guard !ids.isEmpty else { return 0 }
         let messages = try await OutboxMessage.query(on: db).filter(\.$id ~~ ids).sort(\.$nextAttemptAt).all()
+        // Suppression is checked now, not when the message was queued: an unsubscribe or a bounce since then wins.
+        let hashes = Set(messages.flatMap { $0.recipient.split(separator: ",").map { Suppression.hash(String($0)) } })
+        let suppressed = Set(
+            try await Suppression.query(on: db).filter(\.$addressHash ~~ Array(hashes)).all().map(\.addressHash))
+        let commits = CommitGroup(worker: self)
+        let lanes = (0..<concurrency).map { lane in
+            stride(from: lane, to: messages.count, by: concurrency).map { messages[$0] }
+        }
         await withTaskGroup(of: Void.self) { group in
-            var index = 0
-            for message in messages {
-                if index >= concurrency { await group.next() }
-                index += 1
-                group.addTask { await self.deliver(message) }
+            for lane in lanes where !lane.isEmpty {
+                group.addTask { await self.deliver(lane, suppressed: suppressed, commits: commits) }
             }
         }
         return messages.count
@@ -113,69 +127,145 @@ final class OutboxWorker: Sendable {
         return ids
     }
 
-    private func deliver(_ message: OutboxMessage) async {
-        do {
-            guard let messageID = message.id else { return }
-            // Suppression is checked now, not when the message was queued: an unsubscribe or a bounce that arrived
-            // since then wins.
+    /// What happened to a message, waiting to be written with the next step of its lane.
+    struct Outcome {
+        var id: UUID
+        var status: OutboxMessage.Status
+        var reply: String
+        var sentAt: Date?
+        var retryAt: Date?
+    }
+
+    private func deliver(_ lane: [OutboxMessage], suppressed: Set<String>, commits: CommitGroup) async {
+        var previous: Outcome?
+        for message in lane {
+            guard let messageID = message.id else { continue }
             let recipients = message.recipient.split(separator: ",").map(String.init)
-            let hashes = recipients.map(Suppression.hash)
-            if try await Suppression.query(on: db).filter(\.$addressHash ~~ hashes).count() > 0 {
-                try await finish(messageID, status: .suppressed, reply: "address on the suppression list")
-                return
-            }
-            // Durable before the first byte goes out: this is what makes a crash leave the message "in doubt".
-            let marked = try await OutboxMessage.query(on: db).filter(\.$id == messageID).filter(\.$claimedBy == id)
-                .filter(\.$status == .claimed).set(\.$status, to: .inFlight).set(\.$attempts, to: message.attempts + 1)
-                .update()
-            _ = marked
-            var data = Array(message.message.utf8)
-            if !app.config.mail.signers.isEmpty {
-                data = try DKIMSigner.sign(data, with: app.config.mail.signers, at: now)
-            }
-            let outcome = await app.mailTransport.send(
-                Envelope(
-                    sender: message.sender, recipients: recipients, data: data, needsSMTPUTF8: message.needsSMTPUTF8))
-            switch outcome {
-            case .sent(let reply):
-                try await finish(messageID, status: .sent, reply: reply.description, sentAt: now)
-            case .permanentFailure(let reason):
-                try await finish(messageID, status: .failed, reply: reason)
-            case .transientFailure(let reason):
-                let attempts = message.attempts + 1
-                if attempts >= Self.maxAttempts {
-                    try await finish(messageID, status: .failed, reply: "gave up after \(attempts) attempts: \(reason)")
-                } else {
-                    // 1 min, 2, 4... capped at 6 h: about 36 hours of trying in all.
-                    let delay = min(60 * pow(2, Double(attempts - 1)), 6 * 3600)
-                    try await finish(messageID, status: .retry, reply: reason, retryAt: now + delay)
+            do {
+                if recipients.contains(where: { suppressed.contains(Suppression.hash($0)) }) {
+                    let blocked = Outcome(id: messageID, status: .suppressed, reply: "address on the suppression list")
+                    _ = try await commits.submit(.init(done: [previous, blocked].compactMap { $0 }, mark: nil))
+                    previous = nil
+                    continue
                 }
-            case .inDoubt(let reason):
-                // The server may have the message. Transactional mail is sent again; campaigns are not.
-                if message.transactional {
-                    try await finish(
-                        messageID, status: .retry, reply: "in doubt, sending again: \(reason)", retryAt: now + 60)
-                } else {
-                    try await finish(messageID, status: .inDoubt, reply: reason)
+                // Durable before the first byte goes out: this is what makes a crash leave the message "in doubt".
+                // The previous outcome of this lane rides in the same commit, shared with whatever other lanes wait.
+                let owned = try await commits.submit(
+                    .init(done: previous.map { [$0] } ?? [], mark: (messageID, message.attempts + 1)))
+                previous = nil
+                guard owned else { continue }
+                var data = Array(message.message.utf8)
+                if !app.config.mail.signers.isEmpty {
+                    data = try DKIMSigner.sign(data, with: app.config.mail.signers, at: now)
                 }
+                let outcome = await app.mailTransport.send(
+                    Envelope(
+                        sender: message.sender, recipients: recipients, data: data, needsSMTPUTF8: message.needsSMTPUTF8
+                    ))
+                previous = classify(outcome, message: message, id: messageID)
+            } catch {
+                app.logger.error(
+                    "outbox delivery error",
+                    metadata: ["message": .string(messageID.uuidString), "error": .string("\(error)")])
             }
+        }
+        do {
+            if let previous { _ = try await commits.submit(.init(done: [previous], mark: nil)) }
         } catch {
-            app.logger.error(
-                "outbox delivery error",
-                metadata: ["message": .string(message.id?.uuidString ?? ""), "error": .string("\(error)")])
+            app.logger.error("outbox delivery error", metadata: ["error": .string("\(error)")])
         }
     }
 
-    private func finish(
-        _ id: UUID, status: OutboxMessage.Status, reply: String, sentAt: Date? = nil, retryAt: Date? = nil
-    ) async throws {
-        var query = OutboxMessage.query(on: db).filter(\.$id == id).set(\.$status, to: status).set(
-            \.$lastReply, to: String(reply.prefix(1000))
-        )
-        .set(\.$claimedBy, to: nil).set(\.$leaseUntil, to: nil)
-        if let sentAt { query = query.set(\.$sentAt, to: sentAt) }
-        if let retryAt { query = query.set(\.$nextAttemptAt, to: retryAt) }
+    private func classify(_ outcome: SMTPOutcome, message: OutboxMessage, id: UUID) -> Outcome {
+        switch outcome {
+        case .sent(let reply):
+            return Outcome(id: id, status: .sent, reply: reply.description, sentAt: now)
+        case .permanentFailure(let reason):
+            return Outcome(id: id, status: .failed, reply: reason)
+        case .transientFailure(let reason):
+            let attempts = message.attempts + 1
+            if attempts >= Self.maxAttempts {
+                return Outcome(id: id, status: .failed, reply: "gave up after \(attempts) attempts: \(reason)")
+            }
+            // 1 min, 2, 4... capped at 6 h: about 36 hours of trying in all.
+            let delay = min(60 * pow(2, Double(attempts - 1)), 6 * 3600)
+            return Outcome(id: id, status: .retry, reply: reason, retryAt: now + delay)
+        case .inDoubt(let reason):
+            // The server may have the message. Transactional mail is sent again; campaigns are not.
+            return message.transactional
+                ? Outcome(id: id, status: .retry, reply: "in doubt, sending again: \(reason)", retryAt: now + 60)
+                : Outcome(id: id, status: .inDoubt, reply: reason)
+        }
+    }
+
+    /// Marks a claimed message in flight; false when it is no longer ours (a lease lost to another worker).
+    func markInFlight(_ id: UUID, attempts: Int, on db: any Database) async throws -> Bool {
+        let mine = OutboxMessage.query(on: db).filter(\.$id == id).filter(\.$claimedBy == self.id).filter(
+            \.$status == .claimed)
+        guard try await mine.count() == 1 else { return false }
+        try await mine.set(\.$status, to: .inFlight).set(\.$attempts, to: attempts).update()
+        return true
+    }
+
+    func write(_ outcome: Outcome, on db: any Database) async throws {
+        var query = OutboxMessage.query(on: db).filter(\.$id == outcome.id).set(\.$status, to: outcome.status)
+            .set(\.$lastReply, to: String(outcome.reply.prefix(1000))).set(\.$claimedBy, to: nil).set(
+                \.$leaseUntil, to: nil)
+        if let sentAt = outcome.sentAt { query = query.set(\.$sentAt, to: sentAt) }
+        if let retryAt = outcome.retryAt { query = query.set(\.$nextAttemptAt, to: retryAt) }
         try await query.update()
+    }
+}
+
+/// Group commit for the lanes of a batch: the requests waiting when a commit starts all go into it, so one
+/// durable write covers up to one step of every connection instead of one per message.
+actor CommitGroup {
+    struct Request {
+        var done: [OutboxWorker.Outcome]
+        var mark: (id: UUID, attempts: Int)?
+    }
+
+    private let worker: OutboxWorker
+    private var queue: [(Request, CheckedContinuation<Bool, any Error>)] = []
+    private var committing = false
+
+    init(worker: OutboxWorker) { self.worker = worker }
+
+    /// Writes `request` durably; true when its message may be sent.
+    func submit(_ request: Request) async throws -> Bool {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.append((request, continuation))
+            if !committing {
+                committing = true
+                Task { await drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !queue.isEmpty {
+            let batch = queue
+            queue = []
+            do {
+                let worker = self.worker
+                let owned = try await worker.db.transaction { db -> [Bool] in
+                    var owned: [Bool] = []
+                    for (request, _) in batch {
+                        for done in request.done { try await worker.write(done, on: db) }
+                        if let mark = request.mark {
+                            owned.append(try await worker.markInFlight(mark.id, attempts: mark.attempts, on: db))
+                        } else {
+                            owned.append(false)
+                        }
+                    }
+                    return owned
+                }
+                for (index, (_, continuation)) in batch.enumerated() { continuation.resume(returning: owned[index]) }
+            } catch {
+                for (_, continuation) in batch { continuation.resume(throwing: error) }
+            }
+        }
+        committing = false
     }
 }
 
