@@ -13,6 +13,7 @@ extension Application {
         migrations.add(CreateSearchIndex())
         migrations.add(CreateSettings())
         migrations.add(CreateOutbox())
+        migrations.add(UpdateApplicationsAddPromise())
     }
 }
 

@@ -26,13 +26,17 @@ public struct ResponseDelay: Equatable, Sendable {
     /// - Parameters:
     ///   - job, department, company: delays in working days of recent first decisions at each scope.
     ///   - targetDays: the job's configured response target, in calendar days.
-    public static func estimate(job: [Double], department: [Double], company: [Double], targetDays: Int) -> ResponseDelay {
-        for (samples, basis) in [(job, Basis.job), (department, .department), (company, .company)] where samples.count >= minimumSample {
+    public static func estimate(job: [Double], department: [Double], company: [Double], targetDays: Int)
+        -> ResponseDelay
+    {
+        for (samples, basis) in [(job, Basis.job), (department, .department), (company, .company)]
+        where samples.count >= minimumSample {
             let days = max(1, Int(percentileValue(samples, percentile).rounded(.up)))
             return ResponseDelay(workingDays: days, basis: basis, sampleSize: samples.count)
         }
         // A calendar target of 14 days is 10 working days.
-        return ResponseDelay(workingDays: max(1, Int((Double(targetDays) * 5 / 7).rounded(.up))), basis: .target, sampleSize: 0)
+        return ResponseDelay(
+            workingDays: max(1, Int((Double(targetDays) * 5 / 7).rounded(.up))), basis: .target, sampleSize: 0)
     }
 
     /// Linear interpolation between closest ranks.
@@ -101,7 +105,8 @@ public struct WorkingCalendar: Sendable {
     public static func frenchHolidays(_ year: Int) -> Set<String> {
         // Anonymous Gregorian algorithm for Easter Sunday.
         let a = year % 19, b = year / 100, c = year % 100, d = b / 4, e = b % 4, f = (b + 8) / 25, g = (b - f + 1) / 3
-        let h = (19 * a + b - d - g + 15) % 30, i = c / 4, k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7, m = (a + 11 * h + 22 * l) / 451
+        let h = (19 * a + b - d - g + 15) % 30, i = c / 4, k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7,
+            m = (a + 11 * h + 22 * l) / 451
         let month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!

@@ -66,16 +66,13 @@ public struct MailReader: Sendable {
         guard type.hasPrefix("multipart/"), depth < 10, let boundary = parameter("boundary", in: contentType) else {
             return [Part(contentType: type, headers: headers, body: body)]
         }
-        let text = String(decoding: body, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+        // A newline in front, so a boundary on the very first line is found like the others.
+        let text = "\n" + String(decoding: body, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
         var parts: [Part] = []
         for chunk in text.components(separatedBy: "\n--\(boundary)").dropFirst() where !chunk.hasPrefix("--") {
             let content = chunk.drop { $0 != "\n" }.dropFirst()
             let (partHeaders, partBody) = split(Array(content.replacingOccurrences(of: "\n", with: "\r\n").utf8))
             parts += leafParts(headers: partHeaders, body: partBody, depth: depth + 1)
-        }
-        // The first boundary has no newline before it when the body starts with it.
-        if parts.isEmpty, text.hasPrefix("--\(boundary)") {
-            return leafParts(headers: headers, body: Array(("\n" + text).utf8), depth: depth + 1)
         }
         return parts
     }

@@ -12,18 +12,29 @@ struct ResponseDelayTests {
 
     @Test func estimate_prefersTheNarrowestScopeWithEnoughHistory() {
         let ten = (1...10).map(Double.init)
-        #expect(ResponseDelay.estimate(job: ten, department: [], company: [], targetDays: 14) == .init(workingDays: 9, basis: .job, sampleSize: 10))
-        #expect(ResponseDelay.estimate(job: [1, 2], department: ten.map { $0 / 2 }, company: [], targetDays: 14).basis == .department)
+        #expect(
+            ResponseDelay.estimate(job: ten, department: [], company: [], targetDays: 14)
+                == .init(workingDays: 9, basis: .job, sampleSize: 10))
+        #expect(
+            ResponseDelay.estimate(job: [1, 2], department: ten.map { $0 / 2 }, company: [], targetDays: 14).basis
+                == .department)
         #expect(ResponseDelay.estimate(job: [1], department: [2], company: ten, targetDays: 14).basis == .company)
         // Not enough decisions anywhere: the configured target, in working days.
-        #expect(ResponseDelay.estimate(job: [1], department: [], company: [], targetDays: 14) == .init(workingDays: 10, basis: .target, sampleSize: 0))
+        #expect(
+            ResponseDelay.estimate(job: [1], department: [], company: [], targetDays: 14)
+                == .init(workingDays: 10, basis: .target, sampleSize: 0))
         // Same-day decisions still promise one day.
-        #expect(ResponseDelay.estimate(job: Array(repeating: 0.1, count: 12), department: [], company: [], targetDays: 14).workingDays == 1)
+        #expect(
+            ResponseDelay.estimate(job: Array(repeating: 0.1, count: 12), department: [], company: [], targetDays: 14)
+                .workingDays == 1)
     }
 
     @Test func workingCalendar_skipsWeekendsAndHolidays() throws {
         let calendar = WorkingCalendar(holidays: WorkingCalendar.frenchHolidays(2026))
-        #expect(WorkingCalendar.frenchHolidays(2026).isSuperset(of: ["2026-04-06", "2026-05-14", "2026-05-25", "2026-07-14", "2026-12-25"]))
+        #expect(
+            WorkingCalendar.frenchHolidays(2026).isSuperset(of: [
+                "2026-04-06", "2026-05-14", "2026-05-25", "2026-07-14", "2026-12-25",
+            ]))
         let formatter = ISO8601DateFormatter()
         // Thursday 24 Dec 2026, 10:00 Paris: 3 working days → Wed 30 Dec (25 Dec and the weekend skipped).
         let friday = try #require(formatter.date(from: "2026-12-24T09:00:00Z"))

@@ -65,6 +65,10 @@ final class JobApplication: Model, @unchecked Sendable {
     @Field(key: "cover_letter") var coverLetter: String
     /// The apply form's one-time token: a second submission of the same form finds this row instead of creating one.
     @OptionalField(key: "submission_token") var submissionToken: String?
+    /// The answer date promised by the acknowledgement, the delay it stated and what that delay was based on.
+    @OptionalField(key: "promised_by") var promisedBy: Date?
+    @OptionalField(key: "promised_working_days") var promisedWorkingDays: Int?
+    @OptionalField(key: "promise_basis") var promiseBasis: String?
 
     init() {}
 

@@ -28,6 +28,8 @@ struct Intake {
     let db: any Database
     let blobs: any BlobStore
     let now: Date
+    /// Mail settings and secret for the acknowledgement; nil where no acknowledgement is wanted (imports, tests).
+    var acknowledge: (mail: MailSettings, secret: [UInt8])?
 
     func submit(_ submission: Submission) async throws -> Outcome {
         if let token = submission.submissionToken,
@@ -150,6 +152,10 @@ struct Intake {
                 candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .consent,
                 detail: "\(purpose.rawValue):granted", at: now
             ).create(on: db)
+        }
+        if let acknowledge {
+            try await Acknowledgement(db: db, mail: acknowledge.mail, secret: acknowledge.secret, now: now)
+                .queue(for: application, candidate: candidate, job: submission.job)
         }
         return (application, document)
     }
