@@ -46,6 +46,8 @@ struct VivierServeCommand: AsyncCommand {
         var input = CommandInput(arguments: ["vivier"])
         let serveSignature = try Vapor.ServeCommand.Signature(from: &input)
         try await app.servers.asyncCommand.run(using: context, signature: serveSignature)
+        // The server runs until a signal stops it; only then does the sender stop.
+        try await app.running?.onStop.get()
         sender?.cancel()
         await sender?.value
         await app.mailTransport.shutdown()
