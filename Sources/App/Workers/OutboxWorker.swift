@@ -198,22 +198,37 @@ final class OutboxWorker: Sendable {
         }
     }
 
-    /// Marks a claimed message in flight; false when it is no longer ours (a lease lost to another worker).
-    func markInFlight(_ id: UUID, attempts: Int, on db: any Database) async throws -> Bool {
-        let mine = OutboxMessage.query(on: db).filter(\.$id == id).filter(\.$claimedBy == self.id).filter(
-            \.$status == .claimed)
-        guard try await mine.count() == 1 else { return false }
-        try await mine.set(\.$status, to: .inFlight).set(\.$attempts, to: attempts).update()
-        return true
+    /// Marks claimed messages in flight in one statement; returns those still ours (a lease lost to another
+    /// worker means that worker sends it, not us).
+    func markInFlight(_ ids: [UUID], on db: any Database) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        let sql = db.sql()
+        let rows = try await sql.raw(
+            """
+            UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, updated_at = \(bind: now)
+            WHERE claimed_by = \(bind: id) AND status = 'claimed' AND id IN (\(SQLList(ids.map { SQLBind($0) })))
+            RETURNING id
+            """
+        ).all()
+        return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
     }
 
+    /// Records an outcome: one statement.
     func write(_ outcome: Outcome, on db: any Database) async throws {
-        var query = OutboxMessage.query(on: db).filter(\.$id == outcome.id).set(\.$status, to: outcome.status)
-            .set(\.$lastReply, to: String(outcome.reply.prefix(1000))).set(\.$claimedBy, to: nil).set(
-                \.$leaseUntil, to: nil)
-        if let sentAt = outcome.sentAt { query = query.set(\.$sentAt, to: sentAt) }
-        if let retryAt = outcome.retryAt { query = query.set(\.$nextAttemptAt, to: retryAt) }
-        try await query.update()
+        var assignments: [any SQLExpression] = [
+            SQLBinaryExpression(SQLColumn("status"), .equal, SQLBind(outcome.status.rawValue)),
+            SQLBinaryExpression(SQLColumn("last_reply"), .equal, SQLBind(String(outcome.reply.prefix(1000)))),
+            SQLBinaryExpression(SQLColumn("claimed_by"), .equal, SQLLiteral.null),
+            SQLBinaryExpression(SQLColumn("lease_until"), .equal, SQLLiteral.null),
+            SQLBinaryExpression(SQLColumn("updated_at"), .equal, SQLBind(now)),
+        ]
+        if let sentAt = outcome.sentAt {
+            assignments.append(SQLBinaryExpression(SQLColumn("sent_at"), .equal, SQLBind(sentAt)))
+        }
+        if let retryAt = outcome.retryAt {
+            assignments.append(SQLBinaryExpression(SQLColumn("next_attempt_at"), .equal, SQLBind(retryAt)))
+        }
+        try await db.sql().raw("UPDATE outbox SET \(SQLList(assignments)) WHERE id = \(bind: outcome.id)").run()
     }
 }
 
@@ -248,19 +263,15 @@ actor CommitGroup {
             queue = []
             do {
                 let worker = self.worker
-                let owned = try await worker.db.transaction { db -> [Bool] in
-                    var owned: [Bool] = []
+                let owned = try await worker.db.transaction { db -> Set<UUID> in
                     for (request, _) in batch {
                         for done in request.done { try await worker.write(done, on: db) }
-                        if let mark = request.mark {
-                            owned.append(try await worker.markInFlight(mark.id, attempts: mark.attempts, on: db))
-                        } else {
-                            owned.append(false)
-                        }
                     }
-                    return owned
+                    return try await worker.markInFlight(batch.compactMap { $0.0.mark?.id }, on: db)
                 }
-                for (index, (_, continuation)) in batch.enumerated() { continuation.resume(returning: owned[index]) }
+                for (request, continuation) in batch {
+                    continuation.resume(returning: request.mark.map { owned.contains($0.id) } ?? false)
+                }
             } catch {
                 for (_, continuation) in batch { continuation.resume(throwing: error) }
             }
