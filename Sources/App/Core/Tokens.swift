@@ -15,10 +15,14 @@ enum Tokens {
         SHA256.hash(data: Data(token.utf8)).hexString
     }
 
-    /// HMAC-SHA256 of `message` under the installation secret, base64url.
+    /// HMAC-SHA256 of `message` under the installation secret.
+    static func mac(_ message: String, secret: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: SymmetricKey(data: secret)))
+    }
+
+    /// The same, base64url.
     static func sign(_ message: String, secret: [UInt8]) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: SymmetricKey(data: secret))
-        return Data(mac).base64URLEncoded
+        Data(mac(message, secret: secret)).base64URLEncoded
     }
 
     /// Constant-time comparison of a presented signature with the expected one.

@@ -36,13 +36,8 @@ enum Verp {
     }
 
     private static func mac(_ kind: Kind, _ id: String, _ secret: [UInt8]) -> String {
-        let signature = Tokens.sign("verp:\(kind.rawValue):\(id)", secret: secret)
         // 80 bits, hex: enough against forgery, short enough for the 64-octet local part.
-        return Data(
-            base64Encoded: signature.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-                + "="
-        )
-        .map { $0.prefix(10).map { String(format: "%02x", $0) }.joined() } ?? ""
+        Tokens.mac("verp:\(kind.rawValue):\(id)", secret: secret).prefix(10).map { String(format: "%02x", $0) }.joined()
     }
 
     private static func dashed(_ hex: String) -> String {
