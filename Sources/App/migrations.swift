@@ -26,6 +26,24 @@ extension Database {
 
     var isPostgres: Bool { sql().dialect.name == "postgresql" }
 
+    /// A transaction that reads before it writes. On SQLite it takes the write lock first (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that read and then wants to write while another connection writes fails at once
+    /// with "database is locked" instead of waiting its turn.
+    func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
+        if isPostgres { return try await transaction(body) }
+        return try await withConnection { connection in
+            try await connection.sql().raw("BEGIN IMMEDIATE").run()
+            do {
+                let result = try await body(connection)
+                try await connection.sql().raw("COMMIT").run()
+                return result
+            } catch {
+                try? await connection.sql().raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
     func createIndex(_ name: String, on table: String, columns: [String]) async throws {
         var builder = sql().create(index: name).on(table)
         for column in columns { builder = builder.column(column) }

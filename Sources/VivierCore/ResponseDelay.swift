@@ -101,6 +101,19 @@ public struct WorkingCalendar: Sendable {
         return total
     }
 
+    /// The moment itself when it falls in business hours (working day, 9:00 to 18:00), else 9:00 on the next working
+    /// day: when a considerate message should arrive.
+    public func nextBusinessMoment(from date: Date, opening: Int = 9, closing: Int = 18) -> Date {
+        let calendar = self.calendar
+        let hour = calendar.component(.hour, from: date)
+        if isWorkingDay(date) && hour >= opening && hour < closing { return date }
+        var day = calendar.startOfDay(for: date)
+        if !(isWorkingDay(date) && hour < opening) {
+            repeat { day = calendar.date(byAdding: .day, value: 1, to: day)! } while !isWorkingDay(day)
+        }
+        return calendar.date(byAdding: .hour, value: opening, to: day)!
+    }
+
     /// French public holidays of a year (fixed ones and those that follow Easter), as `yyyy-MM-dd`.
     public static func frenchHolidays(_ year: Int) -> Set<String> {
         // Anonymous Gregorian algorithm for Easter Sunday.

@@ -46,3 +46,19 @@ struct ResponseDelayTests {
         #expect(abs(calendar.workingDays(from: saturday, to: monday) - 12.0 / 24) < 0.01)
     }
 }
+
+@Suite("Business hours")
+struct BusinessHoursTests {
+    let calendar = WorkingCalendar(holidays: WorkingCalendar.frenchHolidays(2026))
+    let iso = ISO8601DateFormatter()
+
+    func next(_ utc: String) -> String { iso.string(from: calendar.nextBusinessMoment(from: iso.date(from: utc)!)) }
+
+    @Test func messagesWaitForTheNextOpening() {
+        #expect(next("2026-11-30T10:00:00Z") == "2026-11-30T10:00:00Z")  // Monday 11:00 Paris: now
+        #expect(next("2026-11-30T06:30:00Z") == "2026-11-30T08:00:00Z")  // Monday 7:30: at 9:00
+        #expect(next("2026-11-30T19:00:00Z") == "2026-12-01T08:00:00Z")  // Monday 20:00: Tuesday 9:00
+        #expect(next("2026-12-05T10:00:00Z") == "2026-12-07T08:00:00Z")  // Saturday: Monday 9:00
+        #expect(next("2026-12-24T18:00:00Z") == "2026-12-28T08:00:00Z")  // Christmas Eve evening: Monday 28
+    }
+}

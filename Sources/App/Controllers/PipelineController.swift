@@ -121,6 +121,8 @@ struct PipelineController {
     struct CloseForm: Content {
         var reason: String
         var back: String?
+        /// Present when "tell the candidate" is ticked (the default).
+        var notify: String?
     }
 
     @Sendable func reject(req: Request) async throws -> Response {
@@ -148,6 +150,12 @@ struct PipelineController {
                 candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
                 kind: outcome == .rejected ? .rejected : .withdrawn, detail: reason.rawValue, at: req.now
             ).create(on: db)
+            // The candidate hears it from us, in the same transaction (unless the recruiter unticked it, e.g. spam).
+            if outcome == .rejected && form.notify != nil {
+                let config = req.application.config
+                try await Rejection.queue(
+                    for: application, reason: reason, on: db, mail: config.mail, secret: config.secret, now: req.now)
+            }
         }
         return req.redirect(
             to: back(form.back, application), flash: outcome == .rejected ? "flash.rejected" : "flash.withdrawn")

@@ -19,6 +19,8 @@ struct Intake {
         var channel: ConsentChannel
     }
 
+    private struct DuplicateSubmission: Error {}
+
     enum Outcome {
         case created(JobApplication)
         /// This exact form was already submitted (double click, retry): nothing new was written.
@@ -45,7 +47,12 @@ struct Intake {
         // retries once and finds the person the winner created.
         for attempt in 1...2 where result == nil {
             do {
-                result = try await db.transaction { db in try await store(submission, storageKey: storageKey, on: db) }
+                result = try await db.writeTransaction { db in
+                    try await store(submission, storageKey: storageKey, on: db)
+                }
+            } catch is DuplicateSubmission {
+                if let storageKey { try? blobs.delete(storageKey) }
+                return .duplicateSubmission
             } catch  where isConflict(error) {
                 if let token = submission.submissionToken,
                     try await JobApplication.query(on: db).filter(\.$submissionToken == token).first() != nil
@@ -77,6 +84,12 @@ struct Intake {
     private func store(_ submission: Submission, storageKey: String?, on db: any Database) async throws -> (
         JobApplication, Document?
     ) {
+        // Checked again under the write lock: a concurrent copy of this form may have committed meanwhile.
+        if let token = submission.submissionToken,
+            try await JobApplication.query(on: db).filter(\.$submissionToken == token).count() > 0
+        {
+            throw DuplicateSubmission()
+        }
         let input = submission.input
         let email = EmailAddress.normalize(input.email)
         let candidate: Candidate

@@ -8,12 +8,13 @@ enum Outbox {
     /// Queues `message` once per `dedupeKey`; a second call with the same key leaves the first message alone and
     /// returns false.
     ///
+    /// `sendAt` holds the message until then (business hours).
     /// With `tracking` (the installation secret), bounces come back to `bounce+TOKEN@` (VERP) and replies to
     /// `reply+TOKEN@` of the sender's domain, both naming this message: `vivier ingest-mail` files them.
     @discardableResult
     static func enqueue(
         _ message: MailMessage, kind: String, dedupeKey: String, transactional: Bool, candidateID: UUID?,
-        tracking secret: [UInt8]? = nil, on db: any Database, now: Date
+        tracking secret: [UInt8]? = nil, sendAt: Date? = nil, on db: any Database, now: Date
     ) async throws -> Bool {
         if try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupeKey).count() > 0 { return false }
         let id = UUID()
@@ -33,6 +34,7 @@ enum Outbox {
             recipient: message.to.map(\.address).joined(separator: ","), subject: message.subject,
             message: String(decoding: bytes, as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8, now: now)
         row.id = id
+        if let sendAt { row.nextAttemptAt = max(sendAt, now) }
         try await row.create(on: db)
         return true
     }
