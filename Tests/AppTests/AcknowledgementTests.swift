@@ -35,6 +35,15 @@ struct AcknowledgementTests {
             // Applying again to the same job does not send a second acknowledgement.
             _ = try await Fixtures.apply(browser, slug: job.slug)
             #expect(try await OutboxMessage.query(on: app.db).count() == 1)
+            // The recruiter sees the promise and the message on the candidate's page.
+            try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            let recruiter = Browser(app)
+            try await recruiter.login("ana@example.com")
+            let page = try await recruiter.get(SiteURL.candidate(application.$candidate.id))
+            #expect(page.body.contains("Réponse promise avant le \(Dates.day(promised, .fr)) (10 jours ouvrés)"))
+            #expect(
+                page.body.contains("Accusé de réception")
+                    && page.body.contains("Nous avons bien reçu votre candidature"))
         }
     }
 

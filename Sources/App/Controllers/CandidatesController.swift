@@ -2,6 +2,7 @@ import Fluent
 import SQLKit
 import Vapor
 import VivierCore
+import VivierMail
 
 /// The candidate list with search and filters, and each candidate's page: applications, timeline, notes, tags, CV.
 struct CandidatesController {
@@ -153,6 +154,17 @@ struct CandidatesController {
         var isActive: Bool
         var isClosed: Bool
         var action: String
+        /// "Réponse promise avant le 7 décembre (5 jours ouvrés)", with whether that date has passed unanswered.
+        var promise: String?
+        var promiseLate: Bool
+    }
+
+    struct MessageView: Encodable {
+        var subject: String
+        var kind: String
+        var status: String
+        var statusKey: String
+        var when: String
     }
 
     struct DocumentView: Encodable {
@@ -200,6 +212,8 @@ struct CandidatesController {
         var notes: [NoteView]
         var tags: [TagView]
         var consents: [ConsentView]
+        var messages: [MessageView]
+        var hasMessages: Bool
         var rejectionReasons: [Choice]
         var canManage: Bool
         var url: String
@@ -239,7 +253,15 @@ struct CandidatesController {
                     currentStageID: application.$stage.id?.uuidString.lowercased() ?? "",
                     isActive: application.outcome == .active || application.outcome == .hired,
                     isClosed: application.outcome == .rejected || application.outcome == .withdrawn,
-                    action: SiteURL.application(applicationID)))
+                    action: SiteURL.application(applicationID),
+                    promise: application.promisedBy.map {
+                        req.t("candidate.promise").replacingOccurrences(of: "{date}", with: Dates.day($0, req.language))
+                            .replacingOccurrences(of: "{days}", with: String(application.promisedWorkingDays ?? 0))
+                    },
+                    promiseLate: application.promisedBy.map {
+                        $0 < req.now && application.outcome == .active && application.stage?.kind == .new
+                    }
+                        ?? false))
         }
         let visibleApplicationIDs = Set(applications.compactMap(\.id))
         let documents = try await Document.query(on: req.db).filter(\.$candidate.$id == id).sort(
@@ -255,6 +277,9 @@ struct CandidatesController {
         ).all()
         let tags = try await CandidateTag.query(on: req.db).filter(\.$candidate.$id == id).with(\.$tag).all()
         let consentState = try await ConsentLedger.state(of: id, on: req.db)
+        let messages = try await OutboxMessage.query(on: req.db).filter(\.$candidate.$id == id).sort(
+            \.$createdAt, .descending
+        ).range(..<50).all()
         let content = ShowContent(
             id: id.uuidString.lowercased(), name: candidate.fullName, email: candidate.email, phone: candidate.phone,
             language: req.t("language.\(candidate.language)"),
@@ -286,6 +311,13 @@ struct CandidatesController {
                     purpose: req.t("consent.\(purpose.rawValue)"),
                     state: req.t(granted ? "consent.state.granted" : "consent.state.none"), granted: granted)
             },
+            messages: messages.map {
+                MessageView(
+                    subject: MailReader.decodeWords($0.subject), kind: req.t("message.kind.\($0.kind)"),
+                    status: req.t("outbox.status.\($0.status.rawValue)"), statusKey: $0.status.rawValue,
+                    when: Dates.dayTime($0.sentAt ?? $0.createdAt ?? req.now, req.language))
+            },
+            hasMessages: !messages.isEmpty,
             rejectionReasons: ClosingReason.rejection.map {
                 .init(value: $0.rawValue, label: req.t("reason.\($0.rawValue)"), selected: false)
             },
