@@ -288,7 +288,7 @@ struct CandidatesController {
             documents: try documents.map {
                 DocumentView(
                     name: $0.originalName, url: SiteURL.document(try $0.requireID()),
-                    size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file),
+                    size: Dates.fileSize($0.size, req.language),
                     added: Dates.day($0.createdAt ?? req.now, req.language))
             },
             documentCount: documents.count,

@@ -30,6 +30,16 @@ enum Dates {
         date.formatted(style(language).day().month(.abbreviated).year().hour().minute())
     }
 
+    /// "340 Ko" / "340 KB", "1,2 Mo" / "1.2 MB": file sizes as each language writes them.
+    static func fileSize(_ bytes: Int, _ language: Language) -> String {
+        let fr = language == .fr
+        if bytes < 1024 { return fr ? "\(bytes) octets" : "\(bytes) bytes" }
+        if bytes < 1024 * 1024 { return "\(bytes / 1024) " + (fr ? "Ko" : "KB") }
+        let megabytes = (Double(bytes) / 1_048_576 * 10).rounded() / 10
+        let text = String(megabytes)
+        return (fr ? text.replacingOccurrences(of: ".", with: ",") : text) + (fr ? " Mo" : " MB")
+    }
+
     static func iso8601Day(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(timeZone: zone).year().month().day())
     }
