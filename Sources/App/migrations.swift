@@ -14,6 +14,7 @@ extension Application {
         migrations.add(CreateSettings())
         migrations.add(CreateOutbox())
         migrations.add(UpdateApplicationsAddPromise())
+        migrations.add(CreateInterviews())
     }
 }
 

@@ -57,6 +57,11 @@ func routes(_ app: Application) throws {
         managers.post("applications", ":id", "withdraw", use: pipeline.withdraw)
         managers.post("applications", ":id", "reopen", use: pipeline.reopen)
 
+        let interviews = InterviewController()
+        backOffice.post("applications", ":id", "interviews", use: interviews.schedule)
+        backOffice.post("interviews", ":id", use: interviews.reschedule)
+        backOffice.post("interviews", ":id", "cancel", use: interviews.cancel)
+
         let candidates = CandidatesController()
         backOffice.get("candidates", use: candidates.list)
         backOffice.get("candidates", ":id", use: candidates.show)

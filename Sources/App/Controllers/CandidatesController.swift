@@ -157,6 +157,15 @@ struct CandidatesController {
         /// "Réponse promise avant le 7 décembre (5 jours ouvrés)", with whether that date has passed unanswered.
         var promise: String?
         var promiseLate: Bool
+        var interviews: [InterviewView]
+    }
+
+    struct InterviewView: Encodable {
+        var id: String
+        var when: String
+        var place: String
+        var status: String
+        var isScheduled: Bool
     }
 
     struct MessageView: Encodable {
@@ -215,6 +224,8 @@ struct CandidatesController {
         var messages: [MessageView]
         var hasMessages: Bool
         var rejectionReasons: [Choice]
+        var timeZones: [Choice]
+        var durations: [Choice]
         var canManage: Bool
         var url: String
     }
@@ -231,6 +242,9 @@ struct CandidatesController {
         var views: [ApplicationView] = []
         for application in applications {
             let applicationID = try application.requireID()
+            let interviews = try await Interview.query(on: req.db).filter(\.$application.$id == applicationID).sort(
+                \.$startsAt
+            ).all()
             var stages: [Stage] = []
             if let jobID = application.$job.id {
                 stages = try await Stage.query(on: req.db).filter(\.$job.$id == jobID).sort(\.$position).all()
@@ -261,7 +275,16 @@ struct CandidatesController {
                     promiseLate: application.promisedBy.map {
                         $0 < req.now && application.outcome == .active && application.stage?.kind == .new
                     }
-                        ?? false))
+                        ?? false,
+                    interviews: try interviews.map { interview in
+                        InterviewView(
+                            id: try interview.requireID().uuidString.lowercased(),
+                            when: Dates.dayTime(interview.startsAt, req.language) + " (\(interview.timeZone))",
+                            place: [interview.location, interview.videoURL].filter { !$0.isEmpty }.joined(
+                                separator: " · "),
+                            status: req.t("interview.status.\(interview.status.rawValue)"),
+                            isScheduled: interview.status == .scheduled)
+                    }))
         }
         let visibleApplicationIDs = Set(applications.compactMap(\.id))
         let documents = try await Document.query(on: req.db).filter(\.$candidate.$id == id).sort(
@@ -320,6 +343,12 @@ struct CandidatesController {
             hasMessages: !messages.isEmpty,
             rejectionReasons: ClosingReason.rejection.map {
                 .init(value: $0.rawValue, label: req.t("reason.\($0.rawValue)"), selected: false)
+            },
+            timeZones: InterviewController.timeZones.map {
+                Choice(value: $0, label: $0, selected: $0 == "Europe/Paris")
+            },
+            durations: InterviewController.durations.map {
+                Choice(value: String($0), label: "\($0)", selected: $0 == 60)
             },
             canManage: access.user.canManage, url: SiteURL.candidate(id))
         return try await req.page("app/candidate", title: candidate.fullName, content)
