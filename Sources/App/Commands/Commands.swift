@@ -34,8 +34,11 @@ struct VivierServeCommand: AsyncCommand {
         if signature.workers ?? 1 == 1 {
             do {
                 let lock = try WorkerLock.forDatabase(app)
+                let worker = OutboxWorker(app: app)
+                // Holding the SQLite lock, this process is the only sender: what a crashed one left is ours now.
+                if lock != nil { try await worker.recoverExpired(all: true) }
                 sender = Task {
-                    await OutboxWorker(app: app).run()
+                    await worker.run()
                     _ = lock
                 }
             } catch {

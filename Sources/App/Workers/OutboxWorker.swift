@@ -4,9 +4,9 @@ import Vapor
 import VivierMail
 
 /// Sends what the outbox holds. Claims batches under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
-/// workers share the queue; one worker per SQLite database), marks each message `in_flight` in its own commit right
-/// before handing it to the transport and records the outcome right after — so a crash leaves at most one message
-/// per connection in doubt. After a crash, expired leases come back: claimed rows are sent again, in-flight rows
+/// workers share the queue; one worker per SQLite database), marks each message `in_flight` in a commit right before
+/// handing it to the transport and records the outcome in the next commit of its connection's lane — so a crash
+/// leaves at most one message per connection in doubt. After a crash, expired leases come back: claimed rows are sent again, in-flight rows
 /// become `in_doubt`; transactional messages are then re-sent, campaign messages are not (they are reported).
 final class OutboxWorker: Sendable {
     let app: Application
