@@ -29,17 +29,8 @@ struct InterviewController {
         let interview = Interview(
             applicationID: applicationID, uid: "interview-\(UUID().uuidString.lowercased())@vivier")
         try apply(try req.content.decode(Form.self), to: interview, req)
-        try await req.db.transaction { db in
-            try await interview.create(on: db)
-            try await Interaction(
-                candidateID: application.$candidate.id, applicationID: applicationID, actorID: access.user.id,
-                kind: .message,
-                detail: "interview: \(Dates.dayTime(interview.startsAt, req.language))", at: req.now
-            ).create(on: db)
-            try await Invitation.queue(
-                interview, on: db, mail: req.application.config.mail, secret: req.application.config.secret,
-                now: req.now)
-        }
+        try await save(
+            interview, detail: "interview: \(Dates.dayTime(interview.startsAt, req.language))", by: access, req)
         return req.redirect(to: back(req), flash: "flash.interview_scheduled")
     }
 
@@ -48,18 +39,8 @@ struct InterviewController {
         guard interview.status == .scheduled else { throw Abort(.conflict, reason: req.t("error.interview_cancelled")) }
         try apply(try req.content.decode(Form.self), to: interview, req)
         interview.sequence += 1
-        try await req.db.transaction { db in
-            try await interview.save(on: db)
-            let application = try await interview.$application.get(on: db)
-            try await Interaction(
-                candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
-                kind: .message,
-                detail: "interview moved: \(Dates.dayTime(interview.startsAt, req.language))", at: req.now
-            ).create(on: db)
-            try await Invitation.queue(
-                interview, on: db, mail: req.application.config.mail, secret: req.application.config.secret,
-                now: req.now)
-        }
+        try await save(
+            interview, detail: "interview moved: \(Dates.dayTime(interview.startsAt, req.language))", by: access, req)
         return req.redirect(to: back(req), flash: "flash.interview_moved")
     }
 
@@ -68,19 +49,23 @@ struct InterviewController {
         guard interview.status == .scheduled else { throw Abort(.conflict, reason: req.t("error.interview_cancelled")) }
         interview.status = .cancelled
         interview.sequence += 1
+        try await save(interview, detail: "interview cancelled", by: access, req)
+        return req.redirect(to: back(req), flash: "flash.interview_cancelled")
+    }
+
+    /// Stores the interview, notes it on the timeline and queues what the candidate must receive: one transaction.
+    private func save(_ interview: Interview, detail: String, by access: Access, _ req: Request) async throws {
+        let config = req.application.config
         try await req.db.transaction { db in
             try await interview.save(on: db)
             let application = try await interview.$application.get(on: db)
             try await Interaction(
                 candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
                 kind: .message,
-                detail: "interview cancelled", at: req.now
+                detail: detail, at: req.now
             ).create(on: db)
-            try await Invitation.queue(
-                interview, on: db, mail: req.application.config.mail, secret: req.application.config.secret,
-                now: req.now)
+            try await Invitation.queue(interview, on: db, mail: config.mail, secret: config.secret, now: req.now)
         }
-        return req.redirect(to: back(req), flash: "flash.interview_cancelled")
     }
 
     private func find(_ req: Request) async throws -> (Interview, Access) {
