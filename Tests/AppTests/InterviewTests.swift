@@ -63,7 +63,9 @@ struct InterviewTests {
             #expect(Self.calendar(cancel).contains("STATUS:CANCELLED"))
             #expect(try await browser.post("/app/interviews/\(id)/cancel", []).status == .conflict)
             // One reminder per version, held until the day before; the moved and cancelled versions' reminders are off.
-            let reminders = try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview_reminder").sort(\.$dedupeKey).all()
+            let reminders = try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview_reminder").sort(
+                \.$dedupeKey
+            ).all()
             #expect(reminders.map(\.status) == [.cancelled, .cancelled])
             #expect(ISO8601DateFormatter().string(from: reminders[0].nextAttemptAt) == "2026-09-30T12:30:00Z")
             // Every message goes through a real parser without defects: see VivierMailTests for the calendar part.

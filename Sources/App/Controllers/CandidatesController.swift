@@ -115,7 +115,8 @@ struct CandidatesController {
                 applicationsQuery =
                     visible.isEmpty
                     ? applicationsQuery.where(SQLLiteral.boolean(false))
-                    : applicationsQuery.where(SQLColumn("job_id", table: JobApplication.schema), .in, Self.list(Array(visible)))
+                    : applicationsQuery.where(
+                        SQLColumn("job_id", table: JobApplication.schema), .in, Self.list(Array(visible)))
             }
             for row in try await applicationsQuery.all(decoding: TitleRow.self) {
                 titles[row.candidate_id, default: []].append(row.title ?? req.t("candidate.spontaneous"))

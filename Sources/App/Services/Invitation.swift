@@ -85,8 +85,10 @@ enum Invitation {
         // A reminder the day before; any reminder of an earlier version of this interview is called off.
         let earlier = (0..<interview.sequence).map { "reminder:\(interview.uid):\($0)" }
         if !earlier.isEmpty {
-            try await OutboxMessage.query(on: db).filter(\.$kind == "interview_reminder").filter(\.$dedupeKey ~~ earlier)
-                .filter(\.$status ~~ [.pending, .retry]).set(\.$status, to: .cancelled).update()
+            try await OutboxMessage.query(on: db).filter(\.$kind == "interview_reminder").filter(
+                \.$dedupeKey ~~ earlier
+            )
+            .filter(\.$status ~~ [.pending, .retry]).set(\.$status, to: .cancelled).update()
         }
         let remindAt = interview.startsAt - 24 * 3600
         guard !cancelled, remindAt > now + 3600 else { return }
@@ -100,15 +102,20 @@ enum Invitation {
             fr
                 ? "Un empêchement ? Répondez à cet email, nous trouverons un autre moment."
                 : "Something came up? Reply to this email and we will find another time.",
-            "", fr ? "À demain,\nL'équipe recrutement de \(company.name)" : "See you tomorrow,\nThe \(company.name) recruiting team",
+            "",
+            fr
+                ? "À demain,\nL'équipe recrutement de \(company.name)"
+                : "See you tomorrow,\nThe \(company.name) recruiting team",
         ].compactMap { $0 }
         let reminder = MailMessage(
             from: try MailAddress(mail.from.address, name: company.name),
             to: [try MailAddress(candidate.email, name: candidate.fullName)],
-            subject: fr ? "Rappel : votre entretien demain — \(jobTitle)" : "Reminder: your interview tomorrow — \(jobTitle)",
+            subject: fr
+                ? "Rappel : votre entretien demain — \(jobTitle)" : "Reminder: your interview tomorrow — \(jobTitle)",
             text: reminderLines.joined(separator: "\n"))
         try await Outbox.enqueue(
-            reminder, kind: "interview_reminder", dedupeKey: "reminder:\(interview.uid):\(interview.sequence)", transactional: true,
+            reminder, kind: "interview_reminder", dedupeKey: "reminder:\(interview.uid):\(interview.sequence)",
+            transactional: true,
             candidateID: candidate.id, tracking: secret, sendAt: remindAt, on: db, now: now)
     }
 }

@@ -213,22 +213,28 @@ final class OutboxWorker: Sendable {
         return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
     }
 
-    /// Records an outcome: one statement.
-    func write(_ outcome: Outcome, on db: any Database) async throws {
-        var assignments: [any SQLExpression] = [
-            SQLBinaryExpression(SQLColumn("status"), .equal, SQLBind(outcome.status.rawValue)),
-            SQLBinaryExpression(SQLColumn("last_reply"), .equal, SQLBind(String(outcome.reply.prefix(1000)))),
+    /// Records the outcomes of a commit group in one statement (one `CASE` per column).
+    func write(_ outcomes: [Outcome], on db: any Database) async throws {
+        guard !outcomes.isEmpty else { return }
+        func cases(_ column: String, _ value: (Outcome) -> (any SQLExpression)?) -> any SQLExpression {
+            var parts: [any SQLExpression] = [SQLRaw("CASE id")]
+            for outcome in outcomes {
+                parts += [SQLRaw("WHEN"), SQLBind(outcome.id), SQLRaw("THEN"), value(outcome) ?? SQLColumn(column)]
+            }
+            parts.append(SQLRaw("END"))
+            return SQLBinaryExpression(SQLColumn(column), .equal, SQLList(parts, separator: SQLRaw(" ")))
+        }
+        let assignments: [any SQLExpression] = [
+            cases("status") { SQLBind($0.status.rawValue) },
+            cases("last_reply") { SQLBind(String($0.reply.prefix(1000))) },
+            cases("sent_at") { $0.sentAt.map { SQLBind($0) } },
+            cases("next_attempt_at") { $0.retryAt.map { SQLBind($0) } },
             SQLBinaryExpression(SQLColumn("claimed_by"), .equal, SQLLiteral.null),
             SQLBinaryExpression(SQLColumn("lease_until"), .equal, SQLLiteral.null),
             SQLBinaryExpression(SQLColumn("updated_at"), .equal, SQLBind(now)),
         ]
-        if let sentAt = outcome.sentAt {
-            assignments.append(SQLBinaryExpression(SQLColumn("sent_at"), .equal, SQLBind(sentAt)))
-        }
-        if let retryAt = outcome.retryAt {
-            assignments.append(SQLBinaryExpression(SQLColumn("next_attempt_at"), .equal, SQLBind(retryAt)))
-        }
-        try await db.sql().raw("UPDATE outbox SET \(SQLList(assignments)) WHERE id = \(bind: outcome.id)").run()
+        let ids = SQLGroupExpression(SQLList(outcomes.map { SQLBind($0.id) }))
+        try await db.sql().raw("UPDATE outbox SET \(SQLList(assignments)) WHERE id IN \(ids)").run()
     }
 }
 
@@ -264,9 +270,7 @@ actor CommitGroup {
             do {
                 let worker = self.worker
                 let owned = try await worker.db.transaction { db -> Set<UUID> in
-                    for (request, _) in batch {
-                        for done in request.done { try await worker.write(done, on: db) }
-                    }
+                    try await worker.write(batch.flatMap { $0.0.done }, on: db)
                     return try await worker.markInFlight(batch.compactMap { $0.0.mark?.id }, on: db)
                 }
                 for (request, continuation) in batch {
