@@ -226,7 +226,7 @@ public final class SMTPConnection: @unchecked Sendable {
         let reply: SMTPReply
         if mechanisms.contains("PLAIN") || mechanisms.isEmpty {
             let token = Data(([0] + Array(username.utf8) + [0] + Array(password.utf8))).base64EncodedString()
-            reply = try await command("AUTH PLAIN \(token)", step: "AUTH", redacted: "AUTH PLAIN ***")
+            reply = try await command("AUTH PLAIN \(token)", step: "AUTH")
         } else if mechanisms.contains("LOGIN") {
             let first = try await command("AUTH LOGIN", step: "AUTH")
             guard first.code == 334 else { throw SMTPError.authenticationFailed(first.description) }
@@ -269,7 +269,7 @@ public final class SMTPConnection: @unchecked Sendable {
         return replies
     }
 
-    func command(_ line: String, step: String, redacted: String? = nil) async throws -> SMTPReply {
+    func command(_ line: String, step: String) async throws -> SMTPReply {
         try await send([line], step: step)[0]
     }
 

@@ -151,7 +151,7 @@ final class OutboxWorker: Sendable {
                 // Durable before the first byte goes out: this is what makes a crash leave the message "in doubt".
                 // The previous outcome of this lane rides in the same commit, shared with whatever other lanes wait.
                 let owned = try await commits.submit(
-                    .init(done: previous.map { [$0] } ?? [], mark: (messageID, message.attempts + 1)))
+                    .init(done: previous.map { [$0] } ?? [], mark: messageID))
                 previous = nil
                 guard owned else { continue }
                 var data = Array(message.message.utf8)
@@ -243,7 +243,8 @@ final class OutboxWorker: Sendable {
 actor CommitGroup {
     struct Request {
         var done: [OutboxWorker.Outcome]
-        var mark: (id: UUID, attempts: Int)?
+        /// The message to mark in flight (its attempts count goes up by one).
+        var mark: UUID?
     }
 
     private let worker: OutboxWorker
@@ -271,10 +272,10 @@ actor CommitGroup {
                 let worker = self.worker
                 let owned = try await worker.db.transaction { db -> Set<UUID> in
                     try await worker.write(batch.flatMap { $0.0.done }, on: db)
-                    return try await worker.markInFlight(batch.compactMap { $0.0.mark?.id }, on: db)
+                    return try await worker.markInFlight(batch.compactMap { $0.0.mark }, on: db)
                 }
                 for (request, continuation) in batch {
-                    continuation.resume(returning: request.mark.map { owned.contains($0.id) } ?? false)
+                    continuation.resume(returning: request.mark.map { owned.contains($0) } ?? false)
                 }
             } catch {
                 for (_, continuation) in batch { continuation.resume(throwing: error) }
