@@ -114,6 +114,12 @@ public struct WorkingCalendar: Sendable {
         return calendar.date(byAdding: .hour, value: opening, to: day)!
     }
 
+    /// Paris time with the French public holidays of this year and the next: what the candidate messages count in.
+    public static func france(around date: Date) -> WorkingCalendar {
+        let year = Calendar(identifier: .gregorian).component(.year, from: date)
+        return WorkingCalendar(holidays: frenchHolidays(year).union(frenchHolidays(year + 1)))
+    }
+
     /// French public holidays of a year (fixed ones and those that follow Easter), as `yyyy-MM-dd`.
     public static func frenchHolidays(_ year: Int) -> Set<String> {
         // Anonymous Gregorian algorithm for Easter Sunday.

@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Vapor
 import VivierCore
 import VivierMail
@@ -18,9 +19,7 @@ struct Acknowledgement {
         self.mail = mail
         self.secret = secret
         self.now = now
-        let year = Calendar(identifier: .gregorian).component(.year, from: now)
-        self.calendar = WorkingCalendar(
-            holidays: WorkingCalendar.frenchHolidays(year).union(WorkingCalendar.frenchHolidays(year + 1)))
+        self.calendar = WorkingCalendar.france(around: now)
     }
 
     /// Queues the acknowledgement of `application` (once: a re-application does not send a second one).
@@ -55,30 +54,30 @@ struct Acknowledgement {
     /// The delay practised for this job: p80 of working days to first decision over 90 days, narrowest scope with
     /// enough decisions; the job's target otherwise.
     func practisedDelay(job: Job?) async throws -> ResponseDelay {
-        let since = now - ResponseDelay.window
-        let recent = try await JobApplication.query(on: db).filter(\.$createdAt >= since).filter(\.$job.$id != nil)
-            .with(\.$job).all()
-        let ids = recent.compactMap(\.id)
-        guard !ids.isEmpty else {
-            return ResponseDelay.estimate(
-                job: [], department: [], company: [], targetDays: job?.responseTargetDays ?? 14)
+        // One row per recent application that has had a decision: it runs on every application, so the database
+        // does the grouping and nothing is decoded as a model.
+        struct Decision: Decodable {
+            var applied: Date
+            var job_id: UUID
+            var department: String
+            var decided: Date
         }
-        // First decision: the first stage change or closing of each application.
-        let decisions = try await Interaction.query(on: db).filter(\.$application.$id ~~ ids)
-            .filter(\.$kind ~~ [.stageChanged, .rejected, .withdrawn]).sort(\.$createdAt).all()
-        var first: [UUID: Date] = [:]
-        for decision in decisions {
-            if let id = decision.$application.id, first[id] == nil { first[id] = decision.createdAt }
-        }
+        let decisions = try await db.sql().raw(
+            """
+            SELECT a.created_at AS applied, a.job_id AS job_id, j.department AS department, MIN(i.created_at) AS decided
+            FROM applications a
+            JOIN jobs j ON j.id = a.job_id
+            JOIN interactions i ON i.application_id = a.id AND i.kind IN ('stage_changed', 'rejected', 'withdrawn')
+            WHERE a.created_at >= \(bind: now - ResponseDelay.window)
+            GROUP BY a.id, a.created_at, a.job_id, j.department
+            """
+        ).all(decoding: Decision.self)
         var jobSamples: [Double] = [], departmentSamples: [Double] = [], companySamples: [Double] = []
-        for application in recent {
-            guard let id = application.id, let decided = first[id], let applied = application.createdAt else {
-                continue
-            }
-            let days = calendar.workingDays(from: applied, to: decided)
+        for decision in decisions {
+            let days = calendar.workingDays(from: decision.applied, to: decision.decided)
             companySamples.append(days)
-            if let job, application.job?.department == job.department { departmentSamples.append(days) }
-            if let job, application.$job.id == job.id { jobSamples.append(days) }
+            if let job, decision.department == job.department { departmentSamples.append(days) }
+            if let job, decision.job_id == job.id { jobSamples.append(days) }
         }
         return ResponseDelay.estimate(
             job: jobSamples, department: departmentSamples, company: companySamples,
@@ -129,10 +128,6 @@ struct Acknowledgement {
         lines.append(
             fr ? "À bientôt,\nL'équipe recrutement de \(company)" : "Best regards,\nThe \(company) recruiting team")
         let text = lines.joined(separator: "\n")
-        let html = Markdown.html(text.replacingOccurrences(of: "\n", with: "  \n"))
-        return MailMessage(
-            from: try MailAddress(from.address, name: company),
-            to: [try MailAddress(candidate.email, name: candidate.fullName)],
-            subject: subject, text: text, html: html, extraHeaders: [("Auto-Submitted", "auto-generated")])
+        return try CandidateMail.message(from: from, company: company, to: candidate, subject: subject, text: text)
     }
 }

@@ -72,10 +72,8 @@ enum Invitation {
             organizer: .init(name: company.name, email: mail.from.address),
             attendees: [.init(name: candidate.fullName, email: candidate.email)],
             stamp: now)
-        let message = MailMessage(
-            from: try MailAddress(mail.from.address, name: company.name),
-            to: [try MailAddress(candidate.email, name: candidate.fullName)],
-            subject: subject, text: text, html: Markdown.html(text.replacingOccurrences(of: "\n", with: "  \n")),
+        let message = try CandidateMail.message(
+            from: mail.from, company: company.name, to: candidate, subject: subject, text: text,
             calendar: (method: cancelled ? "CANCEL" : "REQUEST", body: try event.render()))
         try await Outbox.enqueue(
             message, kind: cancelled ? "interview_cancelled" : "interview",
@@ -107,9 +105,8 @@ enum Invitation {
                 ? "À demain,\nL'équipe recrutement de \(company.name)"
                 : "See you tomorrow,\nThe \(company.name) recruiting team",
         ].compactMap { $0 }
-        let reminder = MailMessage(
-            from: try MailAddress(mail.from.address, name: company.name),
-            to: [try MailAddress(candidate.email, name: candidate.fullName)],
+        let reminder = try CandidateMail.message(
+            from: mail.from, company: company.name, to: candidate,
             subject: fr
                 ? "Rappel : votre entretien demain — \(jobTitle)" : "Reminder: your interview tomorrow — \(jobTitle)",
             text: reminderLines.joined(separator: "\n"))

@@ -18,15 +18,12 @@ enum Rejection {
         let message = try Self.message(
             language: language, candidate: candidate, jobTitle: job?.title, company: company.name, reason: reason,
             from: mail.from)
-        let year = Calendar(identifier: .gregorian).component(.year, from: now)
-        let calendar = WorkingCalendar(
-            holidays: WorkingCalendar.frenchHolidays(year).union(WorkingCalendar.frenchHolidays(year + 1)))
         // Held until business hours; the queue sends it then.
         try await Outbox.enqueue(
             message, kind: "rejection",
             dedupeKey: "reject:\(applicationID.uuidString.lowercased()):\(Int(now.timeIntervalSince1970))",
             transactional: true, candidateID: candidate.id, tracking: secret,
-            sendAt: calendar.nextBusinessMoment(from: now), on: db, now: now)
+            sendAt: WorkingCalendar.france(around: now).nextBusinessMoment(from: now), on: db, now: now)
     }
 
     static func message(
@@ -80,10 +77,6 @@ enum Rejection {
                 : "All the best,\nThe \(company) recruiting team",
         ]
         let text = lines.joined(separator: "\n")
-        return MailMessage(
-            from: try MailAddress(from.address, name: company),
-            to: [try MailAddress(candidate.email, name: candidate.fullName)], subject: subject,
-            text: text, html: Markdown.html(text.replacingOccurrences(of: "\n", with: "  \n")),
-            extraHeaders: [("Auto-Submitted", "auto-generated")])
+        return try CandidateMail.message(from: from, company: company, to: candidate, subject: subject, text: text)
     }
 }
