@@ -184,6 +184,19 @@ struct SMTPTests {
         defer { peer.stop() }
         var config = try configuration(peer, security: .startTLSRequired)
         config.host = "127.0.0.1"
+        #expect(try await Self.failure(config).contains("STARTTLS"))
+        #expect(try peer.received().isEmpty)
+    }
+
+    @Test(.enabled(if: Peers.available)) func wrongPassword_isNotSent() async throws {
+        let peer = try SMTPPeer(tls: true, auth: ("vivier", "right"))
+        defer { peer.stop() }
+        let config = try configuration(peer, security: .startTLSRequired, auth: true)
+        #expect(try await Self.failure(config).contains("authentication failed"))
+    }
+
+    /// Sends one small message with `config` and returns the reason of the transient failure it must end in.
+    static func failure(_ config: SMTPConfiguration) async throws -> String {
         let pool = SMTPPool(configuration: config)
         let outcome = await pool.send(
             Envelope(
@@ -191,27 +204,9 @@ struct SMTPTests {
                 data: Array("Subject: x\r\n\r\nx\r\n".utf8)))
         await pool.shutdown()
         guard case .transientFailure(let reason) = outcome else {
-            Issue.record("expected a transient failure, got \(outcome)")
-            return
+            throw Peers.Failure(description: "expected a failure, got \(outcome)")
         }
-        #expect(reason.contains("STARTTLS"))
-        #expect(try peer.received().isEmpty)
-    }
-
-    @Test(.enabled(if: Peers.available)) func wrongPassword_isNotSent() async throws {
-        let peer = try SMTPPeer(tls: true, auth: ("vivier", "right"))
-        defer { peer.stop() }
-        let pool = SMTPPool(configuration: try configuration(peer, security: .startTLSRequired, auth: true))
-        let outcome = await pool.send(
-            Envelope(
-                sender: "a@atelier-boreal.example", recipients: ["b@example.com"],
-                data: Array("Subject: x\r\n\r\nx\r\n".utf8)))
-        await pool.shutdown()
-        guard case .transientFailure(let reason) = outcome else {
-            Issue.record("expected a failure, got \(outcome)")
-            return
-        }
-        #expect(reason.contains("authentication failed"))
+        return reason
     }
 
     @Test func dotStuffing_isDoneInTheWriterOnly() throws {

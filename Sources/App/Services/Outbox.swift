@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Vapor
 import VivierMail
 
@@ -41,11 +42,15 @@ enum Outbox {
 
     /// Counts per status, for the queue page and the metrics.
     static func counts(on db: any Database) async throws -> [OutboxMessage.Status: Int] {
-        var counts: [OutboxMessage.Status: Int] = [:]
-        for status in OutboxMessage.Status.allCases {
-            counts[status] = try await OutboxMessage.query(on: db).filter(\.$status == status).count()
+        struct Row: Decodable {
+            var status: String
+            var count: Int
         }
-        return counts
+        let rows = try await db.sql().raw("SELECT status, COUNT(*) AS count FROM outbox GROUP BY status").all(
+            decoding: Row.self)
+        return Dictionary(
+            rows.compactMap { row in OutboxMessage.Status(rawValue: row.status).map { ($0, row.count) } },
+            uniquingKeysWith: +)
     }
 }
 
