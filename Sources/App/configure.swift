@@ -28,6 +28,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.blobs = try FileBlobStore(directory: config.blobDirectory)
     app.translations = try Translations(
         directory: URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Locales"))
+    app.shippedTemplates = try ShippedTemplates(
+        directory: URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Templates"))
 
     app.views.use(.leaf)
     app.leaf.cache.isEnabled = app.environment.isRelease

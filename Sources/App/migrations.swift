@@ -15,6 +15,9 @@ extension Application {
         migrations.add(CreateOutbox())
         migrations.add(UpdateApplicationsAddPromise())
         migrations.add(CreateInterviews())
+        migrations.add(CreateMessageTemplates())
+        migrations.add(UpdateOutboxAddTemplate())
+        migrations.add(CreatePortal())
     }
 }
 

@@ -20,24 +20,65 @@ public enum Markdown {
         return parser.html(from: escaped)
     }
 
-    /// A readable plain-text version of Markdown: what an email's text part or a search index needs.
+    /// A readable plain-text version of Markdown: what an email's text part or a search index needs. Lists keep
+    /// their bullets and numbers, and a link whose text is not its address keeps the address in brackets.
     public static func plainText(_ source: String) -> String {
-        var html = html(source)
-        for block in [
-            "</p>", "</h1>", "</h2>", "</h3>", "</h4>", "</h5>", "</h6>", "</ul>", "</ol>", "</blockquote>", "</pre>",
-        ] {
-            html = html.replacingOccurrences(of: block, with: "\n\n")
+        let html = html(source)
+        var out = ""
+        var lists: [Int?] = []  // nil: bullets; a number: the next item's number
+        var href: String?
+        var linkText = ""
+        var rest = Substring(html)
+        while let open = rest.firstIndex(of: "<") {
+            let text = rest[..<open]
+            if href != nil { linkText += text } else { out += text }
+            guard let close = rest[open...].firstIndex(of: ">") else { break }
+            let tag = rest[rest.index(after: open)..<close]
+            rest = rest[rest.index(after: close)...]
+            let name = tag.prefix { !$0.isWhitespace }.lowercased()
+            switch name {
+            case "ul": lists.append(nil)
+            case "ol": lists.append(1)
+            case "/ul", "/ol":
+                if !lists.isEmpty { lists.removeLast() }
+                out += "\n"
+            case "li":
+                out += String(repeating: "  ", count: max(lists.count - 1, 0))
+                if let number = lists.last ?? nil {
+                    out += "\(number). "
+                    lists[lists.count - 1] = number + 1
+                } else {
+                    out += "- "
+                }
+            case "/li": out += "\n"
+            case "br": out += "\n"
+            case "/p", "/h1", "/h2", "/h3", "/h4", "/h5", "/h6", "/blockquote", "/pre": out += "\n\n"
+            case "a":
+                if let start = tag.range(of: "href=\"") {
+                    href = String(tag[start.upperBound...].prefix { $0 != "\"" })
+                    linkText = ""
+                }
+            case "/a":
+                if let target = href {
+                    out += linkText
+                    let address = unescape(target)
+                    if unescape(linkText) != address { out += " (" + target + ")" }
+                }
+                href = nil
+            default: break
+            }
         }
-        html = html.replacingOccurrences(of: "<li>", with: "- ").replacingOccurrences(of: "</li>", with: "\n")
-            .replacingOccurrences(of: "<br>", with: "\n")
-        while html.contains("\n\n\n") { html = html.replacingOccurrences(of: "\n\n\n", with: "\n\n") }
-        return html.strippingTags
-            .replacingOccurrences(of: "&lt;", with: "<")
+        out += rest
+        while out.contains("\n\n\n") { out = out.replacingOccurrences(of: "\n\n\n", with: "\n\n") }
+        return unescape(out).trimmed
+    }
+
+    private static func unescape(_ text: some StringProtocol) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<")
             .replacingOccurrences(of: "&gt;", with: ">")
             .replacingOccurrences(of: "&quot;", with: "\"")
             .replacingOccurrences(of: "&#39;", with: "'")
             .replacingOccurrences(of: "&amp;", with: "&")
-            .trimmed
     }
 
     private static func isSafeLink(_ anchor: String) -> Bool {

@@ -72,10 +72,8 @@ struct AcknowledgementTests {
                     kind: .stageChanged, detail: "", at: decided
                 ).create(on: app.db)
             }
-            let delay = try await Acknowledgement(
-                db: app.db, mail: app.config.mail, secret: app.config.secret, now: clock.now()
-            )
-            .practisedDelay(job: job)
+            let delay = try await Acknowledgement(composer: Composer(db: app.db, app: app, now: clock.now()))
+                .practisedDelay(job: job)
             #expect(delay.basis == .job && delay.sampleSize == 12)
             #expect((9...11).contains(delay.workingDays), "p80 of about 1…12 working days: \(delay.workingDays)")
         }

@@ -28,7 +28,7 @@ struct InterviewTests {
             let interview = try #require(try await Interview.query(on: app.db).first())
             #expect(ISO8601DateFormatter().string(from: interview.startsAt) == "2026-10-01T12:30:00Z")
             let invitation = try #require(
-                try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview").first())
+                try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview_invitation").first())
             let ics = Self.calendar(invitation)
             #expect(
                 ics.contains("METHOD:REQUEST") && ics.contains("UID:\(interview.uid)") && ics.contains("SEQUENCE:0"))

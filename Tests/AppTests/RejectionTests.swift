@@ -30,7 +30,10 @@ struct RejectionTests {
             let (browser, application) = try await Self.setUp(app)
             let path = SiteURL.application(try application.requireID()) + "/reject"
             #expect(try await browser.post(path, [("reason", "profile"), ("notify", "on")]).status == .seeOther)
-            let row = try #require(try await OutboxMessage.query(on: app.db).filter(\.$kind == "rejection").first())
+            let row = try #require(
+                try await OutboxMessage.query(on: app.db).filter(
+                    \.$kind ~~ ["rejection_profile", "rejection_after_interview"]
+                ).first())
             #expect(
                 ISO8601DateFormatter().string(from: row.nextAttemptAt) == "2026-09-28T07:00:00Z", "Monday 9:00 in Paris"
             )
@@ -61,7 +64,10 @@ struct RejectionTests {
             _ = try await browser.post(
                 SiteURL.application(try application.requireID()) + "/reject",
                 [("reason", "after_interview"), ("notify", "on")])
-            let row = try #require(try await OutboxMessage.query(on: app.db).filter(\.$kind == "rejection").first())
+            let row = try #require(
+                try await OutboxMessage.query(on: app.db).filter(
+                    \.$kind ~~ ["rejection_profile", "rejection_after_interview"]
+                ).first())
             let text = MailReader(Array(row.message.utf8)).part("text/plain")?.text ?? ""
             #expect(text.contains("Thank you for the time and energy you gave our interviews"))
             #expect(row.nextAttemptAt == app.clock.now(), "a weekday afternoon goes at once")

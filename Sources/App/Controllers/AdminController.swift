@@ -184,22 +184,36 @@ struct AdminController {
         var name: String?
         var website: String?
         var country: String?
+        var time_zone: String?
+        var sending_opens: String?
+        var sending_closes: String?
+        var no_news_days: String?
+        var silence_days: String?
+        var reminder_hours: String?
+    }
+
+    private func values(_ company: Company) -> [String: String] {
+        [
+            "name": company.name, "website": company.website, "country": company.country,
+            "time_zone": company.timeZone, "sending_opens": String(company.sendingOpens),
+            "sending_closes": String(company.sendingCloses), "no_news_days": String(company.noNewsDays),
+            "silence_days": String(company.silenceDays), "reminder_hours": String(company.reminderHours),
+        ]
     }
 
     @Sendable func company(req: Request) async throws -> Response {
         let company = try await Company.load(on: req.db)
         return try await req.page(
-            "app/company", title: req.t("company.title"),
-            CompanyContent(
-                values: ["name": company.name, "website": company.website, "country": company.country], errors: [:]))
+            "app/company", title: req.t("company.title"), CompanyContent(values: values(company), errors: [:]))
     }
 
     @Sendable func saveCompany(req: Request) async throws -> Response {
         let form = try req.content.decode(CompanyForm.self)
-        let company = Company(
+        var company = Company(
             name: (form.name ?? "").trimmed, website: (form.website ?? "").trimmed,
             country: (form.country ?? "").trimmed.uppercased())
         var errors: [String: String] = [:]
+        var raw = values(company)
         if company.name.isEmpty || company.name.count > 120 { errors["name"] = req.t("error.required") }
         if !company.website.isEmpty,
             !(company.website.hasPrefix("https://") || company.website.hasPrefix("http://"))
@@ -210,12 +224,33 @@ struct AdminController {
         if company.country.count != 2 || !company.country.allSatisfy({ $0.isASCII && $0.isLetter }) {
             errors["country"] = req.t("error.country_invalid")
         }
+        company.timeZone = (form.time_zone ?? "").trimmed
+        raw["time_zone"] = company.timeZone
+        if TimeZone(identifier: company.timeZone) == nil { errors["time_zone"] = req.t("error.time_zone") }
+        /// A whole number within bounds, or an error next to the field.
+        func number(_ key: String, _ value: String?, _ range: ClosedRange<Int>, into field: inout Int) {
+            let text = (value ?? "").trimmed
+            raw[key] = text
+            if let number = Int(text), range.contains(number) {
+                field = number
+            } else {
+                errors[key] = String(format: req.t("error.number_between"), range.lowerBound, range.upperBound)
+            }
+        }
+        number("sending_opens", form.sending_opens, 0...23, into: &company.sendingOpens)
+        number("sending_closes", form.sending_closes, 1...24, into: &company.sendingCloses)
+        number("no_news_days", form.no_news_days, 1...60, into: &company.noNewsDays)
+        number("silence_days", form.silence_days, 1...60, into: &company.silenceDays)
+        number("reminder_hours", form.reminder_hours, 1...168, into: &company.reminderHours)
+        if errors["sending_opens"] == nil, errors["sending_closes"] == nil,
+            company.sendingCloses <= company.sendingOpens
+        {
+            errors["sending_closes"] = req.t("error.window_order")
+        }
         guard errors.isEmpty else {
             return try await req.page(
                 "app/company", title: req.t("company.title"), status: .unprocessableEntity,
-                CompanyContent(
-                    values: ["name": company.name, "website": company.website, "country": company.country],
-                    errors: errors))
+                CompanyContent(values: raw, errors: errors))
         }
         try await company.save(on: req.db)
         return req.redirect(to: SiteURL.company, flash: "flash.company_saved")

@@ -169,7 +169,8 @@ struct CareersController {
         try await RateLimiter.application.record(key: req.clientAddress, on: req.db, now: req.now)
         let config = req.application.config
         let intake = Intake(
-            db: req.db, blobs: req.application.blobs, now: req.now, acknowledge: (config.mail, config.secret))
+            db: req.db, blobs: req.application.blobs, now: req.now,
+            acknowledge: (config, req.application.shippedTemplates))
         let outcome = try await intake.submit(
             .init(
                 input: input, job: job, cv: cv, consents: consents,

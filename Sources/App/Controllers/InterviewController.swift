@@ -55,7 +55,6 @@ struct InterviewController {
 
     /// Stores the interview, notes it on the timeline and queues what the candidate must receive: one transaction.
     private func save(_ interview: Interview, detail: String, by access: Access, _ req: Request) async throws {
-        let config = req.application.config
         try await req.db.transaction { db in
             try await interview.save(on: db)
             let application = try await interview.$application.get(on: db)
@@ -64,7 +63,7 @@ struct InterviewController {
                 kind: .message,
                 detail: detail, at: req.now
             ).create(on: db)
-            try await Invitation.queue(interview, on: db, mail: config.mail, secret: config.secret, now: req.now)
+            try await Invitation.queue(interview, composer: Composer(db: db, app: req.application, now: req.now))
         }
     }
 

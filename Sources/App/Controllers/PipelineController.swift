@@ -123,7 +123,16 @@ struct PipelineController {
         var back: String?
         /// Present when "tell the candidate" is ticked (the default).
         var notify: String?
+        /// The recruiter's own sentence, added to the template.
+        var note: String?
+        /// Minutes to hold the message before the business-hours rule (e.g. not right after an interview).
+        var delay: String?
+        /// Bulk rejection: the selected applications.
+        var ids: [String]?
     }
+
+    /// Delays a recruiter may choose before a rejection leaves, in minutes.
+    static let rejectionDelays = [0, 60, 240, 1440]
 
     @Sendable func reject(req: Request) async throws -> Response {
         try await close(req, outcome: .rejected, allowed: ClosingReason.rejection)
@@ -133,32 +142,83 @@ struct PipelineController {
         try await close(req, outcome: .withdrawn, allowed: ClosingReason.withdrawal)
     }
 
+    /// The decision, checked: a reason from `allowed`, a short note, a known delay.
+    private func decision(_ form: CloseForm, allowed: [ClosingReason], _ req: Request) throws
+        -> (reason: ClosingReason, note: String, delay: TimeInterval)
+    {
+        guard let reason = ClosingReason(rawValue: form.reason), allowed.contains(reason) else {
+            throw Abort(.unprocessableEntity, reason: req.t("error.reason_required"))
+        }
+        let note = (form.note ?? "").trimmed
+        guard note.count <= 1000 else { throw Abort(.unprocessableEntity, reason: req.t("error.too_long")) }
+        guard let minutes = Int(form.delay ?? "0"), Self.rejectionDelays.contains(minutes) else {
+            throw Abort(.unprocessableEntity, reason: req.t("error.choose"))
+        }
+        return (reason, note, TimeInterval(minutes * 60))
+    }
+
     private func close(_ req: Request, outcome: ApplicationOutcome, allowed: [ClosingReason]) async throws -> Response {
         let access = try await Access.of(req)
         let application = try await access.application(req.uuidParameter("id"), on: req.db)
         let form = try req.content.decode(CloseForm.self)
-        guard let reason = ClosingReason(rawValue: form.reason), allowed.contains(reason) else {
-            throw Abort(.unprocessableEntity, reason: req.t("error.reason_required"))
-        }
+        let decision = try decision(form, allowed: allowed, req)
         guard application.outcome == .active else { throw Abort(.conflict, reason: req.t("error.application_closed")) }
         try await req.db.transaction { db in
-            application.outcome = outcome
-            application.closingReason = reason.rawValue
-            application.decidedAt = req.now
-            try await application.save(on: db)
-            try await Interaction(
-                candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
-                kind: outcome == .rejected ? .rejected : .withdrawn, detail: reason.rawValue, at: req.now
-            ).create(on: db)
-            // The candidate hears it from us, in the same transaction (unless the recruiter unticked it, e.g. spam).
-            if outcome == .rejected && form.notify != nil {
-                let config = req.application.config
-                try await Rejection.queue(
-                    for: application, reason: reason, on: db, mail: config.mail, secret: config.secret, now: req.now)
-            }
+            try await Self.close(
+                application, outcome: outcome, decision: decision, notify: form.notify != nil, by: access.user,
+                composer: Composer(db: db, app: req.application, now: req.now))
         }
         return req.redirect(
             to: back(form.back, application), flash: outcome == .rejected ? "flash.rejected" : "flash.withdrawn")
+    }
+
+    /// Rejects the applications ticked on a job's board, with one reason and one note: all or none.
+    @Sendable func bulkReject(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let job = try await access.job(req.uuidParameter("id"), on: req.db)
+        let jobID = try job.requireID()
+        let form = try req.content.decode(CloseForm.self)
+        let decision = try decision(form, allowed: ClosingReason.rejection, req)
+        let ids = (form.ids ?? []).compactMap { UUID(uuidString: $0) }
+        guard !ids.isEmpty, ids.count == (form.ids ?? []).count, ids.count <= 1000 else {
+            return req.redirect(to: SiteURL.board(jobID), flash: "flash.select_applications", kind: .error)
+        }
+        let count = try await req.db.transaction { db in
+            let applications = try await JobApplication.query(on: db).filter(\.$id ~~ ids)
+                .filter(\.$job.$id == jobID).filter(\.$outcome == .active).all()
+            let composer = Composer(db: db, app: req.application, now: req.now)
+            for application in applications {
+                try await Self.close(
+                    application, outcome: .rejected, decision: decision, notify: form.notify != nil, by: access.user,
+                    composer: composer)
+            }
+            return applications.count
+        }
+        return req.redirect(
+            to: SiteURL.board(jobID), flash: "flash.bulk_rejected|\(count)")
+    }
+
+    /// Closes one application inside the caller's transaction, notes it on the timeline, and queues the
+    /// candidate's message (unless the recruiter unticked it, e.g. for spam).
+    static func close(
+        _ application: JobApplication, outcome: ApplicationOutcome,
+        decision: (reason: ClosingReason, note: String, delay: TimeInterval), notify: Bool, by user: User,
+        composer: Composer
+    ) async throws {
+        let db = composer.db
+        application.outcome = outcome
+        application.closingReason = decision.reason.rawValue
+        application.decidedAt = composer.now
+        try await application.save(on: db)
+        try await Interaction(
+            candidateID: application.$candidate.id, applicationID: application.id, actorID: user.id,
+            kind: outcome == .rejected ? .rejected : .withdrawn, detail: decision.reason.rawValue, at: composer.now
+        ).create(on: db)
+        if outcome == .rejected && notify {
+            try await Rejection.queue(
+                for: application, reason: decision.reason, personalNote: decision.note, delay: decision.delay,
+                composer: composer)
+        }
     }
 
     struct BackForm: Content {

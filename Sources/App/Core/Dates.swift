@@ -5,12 +5,8 @@ import VivierCore
 /// with cached formatters, safe to use from any request.
 enum Dates {
     static let zone = TimeZone(identifier: "Europe/Paris")!
-    private static let locales: [Language: Locale] = [
-        .fr: Locale(identifier: "fr_FR"), .en: Locale(identifier: "en_GB"),
-    ]
-
     private static func style(_ language: Language) -> Date.FormatStyle {
-        var style = Date.FormatStyle(locale: locales[language]!, timeZone: zone)
+        var style = Date.FormatStyle(locale: language.locale, timeZone: zone)
         style.calendar = Calendar(identifier: .gregorian)
         return style
     }
@@ -43,4 +39,9 @@ enum Dates {
     static func iso8601Day(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(timeZone: zone).year().month().day())
     }
+}
+
+extension Language {
+    /// The locale dates and numbers are written in for this language.
+    var locale: Locale { Locale(identifier: self == .fr ? "fr_FR" : "en_GB") }
 }

@@ -48,11 +48,19 @@ extension Request {
             user: currentUser.map {
                 .init(name: $0.name, role: t("role.\($0.role.rawValue)"), isAdmin: $0.isAdmin, canManage: $0.canManage)
             },
-            csrf: csrfToken, flash: flash.flatMap { $0.count == 2 ? t($0[1]) : nil }, flashKind: flash?.first ?? "",
+            csrf: csrfToken, flash: flash.flatMap { $0.count == 2 ? flashText($0[1]) : nil },
+            flashKind: flash?.first ?? "",
             path: url.path, content: content)
         let response = try await view.render(template, page).encodeResponse(status: status, for: self).get()
         if flash != nil { response.cookies[Self.flashCookie] = .expired }
         return response
+    }
+
+    /// A flash key, or `key|number` for messages that count something ("12 applications rejected").
+    private func flashText(_ value: String) -> String {
+        let parts = value.split(separator: "|", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let number = Int(parts[1]) else { return t(value) }
+        return String(format: t(parts[0]), number)
     }
 
     /// A 303 redirect after a successful (or refused) action, carrying a message key for the next page.

@@ -21,4 +21,16 @@ enum SiteURL {
     static func application(_ id: UUID) -> String { "/app/applications/\(id.uuidString.lowercased())" }
     static func document(_ id: UUID) -> String { "/app/documents/\(id.uuidString.lowercased())" }
     static func user(_ id: UUID) -> String { "/app/users/\(id.uuidString.lowercased())" }
+
+    // Candidate-facing links from emails: long random or signed tokens, no login.
+    static let portal = "/portal"
+    static let portalLogin = "/portal/login"
+    static func portalEntry(_ token: String) -> String { "/portal/t/\(token)" }
+    static func optIn(_ token: String) -> String { "/consent/\(token)" }
+    static func prepResource(_ token: String) -> String { "/prep/\(token)" }
+    static func survey(_ token: String) -> String { "/survey/\(token)" }
+    static let templates = "/app/templates"
+    static func template(_ kind: String, _ language: String) -> String { "/app/templates/\(kind)/\(language)" }
+    static let prepResources = "/app/prep"
+    static let waiting = "/app/waiting"
 }

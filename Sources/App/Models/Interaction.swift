@@ -17,6 +17,11 @@ final class Interaction: Model, @unchecked Sendable {
         case consent
         case merged
         case message
+        case markedUnresponsive = "marked_unresponsive"
+        case resourceOpened = "resource_opened"
+        case portalVisit = "portal_visit"
+        case erasureRequested = "erasure_requested"
+        case cvForwarded = "cv_forwarded"
     }
 
     @ID(key: .id) var id: UUID?

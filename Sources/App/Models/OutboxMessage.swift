@@ -40,6 +40,9 @@ final class OutboxMessage: Model, @unchecked Sendable {
     @OptionalField(key: "claimed_by") var claimedBy: String?
     @OptionalField(key: "last_reply") var lastReply: String?
     @OptionalField(key: "sent_at") var sentAt: Date?
+    /// The template version the message was written from (`acknowledgement/fr/v3`, `…/default`).
+    @OptionalField(key: "template") var template: String?
+    @OptionalField(key: "application_id") var applicationID: UUID?
 
     init() {}
 

@@ -17,31 +17,60 @@ final class Setting: Model, @unchecked Sendable {
     }
 }
 
-/// The company behind the career site, as shown to candidates and in the job feeds.
+/// The company behind the career site, as shown to candidates and in the job feeds, and the rhythm of its
+/// messages: the sending window, the "no news" and silence timers, the interview reminder.
 struct Company: Codable, Sendable {
     var name: String
     var website: String
     var country: String
+    var timeZone = "Europe/Paris"
+    /// Messages that may wait (rejections, updates) leave between these hours on working days.
+    var sendingOpens = 9
+    var sendingCloses = 18
+    /// Days without a human message before an active candidate gets a "still in progress" update.
+    var noNewsDays = 7
+    /// Days a candidate may leave a message expecting an answer unanswered before a follow-up.
+    var silenceDays = 5
+    /// Hours before an interview its reminder goes out.
+    var reminderHours = 24
 
     static let fallback = Company(name: "Vivier", website: "", country: "FR")
 
+    private static let prefix = "company."
+
+    private var values: [(String, String)] {
+        [
+            ("name", name), ("website", website), ("country", country), ("time_zone", timeZone),
+            ("sending_opens", String(sendingOpens)), ("sending_closes", String(sendingCloses)),
+            ("no_news_days", String(noNewsDays)), ("silence_days", String(silenceDays)),
+            ("reminder_hours", String(reminderHours)),
+        ]
+    }
+
     static func load(on db: any Database) async throws -> Company {
-        let rows = try await Setting.query(on: db).filter(
-            \.$key ~~ ["company.name", "company.website", "company.country"]
-        ).all()
-        let values = Dictionary(rows.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
-        return Company(
-            name: values["company.name"] ?? fallback.name, website: values["company.website"] ?? fallback.website,
-            country: values["company.country"] ?? fallback.country)
+        let rows = try await Setting.query(on: db).filter(\.$key ~~ fallback.values.map { prefix + $0.0 }).all()
+        let stored = Dictionary(rows.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        func text(_ key: String, _ fallback: String) -> String { stored[prefix + key] ?? fallback }
+        func number(_ key: String, _ fallback: Int) -> Int { stored[prefix + key].flatMap(Int.init) ?? fallback }
+        var company = Company(
+            name: text("name", fallback.name), website: text("website", fallback.website),
+            country: text("country", fallback.country))
+        company.timeZone = text("time_zone", fallback.timeZone)
+        company.sendingOpens = number("sending_opens", fallback.sendingOpens)
+        company.sendingCloses = number("sending_closes", fallback.sendingCloses)
+        company.noNewsDays = number("no_news_days", fallback.noNewsDays)
+        company.silenceDays = number("silence_days", fallback.silenceDays)
+        company.reminderHours = number("reminder_hours", fallback.reminderHours)
+        return company
     }
 
     func save(on db: any Database) async throws {
-        for (key, value) in [("company.name", name), ("company.website", website), ("company.country", country)] {
-            if let row = try await Setting.query(on: db).filter(\.$key == key).first() {
+        for (key, value) in values {
+            if let row = try await Setting.query(on: db).filter(\.$key == Self.prefix + key).first() {
                 row.value = value
                 try await row.save(on: db)
             } else {
-                try await Setting(key: key, value: value).create(on: db)
+                try await Setting(key: Self.prefix + key, value: value).create(on: db)
             }
         }
     }

@@ -30,8 +30,8 @@ struct Intake {
     let db: any Database
     let blobs: any BlobStore
     let now: Date
-    /// Mail settings and secret for the acknowledgement; nil where no acknowledgement is wanted (imports, tests).
-    var acknowledge: (mail: MailSettings, secret: [UInt8])?
+    /// What the acknowledgement is written with; nil where no acknowledgement is wanted (imports, tests).
+    var acknowledge: (config: AppConfig, shipped: ShippedTemplates)?
 
     func submit(_ submission: Submission) async throws -> Outcome {
         if let token = submission.submissionToken,
@@ -167,8 +167,9 @@ struct Intake {
             ).create(on: db)
         }
         if let acknowledge {
-            try await Acknowledgement(db: db, mail: acknowledge.mail, secret: acknowledge.secret, now: now)
-                .queue(for: application, candidate: candidate, job: submission.job)
+            try await Acknowledgement(
+                composer: Composer(db: db, config: acknowledge.config, shipped: acknowledge.shipped, now: now)
+            ).queue(for: application, candidate: candidate, job: submission.job)
         }
         return (application, document)
     }

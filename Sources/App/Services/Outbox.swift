@@ -15,7 +15,8 @@ enum Outbox {
     @discardableResult
     static func enqueue(
         _ message: MailMessage, kind: String, dedupeKey: String, transactional: Bool, candidateID: UUID?,
-        tracking secret: [UInt8]? = nil, sendAt: Date? = nil, on db: any Database, now: Date
+        applicationID: UUID? = nil, template: String? = nil, tracking secret: [UInt8]? = nil, sendAt: Date? = nil,
+        on db: any Database, now: Date
     ) async throws -> Bool {
         if try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupeKey).count() > 0 { return false }
         let id = UUID()
@@ -35,6 +36,8 @@ enum Outbox {
             recipient: message.to.map(\.address).joined(separator: ","), subject: message.subject,
             message: String(decoding: bytes, as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8, now: now)
         row.id = id
+        row.applicationID = applicationID
+        row.template = template
         if let sendAt { row.nextAttemptAt = max(sendAt, now) }
         try await row.create(on: db)
         return true

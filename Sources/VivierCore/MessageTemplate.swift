@@ -1,0 +1,188 @@
+import Foundation
+import Mustache
+
+/// A message written by recruiters: a subject line and a Markdown body, both with Mustache merge tags.
+///
+/// Merged values are escaped for Markdown, and the Markdown renderer escapes HTML, so a candidate called
+/// `<b>*Jo*</b>` reads as exactly that in both the text and the HTML part: no value can become markup. Tags that
+/// would output raw text (`{{{x}}}`, `{{&x}}`), partials, delimiter changes and pragmas are refused, as is any name
+/// the message's context does not offer.
+public struct MessageTemplate: Sendable {
+    public let subject: String
+    public let body: String
+
+    /// What went wrong in a template, in words a recruiter can act on.
+    public struct Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        public var part: String
+        public var line: Int
+        public var message: String
+        public var description: String { "\(part), line \(line): \(message)" }
+    }
+
+    public init(subject: String, body: String) {
+        self.subject = subject
+        self.body = body
+    }
+
+    /// Every problem of this template against the fields `schema` offers: empty when it can be saved.
+    public func problems(against schema: TemplateSchema) -> [Problem] {
+        var problems = Self.scan(subject, part: "subject", schema: schema)
+        problems += Self.scan(body, part: "body", schema: schema)
+        if subject.trimmingCharacters(in: .whitespaces).isEmpty {
+            problems.append(Problem(part: "subject", line: 1, message: "the subject is empty"))
+        }
+        if subject.contains("\n") || subject.contains("\r") {
+            problems.append(Problem(part: "subject", line: 1, message: "the subject must fit on one line"))
+        }
+        return problems
+    }
+
+    /// The rendered message: subject (one line), Markdown source, text and HTML parts.
+    public struct Rendered: Sendable, Equatable {
+        public var subject: String
+        public var markdown: String
+        public var text: String
+        public var html: String
+    }
+
+    /// Merges `context` (dictionaries, arrays, strings, numbers, booleans) into the template.
+    public func render(_ context: [String: Any]) throws -> Rendered {
+        Self.registerContentTypes
+        let subjectTemplate = try MustacheTemplate(string: "{{% CONTENT_TYPE: SUBJECT}}" + subject)
+        let bodyTemplate = try MustacheTemplate(string: "{{% CONTENT_TYPE: MARKDOWN}}" + body)
+        let renderedSubject = subjectTemplate.render(context).split(whereSeparator: \.isNewline).joined(separator: " ")
+            .trimmingCharacters(in: .whitespaces)
+        let markdown = bodyTemplate.render(context)
+        return Rendered(
+            subject: renderedSubject, markdown: markdown, text: Markdown.plainText(markdown),
+            html: Markdown.html(markdown))
+    }
+
+    // MARK: - Escaping
+
+    private static let registerContentTypes: Void = {
+        MustacheContentTypes.register(MarkdownText(), named: "MARKDOWN")
+        MustacheContentTypes.register(SubjectText(), named: "SUBJECT")
+    }()
+
+    /// Values inside a Markdown body: every character Markdown could read as syntax is backslash-escaped, and line
+    /// breaks become spaces so a value cannot start a heading or a list.
+    struct MarkdownText: MustacheContentType {
+        func escapeText(_ text: String) -> String {
+            var out = ""
+            for character in text {
+                switch character {
+                case "\\", "`", "*", "_", "[", "]", "(", ")", "#", "!", "|", "~", "{", "}": out += "\\\(character)"
+                case "\r", "\n": out += " "
+                default: out.append(character)
+                }
+            }
+            return out
+        }
+    }
+
+    /// Values in a subject: plain text on one line.
+    struct SubjectText: MustacheContentType {
+        func escapeText(_ text: String) -> String {
+            text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        }
+    }
+
+    // MARK: - Checking tags
+
+    private struct Section {
+        var name: String
+        var path: String?
+    }
+
+    private static func scan(_ source: String, part: String, schema: TemplateSchema) -> [Problem] {
+        var problems: [Problem] = []
+        var sections: [Section] = []
+        var rest = Substring(source)
+        var line = 1
+        while let open = rest.range(of: "{{") {
+            line += rest[..<open.lowerBound].filter(\.isNewline).count
+            let afterOpen = rest[open.upperBound...]
+            guard let close = afterOpen.range(of: "}}") else {
+                problems.append(Problem(part: part, line: line, message: "a tag opened with {{ is never closed"))
+                break
+            }
+            var tag = afterOpen[..<close.lowerBound]
+            rest = afterOpen[close.upperBound...]
+            line += tag.filter(\.isNewline).count
+            if tag.hasPrefix("{") {
+                problems.append(
+                    Problem(part: part, line: line, message: "{{{…}}} would insert raw text; use {{…}} instead"))
+                if rest.hasPrefix("}") { rest = rest.dropFirst() }
+                continue
+            }
+            let sigil = tag.first
+            if let sigil, "!#^/>=&%".contains(sigil) { tag = tag.dropFirst() }
+            let name = tag.trimmingCharacters(in: .whitespaces)
+            switch sigil {
+            case "!":
+                continue
+            case ">", "=", "%", "&":
+                problems.append(
+                    Problem(part: part, line: line, message: "the tag {{\(sigil!)\(name)}} is not supported here"))
+            case "#", "^":
+                let path = schema.resolve(name, in: sections.compactMap(\.path))
+                if path == nil { problems.append(unknown(name, part: part, line: line, schema: schema)) }
+                sections.append(Section(name: name, path: path))
+            case "/":
+                if sections.last?.name == name {
+                    sections.removeLast()
+                } else {
+                    problems.append(
+                        Problem(
+                            part: part, line: line,
+                            message: "{{/\(name)}} closes a section that is not open"
+                                + (sections.last.map { " (the open one is {{#\($0.name)}})" } ?? "")))
+                }
+            default:
+                if name.isEmpty {
+                    problems.append(Problem(part: part, line: line, message: "an empty tag {{}}"))
+                } else if schema.resolve(name, in: sections.compactMap(\.path)) == nil {
+                    problems.append(unknown(name, part: part, line: line, schema: schema))
+                }
+            }
+        }
+        for section in sections {
+            problems.append(
+                Problem(part: part, line: line, message: "the section {{#\(section.name)}} is never closed"))
+        }
+        return problems
+    }
+
+    private static func unknown(_ name: String, part: String, line: Int, schema: TemplateSchema) -> Problem {
+        Problem(
+            part: part, line: line,
+            message: name == "."
+                ? "{{.}} only makes sense inside a list section"
+                : "{{\(name)}} is not a field of this message")
+    }
+}
+
+/// The fields a message's context offers, as dotted paths; `[]` marks a list whose items have the fields below it
+/// (`next_steps[]`, `next_steps[].name`).
+public struct TemplateSchema: Sendable {
+    public let paths: Set<String>
+
+    public init(_ paths: some Sequence<String>) {
+        self.paths = Set(paths)
+    }
+
+    /// The full path `name` refers to from inside the given sections (innermost last), as Mustache looks names up
+    /// through its context stack; nil when it names nothing.
+    func resolve(_ name: String, in enclosing: [String]) -> String? {
+        for prefix in enclosing.reversed() {
+            if name == "." && prefix.hasSuffix("[]") { return prefix }
+            let candidate = prefix + "." + name
+            if paths.contains(candidate) { return candidate }
+            if paths.contains(candidate + "[]") { return candidate + "[]" }
+        }
+        if paths.contains(name) { return name }
+        if paths.contains(name + "[]") { return name + "[]" }
+        return nil
+    }
+}
