@@ -20,10 +20,4 @@ document.addEventListener("DOMContentLoaded", () => {
       form.submit();
     });
   });
-  // Destructive actions ask first.
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  });
 });

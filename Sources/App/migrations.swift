@@ -18,6 +18,7 @@ extension Application {
         migrations.add(CreateMessageTemplates())
         migrations.add(UpdateOutboxAddTemplate())
         migrations.add(CreatePortal())
+        migrations.add(UpdateJobsAddAutoUpdates())
     }
 }
 

@@ -26,6 +26,27 @@ func routes(_ app: Application) throws {
             use: careers.apply)
     }
 
+    do {  // candidate portal and the links of candidate emails
+        let portal = PortalController()
+        forms.get("portal", "login", use: portal.loginForm)
+        forms.post("portal", "login", use: portal.requestLink)
+        forms.get("portal", "t", ":token", use: portal.entry)
+        forms.get("portal", use: portal.show)
+        forms.post("portal", "logout", use: portal.logout)
+        forms.get("portal", "interviews", ":file", use: portal.calendar)
+        forms.post("portal", "consents", use: portal.saveConsents)
+        forms.post("portal", "applications", ":id", "withdraw", use: portal.withdraw)
+        forms.get("portal", "export", use: portal.export)
+        forms.post("portal", "erase", use: portal.requestErasure)
+
+        let links = EmailLinksController()
+        forms.get("consent", ":token", use: links.optInPage)
+        forms.post("consent", ":token", use: links.optInConfirm)
+        forms.get("prep", ":token", use: links.prepResource)
+        forms.get("survey", ":token", use: links.surveyForm)
+        forms.post("survey", ":token", use: links.surveyAnswer)
+    }
+
     do {  // sign in, first admin
         let auth = AuthController()
         forms.get("login", use: auth.loginForm)
@@ -56,6 +77,8 @@ func routes(_ app: Application) throws {
         managers.post("applications", ":id", "reject", use: pipeline.reject)
         managers.post("applications", ":id", "withdraw", use: pipeline.withdraw)
         managers.post("applications", ":id", "reopen", use: pipeline.reopen)
+        managers.post("jobs", ":id", "reject", use: pipeline.bulkReject)
+        backOffice.get("waiting", use: PrepController().waiting)
 
         let interviews = InterviewController()
         backOffice.post("applications", ":id", "interviews", use: interviews.schedule)
@@ -80,6 +103,17 @@ func routes(_ app: Application) throws {
         admins.post("outbox", ":id", "cancel", use: mail.cancel)
         managers.get("mailbox", use: mail.mailbox)
         managers.get("mailbox", ":name", use: mail.mailboxMessage)
+    }
+
+    do {  // what candidates receive: templates and preparation resources
+        let templates = TemplatesController()
+        managers.get("templates", use: templates.list)
+        managers.get("templates", ":kind", ":language", use: templates.edit)
+        managers.post("templates", ":kind", ":language", use: templates.save)
+        let prep = PrepController()
+        managers.get("prep", use: prep.list)
+        managers.post("prep", use: prep.create)
+        managers.post("prep", ":id", "delete", use: prep.delete)
     }
 
     do {  // administration

@@ -6,6 +6,8 @@ public struct ICalendarEvent: Sendable {
     public enum Method: String, Sendable {
         case request = "REQUEST"
         case cancel = "CANCEL"
+        /// A file to add to one's own calendar (the portal's "add to calendar"), not an invitation to answer.
+        case publish = "PUBLISH"
     }
 
     public struct Person: Sendable {
@@ -81,7 +83,8 @@ public struct ICalendarEvent: Sendable {
         if let location { lines.append("LOCATION:\(Self.text(location))") }
         if let url { lines.append("URL:\(Self.text(url))") }
         lines.append("ORGANIZER;CN=\(Self.parameter(organizer.name)):mailto:\(organizer.email)")
-        for attendee in attendees {
+        // PUBLISH carries no attendees (RFC 5546, 3.2.1): it is a copy of the event, not a request to answer.
+        for attendee in method == .publish ? [] : attendees {
             lines.append(
                 "ATTENDEE;CN=\(Self.parameter(attendee.name));ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:\(attendee.email)"
             )

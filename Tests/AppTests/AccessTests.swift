@@ -72,6 +72,31 @@ struct AccessTests {
         "POST /app/pipeline": [.login, .forbidden, .forbidden, .allowed],
         "GET /app/company": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/company": [.login, .forbidden, .forbidden, .allowed],
+        "POST /app/jobs/:id/reject": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/waiting": [.login, .allowed, .allowed, .allowed],
+        "GET /app/templates": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/templates/:kind/:language": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/templates/:kind/:language": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/prep": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/prep": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/prep/:id/delete": [.login, .forbidden, .notFound, .notFound],
+        // The candidate side: no staff role changes anything; without a portal session or a valid link, each
+        // answers with the sign-in page or the friendly "link problem" page.
+        "GET /portal/login": [.allowed, .allowed, .allowed, .allowed],
+        "POST /portal/login": [.allowed, .allowed, .allowed, .allowed],
+        "GET /portal/t/:token": [.allowed, .allowed, .allowed, .allowed],
+        "GET /portal": [.allowed, .allowed, .allowed, .allowed],
+        "POST /portal/logout": [.allowed, .allowed, .allowed, .allowed],
+        "GET /portal/interviews/:file": [.allowed, .allowed, .allowed, .allowed],
+        "POST /portal/consents": [.allowed, .allowed, .allowed, .allowed],
+        "POST /portal/applications/:id/withdraw": [.allowed, .allowed, .allowed, .allowed],
+        "GET /portal/export": [.allowed, .allowed, .allowed, .allowed],
+        "POST /portal/erase": [.allowed, .allowed, .allowed, .allowed],
+        "GET /consent/:token": [.allowed, .allowed, .allowed, .allowed],
+        "POST /consent/:token": [.allowed, .allowed, .allowed, .allowed],
+        "GET /prep/:token": [.allowed, .allowed, .allowed, .allowed],
+        "GET /survey/:token": [.allowed, .allowed, .allowed, .allowed],
+        "POST /survey/:token": [.allowed, .allowed, .allowed, .allowed],
     ]
 
     struct World {
@@ -128,6 +153,8 @@ struct AccessTests {
                 switch name {
                 case "slug": return hidden ? world.otherJob.slug : world.assignedJob.slug
                 case "token": return "not-a-token"
+                case "kind": return "acknowledgement"
+                case "language": return "fr"
                 case "tagID": id = world.tag
                 default:
                     let area =
@@ -184,7 +211,7 @@ struct AccessTests {
                         )
                     }
                     // A hiring manager asking for something of a job they are not assigned to gets 404.
-                    if column == 1, expected[1] == .allowed, key.contains(":id"), !key.contains("users") {
+                    if column == 1, expected[1] == .allowed, key.contains(" /app/"), key.contains(":id"), !key.contains("users") {
                         let hidden = Self.path(route, world, hidden: true)
                         let page =
                             route.method == .GET ? try await browser.get(hidden) : try await browser.post(hidden, [])

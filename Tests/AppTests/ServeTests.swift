@@ -66,18 +66,21 @@ struct ServeTests {
             ], environment: [:])
         #expect(posted.1 == "303")
 
-        // The acknowledgement lands in the Maildir within seconds.
+        // The acknowledgement lands in the Maildir within seconds (beside what the demo's own history sends:
+        // surveys, digests).
         let inbox = data.appendingPathComponent("mail/new")
         var delivered: [String] = []
         for _ in 0..<100 {
-            delivered = (try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []
+            delivered = ((try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []).filter { name in
+                (try? String(contentsOf: inbox.appendingPathComponent(name), encoding: .utf8))?
+                    .contains("Delivered-To: <helene.e2e@example.com>") == true
+            }
             if !delivered.isEmpty { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(delivered.count == 1)
         if let name = delivered.first {
             let message = try String(contentsOf: inbox.appendingPathComponent(name), encoding: .utf8)
-            #expect(message.contains("Delivered-To: <helene.e2e@example.com>"))
         }
 
         server.terminate()

@@ -38,7 +38,10 @@ struct VivierServeCommand: AsyncCommand {
                 // Holding the SQLite lock, this process is the only sender: what a crashed one left is ours now.
                 if lock != nil { try await worker.recoverExpired(all: true) }
                 sender = Task {
+                    // The candidate-moment timers run where the mail is sent.
+                    async let timers: Void = Scheduler(app: app).run()
                     await worker.run()
+                    await timers
                     _ = lock
                 }
             } catch {
@@ -102,7 +105,11 @@ struct WorkerCommand: AsyncCommand {
             _ = lock
             return
         }
-        let task = Task { await worker.run() }
+        let task = Task {
+            async let timers: Void = Scheduler(app: app).run()
+            await worker.run()
+            await timers
+        }
         let signals = DispatchSource.makeSignalSource(signal: SIGTERM)
         let interrupts = DispatchSource.makeSignalSource(signal: SIGINT)
         signal(SIGTERM, SIG_IGN)

@@ -261,6 +261,7 @@ struct CandidatesController {
         var messages: [MessageView]
         var hasMessages: Bool
         var rejectionReasons: [Choice]
+        var rejectionDelays: [Choice]
         var timeZones: [Choice]
         var durations: [Choice]
         var canManage: Bool
@@ -380,6 +381,9 @@ struct CandidatesController {
             hasMessages: !messages.isEmpty,
             rejectionReasons: ClosingReason.rejection.map {
                 .init(value: $0.rawValue, label: req.t("reason.\($0.rawValue)"), selected: false)
+            },
+            rejectionDelays: PipelineController.rejectionDelays.map {
+                Choice(value: String($0), label: req.t("reject.delay_\($0)"), selected: $0 == 0)
             },
             timeZones: InterviewController.timeZones.map {
                 Choice(value: $0, label: $0, selected: $0 == "Europe/Paris")

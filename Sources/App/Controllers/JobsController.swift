@@ -87,6 +87,7 @@ struct JobsController {
         var description: String?
         var language: String?
         var response_target_days: String?
+        var auto_updates: String?
         var members: [String]?
     }
 
@@ -95,7 +96,7 @@ struct JobsController {
             req, job: nil,
             values: [
                 "response_target_days": "14", "language": req.language.rawValue, "contract_type": "cdi",
-                "remote_policy": "hybrid",
+                "remote_policy": "hybrid", "auto_updates": "on",
             ], memberIDs: [], errors: [:])
     }
 
@@ -122,6 +123,7 @@ struct JobsController {
             "contract_type": form.contract_type ?? "", "remote_policy": form.remote_policy ?? "",
             "description": form.description ?? "",
             "language": form.language ?? "", "response_target_days": (form.response_target_days ?? "").trimmed,
+            "auto_updates": form.auto_updates == nil ? "" : "on",
         ]
         values["description"] = values["description"]?.replacingOccurrences(of: "\r\n", with: "\n")
         var errors: [String: String] = [:]
@@ -169,6 +171,7 @@ struct JobsController {
             job.description = fields["description"]!
             job.language = language.rawValue
             job.responseTargetDays = target
+            job.autoUpdates = fields["auto_updates"] == "on"
             try await job.save(on: db)
             let jobID = try job.requireID()
             if existing == nil {
@@ -220,7 +223,7 @@ struct JobsController {
             "title": job.title, "department": job.department, "location": job.location,
             "contract_type": job.contractType.rawValue,
             "remote_policy": job.remotePolicy.rawValue, "description": job.description, "language": job.language,
-            "response_target_days": String(job.responseTargetDays),
+            "response_target_days": String(job.responseTargetDays), "auto_updates": job.autoUpdates ? "on" : "",
         ]
     }
 

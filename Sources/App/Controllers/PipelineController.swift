@@ -14,6 +14,11 @@ struct PipelineController {
         var late: Bool
         var source: String
         var action: String
+        /// ok, near or past the decision deadline.
+        var urgency: String
+        /// "No news for N days" when the candidate heard nothing for the company's delay.
+        var noNews: String?
+        var active: Bool
     }
 
     struct Column: Encodable {
@@ -39,6 +44,9 @@ struct PipelineController {
         var withdrawn: Int
         var closedURL: String
         var responseTargetDays: Int
+        var bulkAction: String
+        var rejectionReasons: [Choice]
+        var delays: [Choice]
     }
 
     @Sendable func board(req: Request) async throws -> Response {
@@ -49,6 +57,8 @@ struct PipelineController {
         let applications = try await JobApplication.query(on: req.db).filter(\.$job.$id == jobID).with(\.$candidate)
             .sort(\.$stageEnteredAt).all()
         let now = req.now
+        let company = try await Company.load(on: req.db)
+        let lastNews = try await Scheduler.lastNews(on: req.db, jobID: jobID)
         let columns = try stages.map { stage in
             let stageID = try stage.requireID()
             let cards = try applications.filter {
@@ -56,13 +66,18 @@ struct PipelineController {
             }.map { application in
                 let days = Int(now.timeIntervalSince(application.stageEnteredAt) / 86_400)
                 let id = try application.requireID()
+                let silentDays = lastNews[id].map { Int(now.timeIntervalSince($0) / 86_400) } ?? 0
                 return Card(
                     id: id.uuidString.lowercased(), name: application.candidate.fullName,
                     candidateURL: SiteURL.candidate(try application.candidate.requireID()),
                     since: Dates.short(application.stageEnteredAt, req.language), days: days,
                     late: stage.kind == .new && days >= job.responseTargetDays,
                     source: req.t("source.\(application.source.rawValue)"),
-                    action: SiteURL.application(id) + "/move")
+                    action: SiteURL.application(id) + "/move",
+                    urgency: Decisions.urgency(of: application, targetDays: job.responseTargetDays, now: now).rawValue,
+                    noNews: silentDays >= company.noNewsDays && application.outcome == .active
+                        ? String(format: req.t("board.no_news"), silentDays) : nil,
+                    active: application.outcome == .active)
             }
             return Column(
                 id: stageID.uuidString.lowercased(), name: stage.name(in: req.language), kind: stage.kind.rawValue,
@@ -76,7 +91,14 @@ struct PipelineController {
             rejected: applications.filter { $0.outcome == .rejected }.count,
             withdrawn: applications.filter { $0.outcome == .withdrawn }.count,
             closedURL: SiteURL.candidates + "?job=\(jobID.uuidString.lowercased())&outcome=closed",
-            responseTargetDays: job.responseTargetDays)
+            responseTargetDays: job.responseTargetDays,
+            bulkAction: SiteURL.jobs + "/\(jobID.uuidString.lowercased())/reject",
+            rejectionReasons: ClosingReason.rejection.map {
+                Choice(value: $0.rawValue, label: req.t("reason.\($0.rawValue)"), selected: false)
+            },
+            delays: Self.rejectionDelays.map {
+                Choice(value: String($0), label: req.t("reject.delay_\($0)"), selected: $0 == 0)
+            })
         return try await req.page("app/board", title: "\(req.t("board.title")) · \(job.title)", content)
     }
 

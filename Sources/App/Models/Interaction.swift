@@ -17,6 +17,7 @@ final class Interaction: Model, @unchecked Sendable {
         case consent
         case merged
         case message
+        case reply
         case markedUnresponsive = "marked_unresponsive"
         case resourceOpened = "resource_opened"
         case portalVisit = "portal_visit"

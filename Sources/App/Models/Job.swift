@@ -33,6 +33,8 @@ final class Job: Model, @unchecked Sendable {
     @Field(key: "language") var language: String
     @Enum(key: "status") var status: Status
     @Field(key: "response_target_days") var responseTargetDays: Int
+    /// Whether candidates left without news get a "still in progress" update automatically.
+    @Field(key: "auto_updates") var autoUpdates: Bool
 
     @Children(for: \.$job) var stages: [Stage]
 
@@ -54,6 +56,7 @@ final class Job: Model, @unchecked Sendable {
         self.language = language.rawValue
         self.status = status
         self.responseTargetDays = responseTargetDays
+        self.autoUpdates = true
     }
 }
 

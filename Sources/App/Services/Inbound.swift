@@ -94,8 +94,8 @@ struct Inbound {
         guard let candidateID = message.$candidate.id else { return .reply }
         try await db.transaction { db in
             try await Interaction(
-                candidateID: candidateID, applicationID: nil, actorID: nil, kind: .message,
-                detail: String("reply: \(subject) — \(text)".prefix(1000)), at: now
+                candidateID: candidateID, applicationID: message.applicationID, actorID: nil, kind: .reply,
+                detail: String("\(subject) — \(text)".prefix(1000)), at: now
             ).create(on: db)
             // A reply is an act of the candidate: it counts as active contact (retention, ghosting).
             if let candidate = try await Candidate.find(candidateID, on: db) {
