@@ -13,7 +13,7 @@ public enum Markdown {
         var parser = MarkdownParser()
         parser.addModifier(
             Modifier(target: .links) { html, _ in
-                isSafeLink(html) ? html : "<span>\(html.strippingTags)</span>"
+                isSafeLink(html) ? unescapingHref(html) : "<span>\(html.strippingTags)</span>"
             })
         parser.addModifier(
             Modifier(target: .images) { _, _ in "" })
@@ -79,6 +79,28 @@ public enum Markdown {
             .replacingOccurrences(of: "&quot;", with: "\"")
             .replacingOccurrences(of: "&#39;", with: "'")
             .replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    /// A merged value inside a link target keeps the backslashes that escaped it for Markdown (`abc\_def`); a URL
+    /// never holds a backslash before punctuation, so they go.
+    private static func unescapingHref(_ anchor: String) -> String {
+        guard let start = anchor.range(of: "href=\""), let end = anchor[start.upperBound...].firstIndex(of: "\"")
+        else { return anchor }
+        var href = ""
+        var escaping = false
+        for character in anchor[start.upperBound..<end] {
+            if escaping {
+                if !(character.isASCII && character.isPunctuation || character.isSymbol) { href.append("\\") }
+                href.append(character)
+                escaping = false
+            } else if character == "\\" {
+                escaping = true
+            } else {
+                href.append(character)
+            }
+        }
+        if escaping { href.append("\\") }
+        return String(anchor[..<start.upperBound]) + href + String(anchor[end...])
     }
 
     private static func isSafeLink(_ anchor: String) -> Bool {

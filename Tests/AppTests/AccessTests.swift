@@ -211,7 +211,9 @@ struct AccessTests {
                         )
                     }
                     // A hiring manager asking for something of a job they are not assigned to gets 404.
-                    if column == 1, expected[1] == .allowed, key.contains(" /app/"), key.contains(":id"), !key.contains("users") {
+                    if column == 1, expected[1] == .allowed, key.contains(" /app/"), key.contains(":id"),
+                        !key.contains("users")
+                    {
                         let hidden = Self.path(route, world, hidden: true)
                         let page =
                             route.method == .GET ? try await browser.get(hidden) : try await browser.post(hidden, [])

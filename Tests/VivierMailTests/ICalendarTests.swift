@@ -24,6 +24,49 @@ struct ICalendarTests {
         ics.replacingOccurrences(of: "\r\n ", with: "").components(separatedBy: "\r\n").filter { !$0.isEmpty }
     }
 
+    struct Parsed: Decodable {
+        struct Event: Decodable {
+            var uid: String
+            var sequence: Int
+            var start: String
+            var end: String
+            var summary: String
+            var description: String
+            var location: String
+            var status: String
+            var organizer: String
+            var attendees: [String]
+        }
+        var method: String
+        var timezones: [String]
+        var events: [Event]
+    }
+
+    /// What Python's `icalendar` package reads from our output.
+    func parsed(_ event: ICalendarEvent) throws -> Parsed {
+        try JSONDecoder().decode(
+            Parsed.self, from: Data(try Peers.run("check_ics.py", input: Array(try event.render().utf8)).utf8))
+    }
+
+    @Test(.enabled(if: Peers.available)) func icalendarPackage_readsRequestUpdateCancelAndPublish() throws {
+        let request = try parsed(event(zone: TimeZone(identifier: "Europe/Paris")))
+        #expect(request.method == "REQUEST" && request.timezones == ["Europe/Paris"])
+        let first = try #require(request.events.first)
+        #expect(first.uid == "interview-7f3a@atelier-boreal.example" && first.sequence == 0)
+        #expect(first.summary == "Entretien final ; Développeur·se backend, Swift")
+        #expect(first.description.hasSuffix("\nÀ bientôt !") && first.location.contains("12 rue de la Paix"))
+        #expect(first.start.hasSuffix("+01:00") || first.start.hasSuffix("+02:00"), "local time with its zone")
+        #expect(
+            first.attendees == ["mailto:helene@example.com"]
+                && first.organizer == "mailto:camille@atelier-boreal.example")
+        let utc = try parsed(event(sequence: 1))
+        #expect(utc.events.first?.start.hasSuffix("+00:00") == true && utc.events.first?.sequence == 1)
+        let cancel = try parsed(event(.cancel, sequence: 2))
+        #expect(cancel.method == "CANCEL" && cancel.events.first?.status == "CANCELLED")
+        let publish = try parsed(event(.publish))
+        #expect(publish.method == "PUBLISH" && publish.events.first?.attendees.isEmpty == true)
+    }
+
     @Test func request_hasTheRequiredPropertiesInUTC() throws {
         let ics = try event().render()
         let lines = unfold(ics)

@@ -33,6 +33,9 @@ struct ErrorPageMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         do {
             return try await next.respond(to: request)
+        } catch let abort as any AbortError where abort.status.code / 100 == 3 {
+            // A redirect thrown as an error (`Abort.redirect`): sent on as is.
+            return Response(status: abort.status, headers: abort.headers)
         } catch {
             let status = (error as? any AbortError)?.status ?? .internalServerError
             let generic =

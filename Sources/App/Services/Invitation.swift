@@ -69,14 +69,16 @@ enum Invitation {
         ]
     }
 
-    /// The preparation resources of the application's current stage kind, for its job or all jobs, in the
-    /// candidate's language; each behind a signed link that notes the opening on the timeline.
+    /// The preparation resources of the stage being prepared, for its job or all jobs, in the candidate's
+    /// language; each behind a signed link that notes the opening on the timeline.
     static func prepPack(
         for application: JobApplication, candidate: Candidate, language: Language, composer: Composer
     ) async throws -> [[String: String]] {
+        // An interview is often booked before the card moves: until the offer stage, it prepares the interview.
         let stage = try await application.$stage.get(on: composer.db)
         let resources = try await PrepResource.forStage(
-            stage?.kind ?? .interview, jobID: application.$job.id, language: language, on: composer.db)
+            stage?.kind == .offer ? .offer : .interview, jobID: application.$job.id, language: language,
+            on: composer.db)
         let candidateID = try candidate.requireID()
         return try resources.map { resource in
             let token = SignedLink.make(
