@@ -49,7 +49,8 @@ final class JobApplication: Model, @unchecked Sendable {
     }
 
     @ID(key: .id) var id: UUID?
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    /// Set from the injected clock, like every time the moments compute with (never the wall clock).
+    @OptionalField(key: "created_at") var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 
     @Parent(key: "candidate_id") var candidate: Candidate
@@ -79,6 +80,7 @@ final class JobApplication: Model, @unchecked Sendable {
         self.$candidate.id = candidateID
         self.$job.id = jobID
         self.$stage.id = stageID
+        self.createdAt = now
         self.stageEnteredAt = now
         self.outcome = .active
         self.source = source

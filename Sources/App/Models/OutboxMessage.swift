@@ -15,7 +15,8 @@ final class OutboxMessage: Model, @unchecked Sendable {
     }
 
     @ID(key: .id) var id: UUID?
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    /// Set from the injected clock: the follow-up timers compare it with the clock.
+    @OptionalField(key: "created_at") var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 
     /// What the message is for (`acknowledgement`, `campaign`, `test`...), shown in the queue.
@@ -51,6 +52,7 @@ final class OutboxMessage: Model, @unchecked Sendable {
         subject: String,
         message: String, needsSMTPUTF8: Bool, now: Date
     ) {
+        self.createdAt = now
         self.kind = kind
         self.dedupeKey = dedupeKey
         self.transactional = transactional
