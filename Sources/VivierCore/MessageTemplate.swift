@@ -52,10 +52,23 @@ public struct MessageTemplate: Sendable {
         let bodyTemplate = try MustacheTemplate(string: "{{% CONTENT_TYPE: MARKDOWN}}" + body)
         let renderedSubject = subjectTemplate.render(context).split(whereSeparator: \.isNewline).joined(separator: " ")
             .trimmingCharacters(in: .whitespaces)
-        let markdown = bodyTemplate.render(context)
+        let markdown = Self.keepingLineBreaks(bodyTemplate.render(context))
         return Rendered(
             subject: renderedSubject, markdown: markdown, text: Markdown.plainText(markdown),
             html: Markdown.html(markdown))
+    }
+
+    /// People write emails line by line: a line break inside a paragraph ("À bientôt,⏎L'équipe") stays one,
+    /// instead of Markdown's joining the lines.
+    static func keepingLineBreaks(_ markdown: String) -> String {
+        let lines = markdown.components(separatedBy: "\n")
+        return lines.indices.map { index in
+            let line = lines[index]
+            let next = index + 1 < lines.count ? lines[index + 1] : ""
+            let keep = !line.trimmingCharacters(in: .whitespaces).isEmpty
+                && !next.trimmingCharacters(in: .whitespaces).isEmpty && !line.hasSuffix("  ")
+            return keep ? line + "  " : line
+        }.joined(separator: "\n")
     }
 
     // MARK: - Escaping
