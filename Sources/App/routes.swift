@@ -103,6 +103,7 @@ func routes(_ app: Application) throws {
         admins.post("outbox", ":id", "cancel", use: mail.cancel)
         managers.get("mailbox", use: mail.mailbox)
         managers.get("mailbox", ":name", use: mail.mailboxMessage)
+        managers.get("mailbox", ":name", "html", use: mail.mailboxHTML)
     }
 
     do {  // what candidates receive: templates and preparation resources

@@ -65,7 +65,8 @@ public struct MessageTemplate: Sendable {
         return lines.indices.map { index in
             let line = lines[index]
             let next = index + 1 < lines.count ? lines[index + 1] : ""
-            let keep = !line.trimmingCharacters(in: .whitespaces).isEmpty
+            let keep =
+                !line.trimmingCharacters(in: .whitespaces).isEmpty
                 && !next.trimmingCharacters(in: .whitespaces).isEmpty && !line.hasSuffix("  ")
             return keep ? line + "  " : line
         }.joined(separator: "\n")

@@ -65,6 +65,7 @@ struct AccessTests {
         "POST /app/outbox/:id/cancel": [.login, .forbidden, .forbidden, .notFound],
         "GET /app/mailbox": [.login, .forbidden, .allowed, .allowed],
         "GET /app/mailbox/:name": [.login, .forbidden, .notFound, .notFound],
+        "GET /app/mailbox/:name/html": [.login, .forbidden, .notFound, .notFound],
         "GET /app/users": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/users": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/users/:id": [.login, .forbidden, .forbidden, .allowed],

@@ -155,6 +155,7 @@ enum DemoData {
                     passwordHash: try Bcrypt.hash(Tokens.random()), locale: "fr"),
             ]
             for user in team { try await user.create(on: db) }
+            for resource in prepResources(now: now) { try await resource.create(on: db) }
             let template = try await PipelineTemplateStage.query(on: db).sort(\.$position).all().map(\.template)
 
             var createdJobs: [(Job, [Stage])] = []
@@ -312,6 +313,38 @@ enum DemoData {
     }
 
     /// Most applications stay early in the funnel, a few reach the end: 45% new, 25% screening, 15% interview...
+    /// What a candidate invited to an interview receives to prepare, in both languages.
+    static func prepResources(now: Date) -> [PrepResource] {
+        [
+            PrepResource(
+                title: "Comment se passent nos entretiens", summary: "Déroulé, durée, personnes : pas de surprise",
+                body: """
+                    Un entretien chez Atelier Boréal dure **45 minutes** :
+
+                    1. 10 minutes pour faire connaissance et vous présenter l'équipe ;
+                    2. 25 minutes sur votre parcours et un cas concret tiré de notre quotidien ;
+                    3. 10 minutes pour **vos** questions — venez avec les vôtres.
+
+                    Pas de test surprise, pas de question piège. Une réponse vous est donnée sous 5 jours ouvrés.
+                    """, url: "", stageKind: .interview, jobID: nil, language: "fr", at: now),
+            PrepResource(
+                title: "How our interviews work", summary: "Outline, length, people: no surprises",
+                body: """
+                    An interview at Atelier Boréal lasts **45 minutes**:
+
+                    1. 10 minutes to get to know each other and meet the team;
+                    2. 25 minutes on your background and a concrete case from our daily work;
+                    3. 10 minutes for **your** questions — bring yours.
+
+                    No surprise test, no trick question. You get an answer within 5 working days.
+                    """, url: "", stageKind: .interview, jobID: nil, language: "en", at: now),
+            PrepResource(
+                title: "Venir à l'atelier", summary: "Plan d'accès, accueil, accessibilité", body: "",
+                url: "https://atelier-boreal.example/acces", stageKind: .interview, jobID: nil, language: "fr",
+                at: now),
+        ]
+    }
+
     static func weightedStage(_ random: inout Generator) -> Int {
         let roll = random.int(0..<100)
         switch roll {

@@ -254,6 +254,8 @@ struct CandidatesController {
         var applications: [ApplicationView]
         var documents: [DocumentView]
         var documentCount: Int
+        /// The candidate asked from the portal to be erased: shown until an admin acts.
+        var erasureRequested: Bool
         var timeline: [Event]
         var notes: [NoteView]
         var tags: [TagView]
@@ -353,6 +355,7 @@ struct CandidatesController {
                     added: Dates.day($0.createdAt ?? req.now, req.language))
             },
             documentCount: documents.count,
+            erasureRequested: interactions.contains { $0.kind == .erasureRequested },
             timeline: interactions.map {
                 Event(
                     when: Dates.dayTime($0.createdAt, req.language), kind: req.t("timeline.\($0.kind.rawValue)"),

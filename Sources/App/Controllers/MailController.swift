@@ -158,8 +158,26 @@ struct MailController {
         var headers: [Header]
         var text: String
         var html: String?
+        var htmlURL: String
         var attachments: [String]
         var raw: String
+    }
+
+    /// The HTML part on its own, for the frame of the message page, as a mail client shows it: inline styles
+    /// allowed, no script, nothing loaded from elsewhere, links opening outside the frame.
+    @Sendable func mailboxHTML(req: Request) async throws -> Response {
+        guard let name = req.parameters.get("name") else { throw Abort(.notFound) }
+        let data = try readMaildirFile(name, in: req.application.config.mail.maildir)
+        guard let html = MailReader(Array(data)).part("text/html")?.text else { throw Abort(.notFound) }
+        let framed = html.replacingOccurrences(of: "<head>", with: "<head><base target=\"_blank\">")
+        let response = Response(status: .ok, body: .init(string: framed))
+        response.headers.contentType = .html
+        response.headers.replaceOrAdd(
+            name: "Content-Security-Policy",
+            value: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
+                + "sandbox allow-popups allow-popups-to-escape-sandbox")
+        response.headers.replaceOrAdd(name: "X-Frame-Options", value: "SAMEORIGIN")
+        return response
     }
 
     @Sendable func mailboxMessage(req: Request) async throws -> Response {
@@ -171,6 +189,7 @@ struct MailController {
             subject: reader.header("Subject") ?? "—",
             headers: shown.compactMap { name in reader.header(name).map { Header(name: name, value: $0) } },
             text: reader.part("text/plain")?.text ?? "", html: reader.part("text/html")?.text,
+            htmlURL: "/app/mailbox/\(name)/html",
             attachments: reader.parts.filter {
                 $0.headers.contains {
                     $0.0.lowercased() == "content-disposition" && $0.1.lowercased().hasPrefix("attachment")

@@ -34,6 +34,14 @@ struct PortalController {
         response.cookies[Self.cookie] = HTTPCookies.Value(
             string: value, maxAge: Int(Self.sessionLength), path: "/portal",
             isSecure: req.application.config.production, isHTTPOnly: true, sameSite: .lax)
+        // The portal speaks the language of the candidate's messages, unless they chose another on this device.
+        if req.cookies[LanguageMiddleware.cookie] == nil,
+            let language = try await Candidate.find(candidateID, on: req.db)?.language
+        {
+            response.cookies[LanguageMiddleware.cookie] = HTTPCookies.Value(
+                string: language, maxAge: 365 * 24 * 3600, path: "/", isSecure: req.application.config.production,
+                isHTTPOnly: true, sameSite: .lax)
+        }
         return response
     }
 
@@ -141,6 +149,10 @@ struct PortalController {
         var messages: [MessageRow]
         var consents: [ConsentRow]
         var erasureRequested: Bool
+        // Leaf treats an empty list as true: the page asks these instead.
+        var hasApplications: Bool
+        var hasResources: Bool
+        var hasMessages: Bool
     }
 
     @Sendable func show(req: Request) async throws -> Response {
@@ -213,7 +225,8 @@ struct PortalController {
                         wording: wordings.filter { $0.purpose == purpose }.max { $0.version < $1.version }?.text ?? "",
                         granted: state[purpose] ?? false)
                 },
-                erasureRequested: erasure))
+                erasureRequested: erasure, hasApplications: !rows.isEmpty, hasResources: !resources.isEmpty,
+                hasMessages: !messages.isEmpty))
     }
 
     /// The words a candidate reads for where an application stands.

@@ -16,6 +16,7 @@ struct PrepController {
 
     struct Content: Encodable {
         var rows: [Row]
+        var hasRows: Bool
         var stages: [Choice]
         var jobs: [Choice]
         var languages: [Choice]
@@ -42,6 +43,7 @@ struct PrepController {
                         stage: req.t("kind.\($0.stageKind)"), job: $0.job?.title ?? req.t("template.all_jobs"),
                         language: $0.language.uppercased())
                 },
+                hasRows: !resources.isEmpty,
                 stages: StageKind.allCases.filter { $0 != .new && $0 != .hired }.map {
                     Choice(
                         value: $0.rawValue, label: req.t("kind.\($0.rawValue)"),
@@ -131,6 +133,7 @@ struct PrepController {
 
     struct WaitingContent: Encodable {
         var rows: [WaitingRow]
+        var hasRows: Bool
         var past: Int
         var near: Int
     }
@@ -147,6 +150,7 @@ struct PrepController {
                         boardURL: SiteURL.board($0.jobID), deadline: Dates.day($0.deadline, req.language),
                         past: $0.urgency == .past)
                 },
+                hasRows: !items.isEmpty,
                 past: items.filter { $0.urgency == .past }.count, near: items.filter { $0.urgency == .near }.count))
     }
 }

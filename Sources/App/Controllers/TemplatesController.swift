@@ -58,11 +58,13 @@ struct TemplatesController {
         var subject: String
         var body: String
         var problems: [String]
+        var hasProblems: Bool
         var fields: [String]
         var jobs: [Choice]
         var jobTitle: String?
         var candidates: [Choice]
         var versions: [Version]
+        var hasVersions: Bool
         var currentVersion: String
         var preview: Preview?
     }
@@ -116,11 +118,14 @@ struct TemplatesController {
                 struct Fragment: Encodable {
                     var preview: Preview?
                     var problems: [String]
+                    var hasProblems: Bool
                     var t: [String: String]
                 }
                 return try await req.view.render(
                     "app/template_preview",
-                    Fragment(preview: preview, problems: problems, t: req.application.translations.table(req.language))
+                    Fragment(
+                        preview: preview, problems: problems, hasProblems: !problems.isEmpty,
+                        t: req.application.translations.table(req.language))
                 ).encodeResponse(for: req)
             }
             return try await render(
@@ -224,6 +229,7 @@ struct TemplatesController {
             EditContent(
                 kind: kind.rawValue, kindLabel: req.t("message.kind.\(kind.rawValue)"), language: language.rawValue,
                 action: action, previewAction: action, subject: subject, body: body, problems: problems,
+                hasProblems: !problems.isEmpty,
                 fields: kind.schema.paths.sorted(),
                 jobs: [Choice(value: "", label: req.t("template.all_jobs"), selected: jobID == nil)]
                     + jobs.map {
@@ -240,6 +246,6 @@ struct TemplatesController {
                         version: $0.version, date: Dates.dayTime($0.createdAt, req.language),
                         author: $0.author?.name ?? "")
                 },
-                currentVersion: currentVersion, preview: preview))
+                hasVersions: !versions.isEmpty, currentVersion: currentVersion, preview: preview))
     }
 }
