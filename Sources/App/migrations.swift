@@ -19,6 +19,7 @@ extension Application {
         migrations.add(UpdateOutboxAddTemplate())
         migrations.add(CreatePortal())
         migrations.add(UpdateJobsAddAutoUpdates())
+        migrations.add(CreatePartners())
     }
 }
 

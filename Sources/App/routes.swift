@@ -115,6 +115,11 @@ func routes(_ app: Application) throws {
         managers.get("prep", use: prep.list)
         managers.post("prep", use: prep.create)
         managers.post("prep", ":id", "delete", use: prep.delete)
+        let partners = PartnersController()
+        managers.get("partners", use: partners.list)
+        managers.post("partners", use: partners.create)
+        managers.post("partners", ":id", "toggle", use: partners.toggle)
+        managers.post("candidates", ":id", "forward", use: partners.forward)
     }
 
     do {  // administration

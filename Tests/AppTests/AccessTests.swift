@@ -81,6 +81,10 @@ struct AccessTests {
         "GET /app/prep": [.login, .forbidden, .allowed, .allowed],
         "POST /app/prep": [.login, .forbidden, .allowed, .allowed],
         "POST /app/prep/:id/delete": [.login, .forbidden, .notFound, .notFound],
+        "GET /app/partners": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/partners": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/partners/:id/toggle": [.login, .forbidden, .notFound, .notFound],
+        "POST /app/candidates/:id/forward": [.login, .forbidden, .allowed, .allowed],
         // The candidate side: no staff role changes anything; without a portal session or a valid link, each
         // answers with the sign-in page or the friendly "link problem" page.
         "GET /portal/login": [.allowed, .allowed, .allowed, .allowed],

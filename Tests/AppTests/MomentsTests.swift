@@ -223,3 +223,60 @@ struct MomentsTests {
         }
     }
 }
+
+@Suite("CV forwarding to partners")
+struct ForwardingTests {
+    @Test func forwarding_needsTheConsentAtTheMomentOfSending_andTellsTheCandidate() async throws {
+        try await withApp { app, _ in
+            let (browser, application) = try await RejectionTests.setUp(app)
+            let candidateID = application.$candidate.id
+            _ = try await browser.open(SiteURL.partners)
+            let invalid = try await browser.post(
+                SiteURL.partners,
+                [("company", "Nordique"), ("name", "Léa"), ("email", "pas-une-adresse"), ("language", "fr")])
+            #expect(invalid.status == .unprocessableEntity)
+            _ = try await browser.post(
+                SiteURL.partners,
+                [
+                    ("company", "Nordique SA"), ("name", "Léa Martin"), ("email", "lea@nordique.example"),
+                    ("language", "en"),
+                ])
+            let partner = try #require(try await Partner.query(on: app.db).first())
+            let forward = SiteURL.candidate(candidateID) + "/forward"
+            let fields = [
+                ("partner", try partner.requireID().uuidString.lowercased()), ("note", "Très bon profil data."),
+            ]
+
+            // No consent: refused, nothing queued.
+            _ = try await browser.open(SiteURL.candidate(candidateID))
+            #expect(try await browser.post(forward, fields).status == .seeOther)
+            #expect(try await OutboxMessage.query(on: app.db).count() == 0)
+
+            // With the consent: the partner gets the CV, the candidate is told, the timeline says so.
+            try await ConsentLedger.record(
+                .partnerSharing, .granted, for: candidateID, channel: .emailLink, language: .fr, on: app.db,
+                now: app.clock.now())
+            _ = try await browser.post(forward, fields)
+            let sent = try #require(try await OutboxMessage.query(on: app.db).filter(\.$kind == "cv_forward").first())
+            let reader = MailReader(Array(sent.message.utf8))
+            #expect(sent.recipient == "lea@nordique.example")
+            #expect(reader.header("Subject") == "Profile recommended by Vivier: Hélène Lefèvre")
+            #expect(reader.part("text/plain")?.text.contains("Très bon profil data.") == true)
+            #expect(reader.parts.contains { $0.contentType.hasPrefix("application/pdf") })
+            let told = try #require(try await OutboxMessage.query(on: app.db).filter(\.$kind == "cv_forwarded").first())
+            #expect(
+                told.subject.contains("Nordique SA") || MailReader.decodeWords(told.subject).contains("Nordique SA"))
+            #expect(try await Interaction.query(on: app.db).filter(\.$kind == .cvForwarded).count() == 1)
+
+            // Consent withdrawn: the next forward is refused.
+            try await ConsentLedger.record(
+                .partnerSharing, .withdrawn, for: candidateID, channel: .portal, language: .fr, on: app.db,
+                now: app.clock.now() + 1)
+            let other = Partner(
+                company: "Sud", name: "Paul", email: "paul@sud.example", language: .fr, at: app.clock.now())
+            try await other.create(on: app.db)
+            _ = try await browser.post(forward, [("partner", try other.requireID().uuidString.lowercased())])
+            #expect(try await OutboxMessage.query(on: app.db).filter(\.$kind == "cv_forward").count() == 1)
+        }
+    }
+}

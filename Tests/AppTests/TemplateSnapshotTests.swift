@@ -58,6 +58,7 @@ struct TemplateSnapshotTests {
             "days_since_applied": 9,
             "awaiting": fr ? "notre invitation à un entretien" : "our interview invitation",
             "survey_url": "https://jobs.atelier-boreal.example/survey/TOKEN",
+            "partner": ["company": "Nordique SA", "name": "Léa Martin"],
         ]
     }
 

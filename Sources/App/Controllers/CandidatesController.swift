@@ -259,6 +259,9 @@ struct CandidatesController {
         var timeline: [Event]
         var notes: [NoteView]
         var tags: [TagView]
+        /// Partners the CV may be forwarded to, offered only with the candidate's partner-sharing consent.
+        var partners: [Choice]
+        var canForward: Bool
         var consents: [ConsentView]
         var messages: [MessageView]
         var hasMessages: Bool
@@ -369,6 +372,11 @@ struct CandidatesController {
                     name: $0.tag.name,
                     removeURL: SiteURL.candidate(id) + "/tags/\(try $0.tag.requireID().uuidString.lowercased())/delete")
             }.sorted { $0.name < $1.name },
+            partners: try await Partner.query(on: req.db).filter(\.$active == true).sort(\.$company).all().map {
+                Choice(
+                    value: $0.id?.uuidString.lowercased() ?? "", label: "\($0.company) — \($0.name)", selected: false)
+            },
+            canForward: access.user.canManage && consentState[.partnerSharing] == true,
             consents: ConsentPurpose.allCases.map { purpose in
                 let granted = consentState[purpose] ?? false
                 return ConsentView(

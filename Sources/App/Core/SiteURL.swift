@@ -33,4 +33,5 @@ enum SiteURL {
     static func template(_ kind: String, _ language: String) -> String { "/app/templates/\(kind)/\(language)" }
     static let prepResources = "/app/prep"
     static let waiting = "/app/waiting"
+    static let partners = "/app/partners"
 }

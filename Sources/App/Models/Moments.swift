@@ -131,3 +131,27 @@ final class SurveyAnswer: Model, @unchecked Sendable {
 
     init() {}
 }
+
+/// A recruiter at a partner company, to whom a candidate who agreed may be introduced with their CV.
+final class Partner: Model, @unchecked Sendable {
+    static let schema = "partners"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "company") var company: String
+    @Field(key: "name") var name: String
+    @Field(key: "email") var email: String
+    @Field(key: "language") var language: String
+    @Field(key: "active") var active: Bool
+
+    init() {}
+
+    init(company: String, name: String, email: String, language: Language, at: Date) {
+        self.company = company
+        self.name = name
+        self.email = email
+        self.language = language.rawValue
+        self.active = true
+        self.createdAt = at
+    }
+}

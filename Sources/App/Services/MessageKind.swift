@@ -18,6 +18,7 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
     case followUp = "follow_up"
     case satisfactionSurvey = "satisfaction_survey"
     case portalLink = "portal_link"
+    case cvForwarded = "cv_forwarded"
 
     /// The template used to tell a candidate `reason`.
     static func rejection(_ reason: ClosingReason) -> MessageKind {
@@ -69,6 +70,8 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
             fields += ["survey_url"]
         case .portalLink:
             break
+        case .cvForwarded:
+            fields += ["partner.company", "partner.name"]
         }
         return TemplateSchema(fields)
     }
