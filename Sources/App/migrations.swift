@@ -20,6 +20,7 @@ extension Application {
         migrations.add(CreatePortal())
         migrations.add(UpdateJobsAddAutoUpdates())
         migrations.add(CreatePartners())
+        migrations.add(CreateSMS())
     }
 }
 

@@ -10,6 +10,9 @@ func routes(_ app: Application) throws {
 
     let forms = app.grouped(CSRFMiddleware(maxBody: 1 << 20))
 
+    // Replies to text messages, posted by the SMS provider: no session, no CSRF token; the secret is in the path.
+    app.on(.POST, "sms", "inbound", ":key", body: .collect(maxSize: "64kb"), use: SMSController().inbound)
+
     do {  // careers
         let careers = CareersController()
         let uploads = app.grouped(CSRFMiddleware(maxBody: Application.maxUploadBody))
@@ -120,6 +123,7 @@ func routes(_ app: Application) throws {
         managers.post("partners", use: partners.create)
         managers.post("partners", ":id", "toggle", use: partners.toggle)
         managers.post("candidates", ":id", "forward", use: partners.forward)
+        backOffice.post("candidates", ":id", "sms", use: SMSController().send)
     }
 
     do {  // administration

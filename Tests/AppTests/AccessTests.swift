@@ -85,6 +85,9 @@ struct AccessTests {
         "POST /app/partners": [.login, .forbidden, .allowed, .allowed],
         "POST /app/partners/:id/toggle": [.login, .forbidden, .notFound, .notFound],
         "POST /app/candidates/:id/forward": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/candidates/:id/sms": [.login, .allowed, .allowed, .allowed],
+        // The provider's webhook: a wrong key in the path is a 404 whoever asks.
+        "POST /sms/inbound/:key": [.notFound, .notFound, .notFound, .notFound],
         // The candidate side: no staff role changes anything; without a portal session or a valid link, each
         // answers with the sign-in page or the friendly "link problem" page.
         "GET /portal/login": [.allowed, .allowed, .allowed, .allowed],
@@ -157,7 +160,7 @@ struct AccessTests {
                 let id: UUID
                 switch name {
                 case "slug": return hidden ? world.otherJob.slug : world.assignedJob.slug
-                case "token": return "not-a-token"
+                case "token", "key": return "not-a-token"
                 case "kind": return "acknowledgement"
                 case "language": return "fr"
                 case "tagID": id = world.tag

@@ -11,11 +11,13 @@ import VivierCore
 
 /// Builds a fresh Vivier on a real engine for one test: a temporary SQLite file by default, or a private schema in
 /// the PostgreSQL named by `VIVIER_TEST_DATABASE_URL`. Everything it created is removed afterwards.
-func withApp(_ test: (Application, ManualClock) async throws -> Void) async throws {
+func withApp(
+    environment extra: [String: String] = [:], _ test: (Application, ManualClock) async throws -> Void
+) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vivier-test-\(UUID().uuidString)")
     var environment = [
         "VIVIER_DATA_DIR": directory.path, "VIVIER_SECRET": "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
-    ]
+    ].merging(extra) { $1 }
     var schema: String?
     if let postgres = ProcessInfo.processInfo.environment["VIVIER_TEST_DATABASE_URL"], !postgres.isEmpty {
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)

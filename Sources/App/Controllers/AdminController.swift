@@ -178,6 +178,8 @@ struct AdminController {
     struct CompanyContent: Encodable {
         var values: [String: String]
         var errors: [String: String]
+        /// Where the SMS provider posts replies, when texts are on.
+        var smsWebhook: String?
     }
 
     struct CompanyForm: Content {
@@ -201,10 +203,17 @@ struct AdminController {
         ]
     }
 
+    private func smsWebhook(_ req: Request) -> String? {
+        guard req.application.config.sms != nil else { return nil }
+        return req.application.config.publicURL + "/sms/inbound/"
+            + TextMessages.webhookKey(secret: req.application.config.secret)
+    }
+
     @Sendable func company(req: Request) async throws -> Response {
         let company = try await Company.load(on: req.db)
         return try await req.page(
-            "app/company", title: req.t("company.title"), CompanyContent(values: values(company), errors: [:]))
+            "app/company", title: req.t("company.title"),
+            CompanyContent(values: values(company), errors: [:], smsWebhook: smsWebhook(req)))
     }
 
     @Sendable func saveCompany(req: Request) async throws -> Response {
@@ -250,7 +259,7 @@ struct AdminController {
         guard errors.isEmpty else {
             return try await req.page(
                 "app/company", title: req.t("company.title"), status: .unprocessableEntity,
-                CompanyContent(values: raw, errors: errors))
+                CompanyContent(values: raw, errors: errors, smsWebhook: smsWebhook(req)))
         }
         try await company.save(on: req.db)
         return req.redirect(to: SiteURL.company, flash: "flash.company_saved")

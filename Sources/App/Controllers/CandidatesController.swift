@@ -262,6 +262,8 @@ struct CandidatesController {
         /// Partners the CV may be forwarded to, offered only with the candidate's partner-sharing consent.
         var partners: [Choice]
         var canForward: Bool
+        /// A text can be sent: a provider is configured, the number is valid and the candidate agreed.
+        var canText: Bool
         var consents: [ConsentView]
         var messages: [MessageView]
         var hasMessages: Bool
@@ -377,6 +379,8 @@ struct CandidatesController {
                     value: $0.id?.uuidString.lowercased() ?? "", label: "\($0.company) — \($0.name)", selected: false)
             },
             canForward: access.user.canManage && consentState[.partnerSharing] == true,
+            canText: req.application.config.sms != nil && SMS.e164(candidate.phone) != nil
+                && consentState[.smsReminders] == true,
             consents: ConsentPurpose.allCases.map { purpose in
                 let granted = consentState[purpose] ?? false
                 return ConsentView(

@@ -96,6 +96,7 @@ struct CareersController {
         var consent_talent_pool: String?
         var consent_newsletter: String?
         var consent_partner_sharing: String?
+        var consent_sms_reminders: String?
         var submission: String?
         var source: String?
         /// A field hidden from people; a bot that fills it in is thanked and ignored (ASVS 2.4.1).
@@ -150,7 +151,12 @@ struct CareersController {
                 form.consent_talent_pool != nil ? ConsentPurpose.talentPool : nil,
                 form.consent_newsletter != nil ? .newsletter : nil,
                 form.consent_partner_sharing != nil ? .partnerSharing : nil,
+                form.consent_sms_reminders != nil && req.application.config.sms != nil ? .smsReminders : nil,
             ].compactMap { $0 })
+        // Reminders by text need a number that can receive one.
+        if consents.contains(.smsReminders), errors["phone"] == nil, SMS.e164(input.phone) == nil {
+            errors["phone"] = "sms.error_phone_for_reminders"
+        }
         let rawSource = (form.source ?? "").trimmed.lowercased()
         let sourceDetail = String(
             rawSource.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }.prefix(40))
@@ -204,7 +210,8 @@ struct CareersController {
     ) async throws -> Response {
         let company = try await Company.load(on: req.db)
         let wordings = try await ConsentWording.query(on: req.db).filter(\.$locale == req.language.rawValue).all()
-        let consents = Self.offeredConsents.map { purpose in
+        let offered = Self.offeredConsents + (req.application.config.sms != nil ? [.smsReminders] : [])
+        let consents = offered.map { purpose in
             ConsentBox(
                 name: "consent_\(purpose.rawValue)",
                 text: wordings.filter { $0.purpose == purpose }.max { $0.version < $1.version }?.text

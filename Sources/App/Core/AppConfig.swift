@@ -19,6 +19,7 @@ public struct AppConfig: Sendable {
     public var defaultLanguage: Language
     public var production: Bool
     public var mail: MailSettings
+    public var sms: SMSSettings?
 
     public struct Invalid: Error, CustomStringConvertible {
         public var variable: String
@@ -134,7 +135,8 @@ public struct AppConfig: Sendable {
         return AppConfig(
             database: database, dataDirectory: dataDirectory,
             publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
-            secret: secret, host: host, port: port, defaultLanguage: language, production: production, mail: mail)
+            secret: secret, host: host, port: port, defaultLanguage: language, production: production, mail: mail,
+            sms: try SMSSettings.load(value))
     }
 
     /// The secret kept in `<data dir>/secret`, created with 32 random bytes on first use (readable by the owner only).

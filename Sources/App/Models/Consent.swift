@@ -7,6 +7,8 @@ enum ConsentPurpose: String, Codable, CaseIterable, Sendable {
     case newsletter
     case jobAlerts = "job_alerts"
     case partnerSharing = "partner_sharing"
+    /// Interview reminders by text message (only offered when a provider is configured).
+    case smsReminders = "sms_reminders"
 }
 
 enum ConsentAction: String, Codable, CaseIterable, Sendable {
@@ -20,6 +22,8 @@ enum ConsentChannel: String, Codable, CaseIterable, Sendable {
     case recruiter
     case `import`
     case api
+    /// A STOP reply to a text message.
+    case sms
 }
 
 /// The exact text a person saw when asked for consent. Never edited: a new wording is a new version.

@@ -155,3 +155,41 @@ final class Partner: Model, @unchecked Sendable {
         self.createdAt = at
     }
 }
+
+/// A text message to a candidate, queued like an email: held until `sendAt`, sent by the scheduler through the
+/// configured provider, re-checked against the candidate's consent at the moment of sending.
+final class SMSMessage: Model, @unchecked Sendable {
+    static let schema = "sms_messages"
+
+    enum Status: String, Codable, Sendable {
+        case pending, sent, failed, cancelled
+    }
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "created_at") var createdAt: Date
+    @Parent(key: "candidate_id") var candidate: Candidate
+    @Field(key: "kind") var kind: String
+    @Field(key: "dedupe_key") var dedupeKey: String
+    @Field(key: "phone") var phone: String
+    @Field(key: "text") var text: String
+    @Enum(key: "status") var status: Status
+    @Field(key: "attempts") var attempts: Int
+    @Field(key: "send_at") var sendAt: Date
+    @OptionalField(key: "sent_at") var sentAt: Date?
+    @OptionalField(key: "provider_id") var providerID: String?
+    @OptionalField(key: "last_error") var lastError: String?
+
+    init() {}
+
+    init(candidateID: UUID, kind: String, dedupeKey: String, phone: String, text: String, sendAt: Date, at: Date) {
+        self.$candidate.id = candidateID
+        self.kind = kind
+        self.dedupeKey = dedupeKey
+        self.phone = phone
+        self.text = text
+        self.status = .pending
+        self.attempts = 0
+        self.sendAt = sendAt
+        self.createdAt = at
+    }
+}

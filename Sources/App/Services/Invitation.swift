@@ -43,12 +43,19 @@ enum Invitation {
             try await OutboxMessage.query(on: db).filter(\.$kind == MessageKind.interviewReminder.rawValue)
                 .filter(\.$dedupeKey ~~ earlier).filter(\.$status ~~ [.pending, .retry])
                 .set(\.$status, to: .cancelled).update()
+            try await SMSMessage.query(on: db).filter(\.$dedupeKey ~~ earlier.map { "sms-" + $0 })
+                .filter(\.$status == .pending).set(\.$status, to: .cancelled).update()
         }
         let remindAt = interview.startsAt - Double(company.reminderHours) * 3600
         guard !cancelled, remindAt > now + 3600 else { return }
         try await composer.send(
             .interviewReminder, to: candidate, application: application, job: job, extra: extra,
             dedupeKey: "reminder:\(interview.uid):\(interview.sequence)", sendAt: remindAt)
+        // And by text, when the candidate gave a number and agreed (refusals are simply no text).
+        _ = try await TextMessages.queue(
+            TextMessages.reminder(interview, company: company.name, language: language), kind: "interview_reminder",
+            to: candidate, dedupeKey: "sms-reminder:\(interview.uid):\(interview.sequence)", sendAt: remindAt,
+            config: composer.config, on: db, now: now)
     }
 
     /// The interview fields of the templates.

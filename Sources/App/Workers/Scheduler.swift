@@ -18,6 +18,7 @@ struct Scheduler {
         var followUps = 0
         var surveys = 0
         var digests = 0
+        var texts = 0
     }
 
     /// Runs until cancelled, once a minute.
@@ -41,6 +42,7 @@ struct Scheduler {
         report.followUps = try await silence(now: now, company: company, window: window)
         report.surveys = try await surveys(now: now, window: window)
         report.digests = try await digests(now: now, window: window)
+        report.texts = try await TextMessages.sendDue(app: app, now: now)
         return report
     }
 
