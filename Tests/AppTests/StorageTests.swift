@@ -12,7 +12,7 @@ struct StorageTests {
     @Test func migrations_runFromEmptyAndRevertCleanly() async throws {
         try await withApp { app, _ in
             #expect(try await PipelineTemplateStage.query(on: app.db).count() == 6)
-            #expect(try await ConsentWording.query(on: app.db).count() == 8)
+            #expect(try await ConsentWording.query(on: app.db).count() == 10)
             try await app.autoRevert()
             try await app.autoMigrate()
             #expect(try await PipelineTemplateStage.query(on: app.db).count() == 6)
