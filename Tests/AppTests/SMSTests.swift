@@ -86,7 +86,7 @@ struct SMSTests {
             let queued = try #require(try await SMSMessage.query(on: app.db).first())
             #expect(queued.phone == "+33612345678" && queued.status == .pending)
             #expect(ISO8601DateFormatter().string(from: queued.sendAt) == "2026-09-23T08:00:00Z", "24 h before")
-            #expect(queued.text.contains("demain a 10:00, Lyon") && SMS.segments(queued.text).count == 1)
+            #expect(queued.text.contains("demain à 10:00, Lyon") && SMS.segments(queued.text).count == 1)
 
             // Not before its time; then sent through the provider's API.
             #expect(try await Scheduler(app: app).runOnce().texts == 0)

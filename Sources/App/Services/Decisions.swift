@@ -2,11 +2,12 @@ import Fluent
 import Foundation
 import VivierCore
 
-/// The decision deadline of active applications: the application date plus the job's response target (14 days by
-/// default). Near it from day 10 of 14 (the last 30 %), past it after.
+/// The decision deadline of active applications: the day they entered their current stage (the application date
+/// while they are new) plus the job's response target (14 days by default). Near it from day 10 of 14 (the last
+/// 30 %), past it after. Each stage owes the candidate a decision within the target, not only the first.
 enum Decisions {
     static func deadline(of application: JobApplication, targetDays: Int?) -> Date {
-        (application.createdAt ?? Date()) + Double(targetDays ?? 14) * 86_400
+        application.stageEnteredAt + Double(targetDays ?? 14) * 86_400
     }
 
     enum Urgency: String, Encodable {

@@ -40,14 +40,15 @@ enum TextMessages {
         return .success(true)
     }
 
-    /// The reminder the day before an interview, short and in plain GSM characters where the language allows.
+    /// The reminder the day before an interview: short, and in GSM-7 characters only (French accents included), so
+    /// that it fits one part.
     static func reminder(_ interview: Interview, company: String, language: Language) -> String {
         let zone = TimeZone(identifier: interview.timeZone) ?? Dates.zone
         let when = interview.startsAt.formatted(
             Date.FormatStyle(date: .omitted, time: .shortened, locale: language.locale, timeZone: zone))
         let place = interview.location.isEmpty ? (language == .fr ? "en visio" : "by video") : interview.location
         return language == .fr
-            ? "\(company) : rappel de votre entretien demain a \(when), \(place). Un empechement ? Repondez a notre email. STOP pour ne plus recevoir de SMS"
+            ? "\(company) : rappel de votre entretien demain à \(when), \(place). Un imprévu ? Répondez à notre email. STOP pour ne plus recevoir de SMS"
             : "\(company): reminder of your interview tomorrow at \(when), \(place). Something came up? Reply to our email. STOP to opt out"
     }
 
