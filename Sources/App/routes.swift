@@ -65,6 +65,9 @@ func routes(_ app: Application) throws {
 
     do {  // recruiter UI
         backOffice.get(use: DashboardController().show)
+        let indicators = IndicatorsController()
+        backOffice.get("indicators", use: indicators.show)
+        backOffice.get("indicators.csv", use: indicators.show)
 
         let jobs = JobsController()
         backOffice.get("jobs", use: jobs.list)

@@ -75,6 +75,9 @@ struct AccessTests {
         "POST /app/company": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/jobs/:id/reject": [.login, .forbidden, .allowed, .allowed],
         "GET /app/waiting": [.login, .allowed, .allowed, .allowed],
+        "GET /app/indicators": [.login, .allowed, .allowed, .allowed],
+        // Without a table name the export has nothing to send.
+        "GET /app/indicators.csv": [.login, .notFound, .notFound, .notFound],
         "GET /app/templates": [.login, .forbidden, .allowed, .allowed],
         "GET /app/templates/:kind/:language": [.login, .forbidden, .allowed, .allowed],
         "POST /app/templates/:kind/:language": [.login, .forbidden, .allowed, .allowed],

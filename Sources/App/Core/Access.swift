@@ -27,6 +27,13 @@ struct Access {
         return job
     }
 
+    /// The jobs the user sees, by title.
+    func jobs(on db: any Database) async throws -> [Job] {
+        var query = Job.query(on: db).sort(\.$title)
+        if let jobIDs { query = query.filter(\.$id ~~ Array(jobIDs)) }
+        return try await query.all()
+    }
+
     func application(_ id: UUID?, on db: any Database) async throws -> JobApplication {
         guard let id, let application = try await JobApplication.find(id, on: db), canSee(jobID: application.$job.id)
         else {

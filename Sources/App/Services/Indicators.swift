@@ -1,0 +1,356 @@
+import Fluent
+import Foundation
+import SQLKit
+
+/// The indicators of the dashboard, each computed by the database (SQLite or PostgreSQL) over the applications
+/// received in a period, within a scope. Durations are seconds computed in SQL; medians and 90th percentiles are
+/// the nearest-rank element of the sorted durations, also picked by the database.
+struct Indicators {
+    let db: any Database
+    let period: Period
+    let scope: Scope
+    let now: Date
+
+    struct Period: Sendable, Equatable {
+        var start: Date
+        var end: Date
+
+        /// The period of the same length just before, for trends.
+        var previous: Period { Period(start: start - (end.timeIntervalSince(start)), end: start) }
+    }
+
+    /// Whose applications: the company's, a department's, a job's, or those of the jobs a user is assigned to.
+    enum Scope: Sendable, Equatable {
+        case company
+        case department(String)
+        case job(UUID)
+        case jobs([UUID])
+    }
+
+    var sql: any SQLDatabase { db.sql() }
+
+    /// `to - from` in seconds, in the engine's dialect (SQLite keeps dates as seconds since 1970).
+    func seconds(_ from: String, _ to: String) -> SQLQueryString {
+        db.isPostgres
+            ? "EXTRACT(EPOCH FROM (\(unsafeRaw: to) - \(unsafeRaw: from)))"
+            : "(\(unsafeRaw: to) - \(unsafeRaw: from))"
+    }
+
+    /// The applications of the period and scope, as a subquery aliased `a` (columns of `applications`, plus the
+    /// job's department and response target).
+    var applications: SQLQueryString {
+        var filter: SQLQueryString = ""
+        switch scope {
+        case .company: break
+        case .department(let name): filter = " AND j.department = \(bind: name)"
+        case .job(let id): filter = " AND a.job_id = \(bind: id)"
+        case .jobs(let ids):
+            filter = ids.isEmpty ? " AND 1 = 0" : " AND a.job_id IN (\(binds: ids))"
+        }
+        return """
+            (SELECT a.*, j.department AS department, COALESCE(j.response_target_days, 14) AS target_days
+             FROM applications a LEFT JOIN jobs j ON j.id = a.job_id
+             WHERE a.created_at >= \(bind: period.start) AND a.created_at < \(bind: period.end)\(filter))
+            """
+    }
+
+    // MARK: - Helpers
+
+    struct Count: Decodable { var n: Int }
+    struct Value: Decodable { var v: Double? }
+
+    func count(_ query: SQLQueryString) async throws -> Int {
+        try await sql.raw("SELECT COUNT(*) AS n FROM (\(query)) q").first(decoding: Count.self)?.n ?? 0
+    }
+
+    /// The nearest-rank percentile `p` (0…1) of the column `d` of `durations`, nil when it is empty.
+    func percentile(_ durations: SQLQueryString, _ p: Double) async throws -> Double? {
+        let total = try await count(durations)
+        guard total > 0 else { return nil }
+        let offset = max(Int((p * Double(total)).rounded(.up)) - 1, 0)
+        return try await sql.raw(
+            "SELECT d AS v FROM (\(durations)) q ORDER BY d LIMIT 1 OFFSET \(unsafeRaw: String(offset))"
+        )
+        .first(decoding: Value.self)?.v
+    }
+
+    struct Distribution: Equatable, Sendable {
+        var count: Int
+        /// Seconds.
+        var median: Double?
+        var p90: Double?
+        /// Shares of answers within 3 days, between 3 and 14 days, over 14 days.
+        var within3: Int
+        var within14: Int
+        var over14: Int
+    }
+
+    func distribution(_ durations: SQLQueryString) async throws -> Distribution {
+        struct Buckets: Decodable {
+            var n: Int
+            var short: Int?
+            var middle: Int?
+            var long: Int?
+        }
+        let buckets = try await sql.raw(
+            """
+            SELECT COUNT(*) AS n,
+              SUM(CASE WHEN d <= \(unsafeRaw: String(3 * 86_400)) THEN 1 ELSE 0 END) AS short,
+              SUM(CASE WHEN d > \(unsafeRaw: String(3 * 86_400)) AND d <= \(unsafeRaw: String(14 * 86_400)) THEN 1 ELSE 0 END) AS middle,
+              SUM(CASE WHEN d > \(unsafeRaw: String(14 * 86_400)) THEN 1 ELSE 0 END) AS long
+            FROM (\(durations)) q
+            """
+        ).first(decoding: Buckets.self)
+        return Distribution(
+            count: buckets?.n ?? 0, median: try await percentile(durations, 0.5),
+            p90: try await percentile(durations, 0.9), within3: buckets?.short ?? 0, within14: buckets?.middle ?? 0,
+            over14: buckets?.long ?? 0)
+    }
+
+    // MARK: - Acknowledgement
+
+    struct Coverage: Equatable, Sendable {
+        var source: String
+        var applications: Int
+        var acknowledged: Int
+    }
+
+    /// Applications acknowledged (the acknowledgement sent), by channel of application.
+    func acknowledgementCoverage() async throws -> [Coverage] {
+        struct Row: Decodable {
+            var source: String
+            var n: Int
+            var acknowledged: Int?
+        }
+        return try await sql.raw(
+            """
+            SELECT a.source AS source, COUNT(*) AS n,
+              SUM(CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.application_id = a.id
+                AND o.kind = 'acknowledgement' AND o.status = 'sent') THEN 1 ELSE 0 END) AS acknowledged
+            FROM \(applications) a GROUP BY a.source ORDER BY a.source
+            """
+        ).all(decoding: Row.self).map {
+            Coverage(source: $0.source, applications: $0.n, acknowledged: $0.acknowledged ?? 0)
+        }
+    }
+
+    /// From application to the acknowledgement leaving.
+    func timeToAcknowledge() async throws -> Distribution {
+        try await distribution(
+            """
+            SELECT \(seconds("a.created_at", "o.sent_at")) AS d FROM \(applications) a
+            JOIN outbox o ON o.application_id = a.id AND o.kind = 'acknowledgement' AND o.status = 'sent'
+            """)
+    }
+
+    // MARK: - Promises and decisions
+
+    struct Promises: Equatable, Sendable {
+        /// Applications whose promised date has passed, or that were answered already.
+        var due: Int
+        var kept: Int
+    }
+
+    /// Messages that answer a candidate: anything but the automatic ones.
+    static let answeringKinds: SQLQueryString =
+        "o.kind NOT IN ('acknowledgement', 'interview_reminder', 'decision_digest')"
+
+    /// A promise is kept when a decision or a human update was queued for the candidate by the promised date.
+    func promises() async throws -> Promises {
+        let answered: SQLQueryString = """
+            EXISTS (SELECT 1 FROM outbox o WHERE o.application_id = a.id AND \(Self.answeringKinds)
+              AND o.status <> 'cancelled' AND o.created_at <= a.promised_by)
+            """
+        struct Row: Decodable {
+            var due: Int?
+            var kept: Int?
+        }
+        let row = try await sql.raw(
+            """
+            SELECT SUM(CASE WHEN a.promised_by < \(bind: now) OR \(answered) THEN 1 ELSE 0 END) AS due,
+                   SUM(CASE WHEN \(answered) THEN 1 ELSE 0 END) AS kept
+            FROM \(applications) a WHERE a.promised_by IS NOT NULL
+            """
+        ).first(decoding: Row.self)
+        return Promises(due: row?.due ?? 0, kept: row?.kept ?? 0)
+    }
+
+    /// From application to the first decision: a stage change, a rejection or a withdrawal.
+    func timeToFirstDecision() async throws -> Distribution {
+        try await distribution(
+            """
+            SELECT \(seconds("a.created_at", "MIN(i.created_at)")) AS d FROM \(applications) a
+            JOIN interactions i ON i.application_id = a.id AND i.kind IN ('stage_changed', 'rejected', 'withdrawn')
+            GROUP BY a.id, a.created_at
+            """)
+    }
+
+    func timeToReject() async throws -> Distribution {
+        try await distribution(
+            """
+            SELECT \(seconds("a.created_at", "a.decided_at")) AS d FROM \(applications) a
+            WHERE a.outcome = 'rejected' AND a.decided_at IS NOT NULL
+            """)
+    }
+
+    /// Active applications of the scope (whatever their date) past their decision deadline now.
+    func waitingPastDeadline() async throws -> Int {
+        let all = Indicators(db: db, period: Period(start: .distantPast, end: .distantFuture), scope: scope, now: now)
+        let elapsed: SQLQueryString =
+            db.isPostgres
+            ? "EXTRACT(EPOCH FROM (CAST(\(bind: now) AS timestamptz) - a.stage_entered_at))"
+            : "(\(bind: now) - a.stage_entered_at)"
+        return try await count(
+            "SELECT a.id FROM \(all.applications) a WHERE a.outcome = 'active' AND \(elapsed) > a.target_days * 86400")
+    }
+
+    // MARK: - Ghosting and funnel
+
+    struct StageShare: Equatable, Sendable {
+        var stage: String
+        var applications: Int
+        var unresponsive: Int
+    }
+
+    /// Applications marked unresponsive, by the kind of stage they had reached.
+    func ghosting() async throws -> [StageShare] {
+        struct Row: Decodable {
+            var kind: String?
+            var n: Int
+            var ghosted: Int?
+        }
+        return try await sql.raw(
+            """
+            SELECT s.kind AS kind, COUNT(*) AS n,
+              SUM(CASE WHEN EXISTS (SELECT 1 FROM interactions i WHERE i.application_id = a.id
+                AND i.kind = 'marked_unresponsive') THEN 1 ELSE 0 END) AS ghosted
+            FROM \(applications) a LEFT JOIN stages s ON s.id = a.stage_id
+            GROUP BY s.kind ORDER BY s.kind
+            """
+        ).all(decoding: Row.self).map {
+            StageShare(stage: $0.kind ?? "new", applications: $0.n, unresponsive: $0.ghosted ?? 0)
+        }
+    }
+
+    struct FunnelStep: Equatable, Sendable {
+        var kind: String
+        /// Applications that reached this kind of stage (or a later one).
+        var reached: Int
+    }
+
+    static let stageOrder = ["new", "screening", "interview", "offer", "hired"]
+
+    /// How far applications went: each reaches its current stage kind and every kind before it.
+    func funnel() async throws -> [FunnelStep] {
+        struct Row: Decodable {
+            var kind: String?
+            var n: Int
+        }
+        let rows = try await sql.raw(
+            """
+            SELECT CASE WHEN a.outcome = 'hired' THEN 'hired' ELSE s.kind END AS kind, COUNT(*) AS n
+            FROM \(applications) a LEFT JOIN stages s ON s.id = a.stage_id
+            GROUP BY CASE WHEN a.outcome = 'hired' THEN 'hired' ELSE s.kind END
+            """
+        ).all(decoding: Row.self)
+        var at: [String: Int] = [:]
+        for row in rows { at[row.kind ?? "new", default: 0] += row.n }
+        return Self.stageOrder.enumerated().map { index, kind in
+            FunnelStep(kind: kind, reached: Self.stageOrder[index...].reduce(0) { $0 + (at[$1] ?? 0) })
+        }
+    }
+
+    struct SourceRow: Equatable, Sendable {
+        var source: String
+        var applications: Int
+        var hired: Int
+    }
+
+    func sources() async throws -> [SourceRow] {
+        struct Row: Decodable {
+            var source: String
+            var n: Int
+            var hired: Int?
+        }
+        return try await sql.raw(
+            """
+            SELECT a.source AS source, COUNT(*) AS n, SUM(CASE WHEN a.outcome = 'hired' THEN 1 ELSE 0 END) AS hired
+            FROM \(applications) a GROUP BY a.source ORDER BY COUNT(*) DESC, a.source
+            """
+        ).all(decoding: Row.self).map { SourceRow(source: $0.source, applications: $0.n, hired: $0.hired ?? 0) }
+    }
+
+    func timeToHire() async throws -> Distribution {
+        try await distribution(
+            """
+            SELECT \(seconds("a.created_at", "a.decided_at")) AS d FROM \(applications) a
+            WHERE a.outcome = 'hired' AND a.decided_at IS NOT NULL
+            """)
+    }
+
+    // MARK: - Satisfaction
+
+    struct Satisfaction: Equatable, Sendable {
+        var surveysSent: Int
+        var answers: Int
+        var promoters: Int
+        var detractors: Int
+        /// Shown only from 5 answers, so that no one can be recognised.
+        var comments: [String]
+
+        var nps: Int? {
+            answers == 0 ? nil : Int((Double(promoters - detractors) * 100 / Double(answers)).rounded())
+        }
+    }
+
+    static let minimumAnswers = 5
+
+    /// Answers received in the period (their job in the scope), against the surveys sent in it.
+    func satisfaction() async throws -> Satisfaction {
+        var filter: SQLQueryString = ""
+        switch scope {
+        case .company: break
+        case .department(let name):
+            filter = " AND s.job_id IN (SELECT id FROM jobs WHERE department = \(bind: name))"
+        case .job(let id): filter = " AND s.job_id = \(bind: id)"
+        case .jobs(let ids): filter = ids.isEmpty ? " AND 1 = 0" : " AND s.job_id IN (\(binds: ids))"
+        }
+        let answers: SQLQueryString = """
+            SELECT s.* FROM survey_answers s
+            WHERE s.created_at >= \(bind: period.start) AND s.created_at < \(bind: period.end)\(filter)
+            """
+        struct Row: Decodable {
+            var n: Int
+            var promoters: Int?
+            var detractors: Int?
+        }
+        let row = try await sql.raw(
+            """
+            SELECT COUNT(*) AS n, SUM(CASE WHEN score >= 9 THEN 1 ELSE 0 END) AS promoters,
+              SUM(CASE WHEN score <= 6 THEN 1 ELSE 0 END) AS detractors FROM (\(answers)) q
+            """
+        ).first(decoding: Row.self)
+        var sentFilter: SQLQueryString = ""
+        switch scope {
+        case .company: break
+        default:
+            sentFilter =
+                " AND o.application_id IN (SELECT a.id FROM \(Indicators(db: db, period: Period(start: .distantPast, end: .distantFuture), scope: scope, now: now).applications) a)"
+        }
+        let sent = try await count(
+            """
+            SELECT o.id FROM outbox o WHERE o.kind = 'satisfaction_survey' AND o.status = 'sent'
+              AND o.created_at >= \(bind: period.start) AND o.created_at < \(bind: period.end)\(sentFilter)
+            """)
+        var comments: [String] = []
+        if (row?.n ?? 0) >= Self.minimumAnswers {
+            struct Comment: Decodable { var comment: String }
+            comments = try await sql.raw(
+                "SELECT comment FROM (\(answers)) q WHERE comment <> '' ORDER BY created_at DESC LIMIT 50"
+            ).all(decoding: Comment.self).map(\.comment)
+        }
+        return Satisfaction(
+            surveysSent: sent, answers: row?.n ?? 0, promoters: row?.promoters ?? 0, detractors: row?.detractors ?? 0,
+            comments: comments)
+    }
+}

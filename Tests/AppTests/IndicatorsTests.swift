@@ -1,0 +1,254 @@
+import Fluent
+import Foundation
+import Testing
+import Vapor
+import VivierCore
+
+@testable import App
+
+/// Each indicator on a small history whose numbers were worked out by hand (in the comments), on both engines.
+@Suite("Indicators on a hand-checked history")
+struct IndicatorsTests {
+    static let day: TimeInterval = 86_400
+
+    struct History {
+        var jobA: UUID
+        var jobB: UUID
+    }
+
+    /// Six applications (days are counted back from now):
+    /// - A1 (job A, career site, 20 days ago): acknowledged after 60 s, moved to screening on day 2 with an
+    ///   interview invitation the same day, promised for day 10 → kept.
+    /// - A2 (job A, career site, 18 days ago): acknowledged after 120 s, rejected on day 5, promised day 10 → kept.
+    /// - A3 (job A, referral, 16 days ago): acknowledged after 30 s, nothing since, promised day 8 → due, not kept;
+    ///   marked unresponsive; past its deadline.
+    /// - B1 (job B, career site, 10 days ago): no acknowledgement, rejected on day 9, promised day 7 → not kept.
+    /// - B2 (job B, job board, 40 days ago: outside the period), still new → past its deadline.
+    /// - B3 (job B, career site, 5 days ago): acknowledged after 300 s, screening on day 1, hired on day 4.
+    static func history(_ app: Application) async throws -> History {
+        let now = app.clock.now()
+        let jobA = try await Fixtures.job(app, title: "Job A")
+        let jobB = try await Fixtures.job(app, title: "Job B")
+        jobB.department = "Sales"
+        try await jobB.save(on: app.db)
+        func stage(_ job: Job, _ kind: StageKind) async throws -> UUID {
+            try #require(
+                try await Stage.query(on: app.db).filter(\.$job.$id == job.requireID()).filter(\.$kind == kind)
+                    .first()?.id)
+        }
+        var index = 0
+        func application(
+            _ job: Job, _ source: JobApplication.Source, daysAgo: Double, stage kind: StageKind = .new,
+            outcome: ApplicationOutcome = .active
+        ) async throws -> JobApplication {
+            index += 1
+            let candidate = Candidate(
+                email: "c\(index)@example.com", firstName: "C\(index)", lastName: "X", phone: "", language: .fr)
+            try await candidate.create(on: app.db)
+            let created = now - daysAgo * day
+            let application = JobApplication(
+                candidateID: try candidate.requireID(), jobID: job.id, stageID: try await stage(job, kind),
+                source: source, sourceDetail: "", coverLetter: "", submissionToken: nil, now: created)
+            application.outcome = outcome
+            try await application.create(on: app.db)
+            return application
+        }
+        func message(_ application: JobApplication, _ kind: String, at date: Date, sent: Bool = true) async throws {
+            let row = OutboxMessage(
+                kind: kind, dedupeKey: "\(kind):\(UUID())", transactional: true, candidateID: application.$candidate.id,
+                sender: "s@x", recipient: "r@x", subject: "", message: "", needsSMTPUTF8: false, now: date)
+            row.applicationID = application.id
+            if sent {
+                row.status = .sent
+                row.sentAt = date
+            }
+            try await row.create(on: app.db)
+        }
+        func event(_ application: JobApplication, _ kind: Interaction.Kind, at date: Date) async throws {
+            try await Interaction(
+                candidateID: application.$candidate.id, applicationID: application.id, actorID: nil, kind: kind,
+                detail: "", at: date
+            ).create(on: app.db)
+        }
+
+        let a1 = try await application(jobA, .careerSite, daysAgo: 20, stage: .screening)
+        let a1c = a1.createdAt!
+        a1.promisedBy = a1c + 10 * day
+        a1.stageEnteredAt = a1c + 2 * day
+        try await a1.save(on: app.db)
+        try await message(a1, "acknowledgement", at: a1c + 60)
+        try await event(a1, .stageChanged, at: a1c + 2 * day)
+        try await message(a1, "interview_invitation", at: a1c + 2 * day)
+
+        let a2 = try await application(jobA, .careerSite, daysAgo: 18, outcome: .rejected)
+        let a2c = a2.createdAt!
+        a2.promisedBy = a2c + 10 * day
+        a2.decidedAt = a2c + 5 * day
+        try await a2.save(on: app.db)
+        try await message(a2, "acknowledgement", at: a2c + 120)
+        try await event(a2, .rejected, at: a2c + 5 * day)
+        try await message(a2, "rejection_profile", at: a2c + 5 * day)
+
+        let a3 = try await application(jobA, .referral, daysAgo: 16)
+        a3.promisedBy = a3.createdAt! + 8 * day
+        try await a3.save(on: app.db)
+        try await message(a3, "acknowledgement", at: a3.createdAt! + 30)
+        try await event(a3, .markedUnresponsive, at: a3.createdAt! + 12 * day)
+
+        let b1 = try await application(jobB, .careerSite, daysAgo: 10, outcome: .rejected)
+        let b1c = b1.createdAt!
+        b1.promisedBy = b1c + 7 * day
+        b1.decidedAt = b1c + 9 * day
+        try await b1.save(on: app.db)
+        try await event(b1, .rejected, at: b1c + 9 * day)
+        try await message(b1, "rejection_profile", at: b1c + 9 * day)
+
+        _ = try await application(jobB, .jobBoard, daysAgo: 40)
+
+        let b3 = try await application(jobB, .careerSite, daysAgo: 5, stage: .hired, outcome: .hired)
+        let b3c = b3.createdAt!
+        b3.decidedAt = b3c + 4 * day
+        try await b3.save(on: app.db)
+        try await message(b3, "acknowledgement", at: b3c + 300)
+        try await event(b3, .stageChanged, at: b3c + 1 * day)
+
+        // Satisfaction: six answers in the period (10, 9, 8, 6, 3, 10), two of them for job A; eight surveys sent.
+        for (number, score) in [10, 9, 8, 6, 3, 10].enumerated() {
+            let answer = SurveyAnswer()
+            answer.createdAt = now - Double(number + 1) * day
+            answer.$job.id = number < 2 ? jobA.id : jobB.id
+            answer.outcome = "rejected"
+            answer.score = score
+            answer.comment = "commentaire \(number)"
+            answer.applicationHash = "hash-\(number)"
+            try await answer.create(on: app.db)
+        }
+        for number in 0..<8 { try await message(b3, "satisfaction_survey", at: now - Double(number + 1) * day) }
+        return History(jobA: try jobA.requireID(), jobB: try jobB.requireID())
+    }
+
+    static func indicators(_ app: Application, _ scope: Indicators.Scope) -> Indicators {
+        let now = app.clock.now()
+        return Indicators(
+            db: app.db, period: .init(start: now - 30 * day, end: now + 1), scope: scope, now: now)
+    }
+
+    @Test func company_everyIndicator() async throws {
+        try await withApp { app, _ in
+            _ = try await Self.history(app)
+            let company = Self.indicators(app, .company)
+
+            // Coverage: career site 4 applications (A1, A2, B1, B3), 3 acknowledged; referral 1 of 1.
+            #expect(
+                try await company.acknowledgementCoverage() == [
+                    .init(source: "career_site", applications: 4, acknowledged: 3),
+                    .init(source: "referral", applications: 1, acknowledged: 1),
+                ])
+            // Acknowledged after 30, 60, 120, 300 s: median (2nd of 4) 60 s, p90 (4th) 300 s.
+            let ack = try await company.timeToAcknowledge()
+            #expect(ack.count == 4 && ack.median == 60 && ack.p90 == 300)
+            // Promises: A1, A2, A3, B1 due; A1 and A2 kept.
+            #expect(try await company.promises() == .init(due: 4, kept: 2))
+            // First decisions after 1 (B3), 2 (A1), 5 (A2), 9 (B1) days: median 2 d, p90 9 d; 2 within 3 days,
+            // 2 within 14.
+            let first = try await company.timeToFirstDecision()
+            #expect(first.count == 4 && first.median == 2 * Self.day && first.p90 == 9 * Self.day)
+            #expect(first.within3 == 2 && first.within14 == 2 && first.over14 == 0)
+            // Rejections after 5 and 9 days.
+            let reject = try await company.timeToReject()
+            #expect(reject.count == 2 && reject.median == 5 * Self.day && reject.p90 == 9 * Self.day)
+            // Past the deadline now: A1 (screening since 18 days), A3 (new since 16), B2 (new since 40).
+            #expect(try await company.waitingPastDeadline() == 3)
+            // Unresponsive: A3, among the three applications in a new stage (A2, A3, B1).
+            #expect(
+                try await company.ghosting() == [
+                    .init(stage: "hired", applications: 1, unresponsive: 0),
+                    .init(stage: "new", applications: 3, unresponsive: 1),
+                    .init(stage: "screening", applications: 1, unresponsive: 0),
+                ])
+            // Funnel: 5 applications; A1 and B3 went past new; B3 to hired.
+            #expect(try await company.funnel().map(\.reached) == [5, 2, 1, 1, 1])
+            #expect(
+                try await company.sources() == [
+                    .init(source: "career_site", applications: 4, hired: 1),
+                    .init(source: "referral", applications: 1, hired: 0),
+                ])
+            #expect(try await company.timeToHire().median == 4 * Self.day)
+            // Satisfaction: 3 promoters (10, 9, 10), 2 detractors (6, 3) of 6: NPS round(100 / 6) = 17; comments
+            // shown from 5 answers.
+            let satisfaction = try await company.satisfaction()
+            #expect(satisfaction.answers == 6 && satisfaction.surveysSent == 8 && satisfaction.nps == 17)
+            #expect(satisfaction.comments.count == 6)
+        }
+    }
+
+    @Test func scopes_jobAndDepartment() async throws {
+        try await withApp { app, _ in
+            let history = try await Self.history(app)
+            let jobA = Self.indicators(app, .job(history.jobA))
+            #expect(
+                try await jobA.acknowledgementCoverage() == [
+                    .init(source: "career_site", applications: 2, acknowledged: 2),
+                    .init(source: "referral", applications: 1, acknowledged: 1),
+                ])
+            #expect(try await jobA.promises() == .init(due: 3, kept: 2))
+            #expect(try await jobA.waitingPastDeadline() == 2)
+            // Two answers for job A: the score counts, the comments stay hidden.
+            let satisfaction = try await jobA.satisfaction()
+            #expect(satisfaction.answers == 2 && satisfaction.comments.isEmpty)
+            let sales = Self.indicators(app, .department("Sales"))
+            #expect(try await sales.funnel().first?.reached == 2, "B1 and B3 (B2 is outside the period)")
+            #expect(try await Self.indicators(app, .jobs([])).funnel().first?.reached == 0)
+        }
+    }
+
+    @Test func dashboard_rendersForEachRoleAndScope_andExportsCSV() async throws {
+        try await withApp { app, _ in
+            let manager = try await Fixtures.user(app, "manager@example.com", role: .hiringManager)
+            let admin = try await Fixtures.user(app, "admin@example.com", role: .admin)
+            let browser = Browser(app)
+            try await browser.login("admin@example.com")
+            #expect(try await browser.get("/app/indicators").status == .ok, "empty database")
+            let history = try await Self.history(app)
+            try await JobMember(jobID: history.jobA, userID: try manager.requireID()).create(on: app.db)
+            let jobA = history.jobA.uuidString.lowercased()
+            for scope in [
+                "company", "department:Sales", "job:\(jobA)",
+                "recruiter:\(try admin.requireID().uuidString.lowercased())",
+            ] {
+                for period in ["30", "90", "365"] {
+                    let page = try await browser.get("/app/indicators?period=\(period)&scope=\(scope)")
+                    #expect(
+                        page.status == .ok && page.body.contains("<svg class=\"chart\" role=\"img\""),
+                        "\(scope) \(period)")
+                }
+            }
+            let custom = try await browser.get("/app/indicators?period=custom&from=2026-08-01&to=2026-09-21")
+            #expect(custom.status == .ok && custom.body.contains("Promesses tenues"))
+            #expect(
+                try await browser.get("/app/indicators?period=custom&from=2026-09-21&to=2026-08-01").status
+                    == .unprocessableEntity)
+
+            // The hiring manager sees their job's figures; another job is hidden.
+            let viewer = Browser(app)
+            try await viewer.login("manager@example.com")
+            #expect(try await viewer.get("/app/indicators").status == .ok)
+            #expect(
+                try await viewer.get("/app/indicators?scope=job:\(history.jobB.uuidString.lowercased())").status
+                    == .notFound)
+
+            // CSV: RFC 4180, filters in the file name.
+            let csv = try await browser.get("/app/indicators.csv?table=coverage&period=30&scope=company")
+            #expect(csv.status == .ok && csv.headers.contentType?.subType == "csv")
+            #expect(csv.headers.first(name: .contentDisposition)?.contains("vivier-coverage-30-company") == true)
+            #expect(csv.body.hasPrefix("Source,Candidatures,Accusées,%\r\n") && csv.body.contains("Site carrière,4,3,"))
+        }
+    }
+
+    @Test func csv_neutralisesFormulasAndQuotes() {
+        #expect(CSV.field("=HYPERLINK(\"x\")") == "\"'=HYPERLINK(\"\"x\"\")\"")
+        #expect(CSV.field("+33 6") == "'+33 6" && CSV.field("-1") == "'-1" && CSV.field("@x") == "'@x")
+        #expect(CSV.field("\tcell") == "'\tcell" && CSV.field("a,b") == "\"a,b\"" && CSV.field("plain") == "plain")
+        #expect(CSV.document(headers: ["a", "b"], rows: [["1", "x\ny"]]) == "a,b\r\n1,\"x\ny\"\r\n")
+    }
+}
