@@ -7,6 +7,19 @@ func routes(_ app: Application) throws {
         return Response(status: .ok, body: .init(string: "ok\n"))
     }
     app.get { req in req.redirect(to: SiteURL.careers) }
+    // Prometheus: open to this machine, or to a scraper presenting VIVIER_METRICS_TOKEN.
+    app.get("metrics") { req async throws -> Response in
+        let token = req.application.config.metricsToken
+        let local = ["127.0.0.1", "::1"].contains(req.remoteAddress?.ipAddress ?? "")
+        let presented = req.headers.bearerAuthorization?.token
+        guard (token == nil && local) || (token != nil && presented.map { Tokens.equal($0, token!) } == true) else {
+            throw Abort(.notFound)
+        }
+        let response = Response(
+            status: .ok, body: .init(string: try await req.application.metrics.render(db: req.db, now: req.now)))
+        response.headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
+        return response
+    }
 
     let forms = app.grouped(CSRFMiddleware(maxBody: 1 << 20))
 
@@ -90,6 +103,7 @@ func routes(_ app: Application) throws {
         backOffice.post("applications", ":id", "interviews", use: interviews.schedule)
         backOffice.post("interviews", ":id", use: interviews.reschedule)
         backOffice.post("interviews", ":id", "cancel", use: interviews.cancel)
+        backOffice.post("interviews", ":id", "no-show", use: interviews.noShow)
 
         let candidates = CandidatesController()
         backOffice.get("candidates", use: candidates.list)

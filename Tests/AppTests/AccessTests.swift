@@ -23,6 +23,8 @@ struct AccessTests {
     static let matrix: [String: [Expect]] = [
         "GET /": [.allowed, .allowed, .allowed, .allowed],
         "GET /healthz": [.allowed, .allowed, .allowed, .allowed],
+        // Tests run in-process without a remote address: not this machine, so hidden.
+        "GET /metrics": [.notFound, .notFound, .notFound, .notFound],
         "GET /careers": [.allowed, .allowed, .allowed, .allowed],
         "GET /careers/thanks": [.allowed, .allowed, .allowed, .allowed],
         "GET /careers/apply": [.allowed, .allowed, .allowed, .allowed],
@@ -52,6 +54,7 @@ struct AccessTests {
         "POST /app/applications/:id/interviews": [.login, .allowed, .allowed, .allowed],
         "POST /app/interviews/:id": [.login, .notFound, .notFound, .notFound],
         "POST /app/interviews/:id/cancel": [.login, .notFound, .notFound, .notFound],
+        "POST /app/interviews/:id/no-show": [.login, .notFound, .notFound, .notFound],
         "GET /app/candidates": [.login, .allowed, .allowed, .allowed],
         "GET /app/candidates/:id": [.login, .allowed, .allowed, .allowed],
         "POST /app/candidates/:id/notes": [.login, .allowed, .allowed, .allowed],

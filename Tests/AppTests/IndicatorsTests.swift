@@ -112,6 +112,28 @@ struct IndicatorsTests {
         try await message(b3, "acknowledgement", at: b3c + 300)
         try await event(b3, .stageChanged, at: b3c + 1 * day)
 
+        // Interviews: A1's held (day 3), A2's missed (day 4), A3's cancelled.
+        for (application, offset, status) in [
+            (a1, 3.0, Interview.Status.scheduled), (a2, 4.0, .noShow), (a3, 5.0, .cancelled),
+        ] {
+            let interview = Interview(applicationID: try application.requireID(), uid: "i-\(UUID())")
+            interview.startsAt = application.createdAt! + offset * day
+            interview.status = status
+            try await interview.create(on: app.db)
+        }
+        // Consents: A1 joined the pool 710 days ago (its two years end within 30 days), A3 100 days before
+        // applying, B3 the day before; B1 took the newsletter and left it.
+        for (application, purpose, action, date) in [
+            (a1, ConsentPurpose.talentPool, ConsentAction.granted, now - 710 * day),
+            (a3, .talentPool, .granted, a3.createdAt! - 100 * day), (b3, .talentPool, .granted, b3c - day),
+            (b1, .newsletter, .granted, b1c), (b1, .newsletter, .withdrawn, b1c + day),
+        ] {
+            try await ConsentEvent(
+                candidateID: application.$candidate.id, purpose: purpose, action: action, channel: .careerForm,
+                wordingVersion: 1, locale: "fr", at: date
+            ).create(on: app.db)
+        }
+
         // Satisfaction: six answers in the period (10, 9, 8, 6, 3, 10), two of them for job A; eight surveys sent.
         for (number, score) in [10, 9, 8, 6, 3, 10].enumerated() {
             let answer = SurveyAnswer()
@@ -250,5 +272,45 @@ struct IndicatorsTests {
         #expect(CSV.field("+33 6") == "'+33 6" && CSV.field("-1") == "'-1" && CSV.field("@x") == "'@x")
         #expect(CSV.field("\tcell") == "'\tcell" && CSV.field("a,b") == "\"a,b\"" && CSV.field("plain") == "plain")
         #expect(CSV.document(headers: ["a", "b"], rows: [["1", "x\ny"]]) == "a,b\r\n1,\"x\ny\"\r\n")
+    }
+
+    @Test func metrics_prometheusText_boundedLabels_tokenRequired() async throws {
+        try await withApp(environment: ["VIVIER_METRICS_TOKEN": "scrape-0123456789"]) { app, _ in
+            let job = try await Fixtures.job(app)
+            _ = try await Fixtures.apply(Browser(app), slug: job.slug, email: "secret.person@example.com")
+            _ = try await Browser(app).get("/careers/\(job.slug)")
+            _ = try await Scheduler(app: app).runOnce()
+            let scraper = Browser(app)
+            #expect(try await scraper.get("/metrics").status == .notFound)
+            let wrong = try await scraper.request(.GET, "/metrics", headers: ["Authorization": "Bearer nope"])
+            #expect(wrong.status == .notFound)
+            let page = try await scraper.request(
+                .GET, "/metrics", headers: ["Authorization": "Bearer scrape-0123456789"])
+            #expect(page.status == .ok)
+            #expect(
+                page.body.contains(#"vivier_http_requests_total{method="GET",route="/careers/:slug",status="2xx"} 1"#))
+            #expect(page.body.contains(#"vivier_outbox_messages{status="pending"} 1"#))
+            #expect(
+                page.body.contains("vivier_outbox_lag_seconds 0") && page.body.contains("vivier_scheduler_runs_total 1")
+            )
+            #expect(!page.body.contains("secret.person") && !page.body.contains(job.slug))
+        }
+    }
+
+    @Test func noShows_pool_andWaitingOverTime() async throws {
+        try await withApp { app, _ in
+            _ = try await Self.history(app)
+            let company = Self.indicators(app, .company)
+            // A1's and A2's interviews were held (A3's cancelled); A2's candidate missed it.
+            #expect(try await company.noShows() == .init(held: 2, missed: 1))
+            // Pool: A1, A3, B3 (B1's newsletter withdrawn); A1's term ends within 30 days; A1, A3, B3 applied
+            // after joining; B3 was hired.
+            let pool = try await company.pool()
+            #expect(pool.people == 6 && pool.consents == ["talent_pool": 3])
+            #expect(pool.expiringWithin30Days == 1 && pool.reapplied == 3 && pool.hired == 1)
+            // Every 5 days: B2 (new since 40 days) waits past its target at each point; A3 joins at the end
+            // (16 days without a decision); A1, A2, B1, B3 were answered in time.
+            #expect(try await company.waitingOverTime().map(\.1) == [1, 1, 1, 1, 1, 2])
+        }
     }
 }

@@ -203,6 +203,8 @@ struct CandidatesController {
         var place: String
         var status: String
         var isScheduled: Bool
+        /// Past and still scheduled: the recruiter may record that the candidate did not come.
+        var canMarkNoShow: Bool
     }
 
     struct MessageView: Encodable {
@@ -328,7 +330,8 @@ struct CandidatesController {
                             place: [interview.location, interview.videoURL].filter { !$0.isEmpty }.joined(
                                 separator: " · "),
                             status: req.t("interview.status.\(interview.status.rawValue)"),
-                            isScheduled: interview.status == .scheduled)
+                            isScheduled: interview.status == .scheduled,
+                            canMarkNoShow: interview.status == .scheduled && interview.startsAt < req.now)
                     }))
         }
         let visibleApplicationIDs = Set(applications.compactMap(\.id))

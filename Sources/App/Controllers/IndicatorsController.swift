@@ -132,6 +132,9 @@ struct IndicatorsController {
         let sources = try await current.sources()
         let hire = try await current.timeToHire()
         let satisfaction = try await current.satisfaction(), satisfactionBefore = try await before.satisfaction()
+        let noShows = try await current.noShows(), noShowsBefore = try await before.noShows()
+        let pool = try await current.pool()
+        let waitingSeries = try await current.waitingOverTime()
         func share(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
         let ghosted = ghosting.reduce(0) { $0 + $1.unresponsive },
             ghostTotal = ghosting.reduce(0) { $0 + $1.applications }
@@ -175,6 +178,16 @@ struct IndicatorsController {
                 trend: trend(share(ghosted, ghostTotal), share(ghostedBefore, ghostTotalBefore), higherIsBetter: false),
                 definition: req.t("indicators.ghosting_definition")),
             Card(
+                key: "no_shows", label: req.t("indicators.no_shows"), value: percent(noShows.missed, noShows.held),
+                previous: percent(noShowsBefore.missed, noShowsBefore.held),
+                trend: trend(
+                    share(noShows.missed, noShows.held), share(noShowsBefore.missed, noShowsBefore.held),
+                    higherIsBetter: false),
+                definition: req.t("indicators.no_shows_definition")),
+            Card(
+                key: "pool", label: req.t("indicators.pool"), value: "\(pool.consents["talent_pool"] ?? 0)",
+                previous: "—", trend: "flat", definition: req.t("indicators.pool_definition")),
+            Card(
                 key: "nps", label: req.t("indicators.nps"), value: satisfaction.nps.map { "\($0)" } ?? "—",
                 previous: satisfactionBefore.nps.map { "\($0)" } ?? "—",
                 trend: trend(
@@ -208,6 +221,33 @@ struct IndicatorsController {
                         ("> 14 j", Double(first.over14)),
                     ]),
                 csvURL: csv("decisions")),
+            Table(
+                key: "waiting", title: req.t("indicators.table_waiting"),
+                headers: [req.t("indicators.col_date"), req.t("indicators.col_applications")],
+                rows: waitingSeries.map { [Dates.day($0.0, language), "\($0.1)"] },
+                chart: Chart.bars(
+                    title: req.t("indicators.table_waiting"),
+                    bars: waitingSeries.map { (Dates.short($0.0, language), Double($0.1)) }),
+                csvURL: csv("waiting")),
+            Table(
+                key: "pool", title: req.t("indicators.table_pool"),
+                headers: [req.t("indicators.col_measure"), req.t("indicators.col_people"), "%"],
+                rows: ConsentPurpose.allCases.map {
+                    [
+                        req.t("consent.\($0.rawValue)"), "\(pool.consents[$0.rawValue] ?? 0)",
+                        percent(pool.consents[$0.rawValue] ?? 0, pool.people),
+                    ]
+                } + [
+                    [req.t("indicators.pool_expiring"), "\(pool.expiringWithin30Days)", ""],
+                    [req.t("indicators.pool_reapplied"), "\(pool.reapplied)", ""],
+                    [req.t("indicators.pool_hired"), "\(pool.hired)", ""],
+                ],
+                chart: Chart.bars(
+                    title: req.t("indicators.table_pool"),
+                    bars: ConsentPurpose.allCases.map {
+                        (req.t("consent.\($0.rawValue)"), Double(pool.consents[$0.rawValue] ?? 0))
+                    }),
+                csvURL: csv("pool")),
             Table(
                 key: "coverage", title: req.t("indicators.table_coverage"),
                 headers: [

@@ -53,6 +53,24 @@ struct InterviewController {
         return req.redirect(to: back(req), flash: "flash.interview_cancelled")
     }
 
+    /// The candidate did not come: recorded for the ghosting indicators, nothing is sent.
+    @Sendable func noShow(req: Request) async throws -> Response {
+        let (interview, access) = try await find(req)
+        guard interview.status == .scheduled, interview.startsAt < req.now else {
+            throw Abort(.conflict, reason: req.t("error.interview_not_past"))
+        }
+        let application = try await interview.$application.get(on: req.db)
+        try await req.db.transaction { db in
+            interview.status = .noShow
+            try await interview.save(on: db)
+            try await Interaction(
+                candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
+                kind: .noShow, detail: Dates.dayTime(interview.startsAt, req.language), at: req.now
+            ).create(on: db)
+        }
+        return req.redirect(to: back(req), flash: "flash.no_show_recorded")
+    }
+
     /// Stores the interview, notes it on the timeline and queues what the candidate must receive: one transaction.
     private func save(_ interview: Interview, detail: String, by access: Access, _ req: Request) async throws {
         try await req.db.transaction { db in

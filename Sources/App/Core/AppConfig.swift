@@ -20,6 +20,8 @@ public struct AppConfig: Sendable {
     public var production: Bool
     public var mail: MailSettings
     public var sms: SMSSettings?
+    /// Bearer token that opens `/metrics` to a scraper that is not on this machine.
+    public var metricsToken: String?
 
     public struct Invalid: Error, CustomStringConvertible {
         public var variable: String
@@ -136,7 +138,7 @@ public struct AppConfig: Sendable {
             database: database, dataDirectory: dataDirectory,
             publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
             secret: secret, host: host, port: port, defaultLanguage: language, production: production, mail: mail,
-            sms: try SMSSettings.load(value))
+            sms: try SMSSettings.load(value), metricsToken: value("VIVIER_METRICS_TOKEN"))
     }
 
     /// The secret kept in `<data dir>/secret`, created with 32 random bytes on first use (readable by the owner only).

@@ -25,6 +25,13 @@ enum Tokens {
         Data(mac(message, secret: secret)).base64URLEncoded
     }
 
+    /// Constant-time comparison of two secrets.
+    static func equal(_ presented: String, _ expected: String) -> Bool {
+        let a = Array(presented.utf8), b = Array(expected.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     /// Constant-time comparison of a presented signature with the expected one.
     static func verify(_ signature: String, of message: String, secret: [UInt8]) -> Bool {
         let expected = Array(sign(message, secret: secret).utf8)

@@ -19,6 +19,7 @@ final class Interaction: Model, @unchecked Sendable {
         case message
         case reply
         case markedUnresponsive = "marked_unresponsive"
+        case noShow = "no_show"
         case resourceOpened = "resource_opened"
         case portalVisit = "portal_visit"
         case erasureRequested = "erasure_requested"

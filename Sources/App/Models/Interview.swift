@@ -8,6 +8,8 @@ final class Interview: Model, @unchecked Sendable {
 
     enum Status: String, Codable, CaseIterable, Sendable {
         case scheduled, cancelled
+        /// The candidate did not come (marked by a recruiter after the time).
+        case noShow = "no_show"
     }
 
     @ID(key: .id) var id: UUID?

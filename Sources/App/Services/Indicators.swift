@@ -193,15 +193,122 @@ struct Indicators {
             """)
     }
 
+    /// Seconds from `column` to a bound date, in the engine's dialect.
+    func elapsed(since column: String, until date: Date) -> SQLQueryString {
+        db.isPostgres
+            ? "EXTRACT(EPOCH FROM (CAST(\(bind: date) AS timestamptz) - \(unsafeRaw: column)))"
+            : "(\(bind: date) - \(unsafeRaw: column))"
+    }
+
+    /// The scope's applications of any date.
+    var everApplications: SQLQueryString {
+        Indicators(db: db, period: Period(start: .distantPast, end: .distantFuture), scope: scope, now: now)
+            .applications
+    }
+
     /// Active applications of the scope (whatever their date) past their decision deadline now.
     func waitingPastDeadline() async throws -> Int {
-        let all = Indicators(db: db, period: Period(start: .distantPast, end: .distantFuture), scope: scope, now: now)
-        let elapsed: SQLQueryString =
-            db.isPostgres
-            ? "EXTRACT(EPOCH FROM (CAST(\(bind: now) AS timestamptz) - a.stage_entered_at))"
-            : "(\(bind: now) - a.stage_entered_at)"
-        return try await count(
-            "SELECT a.id FROM \(all.applications) a WHERE a.outcome = 'active' AND \(elapsed) > a.target_days * 86400")
+        try await count(
+            """
+            SELECT a.id FROM \(everApplications) a WHERE a.outcome = 'active'
+              AND \(elapsed(since: "a.stage_entered_at", until: now)) > a.target_days * 86400
+            """)
+    }
+
+    /// How many applications were waiting for their first decision past the response target, at `points`
+    /// moments spread over the period (the last one is the period's end).
+    func waitingOverTime(points: Int = 6) async throws -> [(Date, Int)] {
+        var series: [(Date, Int)] = []
+        let step = period.end.timeIntervalSince(period.start) / Double(points)
+        for index in 1...points {
+            let moment = min(period.start + step * Double(index), now)
+            let waiting = try await count(
+                """
+                SELECT a.id FROM \(everApplications) a
+                WHERE a.created_at < \(bind: moment)
+                  AND \(elapsed(since: "a.created_at", until: moment)) > a.target_days * 86400
+                  AND (a.decided_at IS NULL OR a.decided_at > \(bind: moment))
+                  AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.application_id = a.id
+                    AND i.kind IN ('stage_changed', 'rejected', 'withdrawn') AND i.created_at <= \(bind: moment))
+                """)
+            series.append((moment, waiting))
+        }
+        return series
+    }
+
+    struct NoShows: Equatable, Sendable {
+        var held: Int
+        var missed: Int
+    }
+
+    /// Interviews of the period whose time has passed (not cancelled), and those the candidate missed.
+    func noShows() async throws -> NoShows {
+        struct Row: Decodable {
+            var held: Int
+            var missed: Int?
+        }
+        let row = try await sql.raw(
+            """
+            SELECT COUNT(*) AS held, SUM(CASE WHEN i.status = 'no_show' THEN 1 ELSE 0 END) AS missed
+            FROM interviews i JOIN \(everApplications) a ON a.id = i.application_id
+            WHERE i.status IN ('scheduled', 'no_show') AND i.starts_at >= \(bind: period.start)
+              AND i.starts_at < \(bind: period.end) AND i.starts_at < \(bind: now)
+            """
+        ).first(decoding: Row.self)
+        return NoShows(held: row?.held ?? 0, missed: row?.missed ?? 0)
+    }
+
+    // MARK: - Talent pool
+
+    struct Pool: Equatable, Sendable {
+        /// People (not merged, not erased) now.
+        var people: Int
+        /// People whose latest event for each purpose gives the consent.
+        var consents: [String: Int]
+        var expiringWithin30Days: Int
+        /// Applications of the period (in the scope) by people who were in the pool before applying.
+        var reapplied: Int
+        var hired: Int
+    }
+
+    /// Pool consent lasts two years from its last grant or renewal.
+    static let poolTerm: TimeInterval = 730 * 86_400
+
+    func pool() async throws -> Pool {
+        let latest: SQLQueryString = """
+            SELECT e.candidate_id, e.purpose, e.action, e.created_at FROM consent_events e
+            WHERE e.created_at = (SELECT MAX(e2.created_at) FROM consent_events e2
+              WHERE e2.candidate_id = e.candidate_id AND e2.purpose = e.purpose)
+            """
+        struct Row: Decodable {
+            var purpose: String
+            var n: Int
+        }
+        let rows = try await sql.raw(
+            """
+            SELECT l.purpose AS purpose, COUNT(DISTINCT l.candidate_id) AS n FROM (\(latest)) l
+            WHERE l.action IN ('granted', 'confirmed', 'renewed') GROUP BY l.purpose
+            """
+        ).all(decoding: Row.self)
+        let people = try await count(
+            "SELECT id FROM candidates WHERE merged_into_id IS NULL AND email <> ''")
+        let expiring = try await count(
+            """
+            SELECT l.candidate_id FROM (\(latest)) l WHERE l.purpose = 'talent_pool'
+              AND l.action IN ('granted', 'confirmed', 'renewed')
+              AND l.created_at <= \(bind: now - Self.poolTerm + 30 * 86_400)
+            """)
+        let fromPool: SQLQueryString = """
+            EXISTS (SELECT 1 FROM consent_events e WHERE e.candidate_id = a.candidate_id
+              AND e.purpose = 'talent_pool' AND e.action IN ('granted', 'confirmed', 'renewed')
+              AND e.created_at < a.created_at)
+            """
+        let reapplied = try await count("SELECT a.id FROM \(applications) a WHERE \(fromPool)")
+        let hired = try await count(
+            "SELECT a.id FROM \(applications) a WHERE a.outcome = 'hired' AND \(fromPool)")
+        return Pool(
+            people: people, consents: Dictionary(rows.map { ($0.purpose, $0.n) }, uniquingKeysWith: +),
+            expiringWithin30Days: expiring, reapplied: reapplied, hired: hired)
     }
 
     // MARK: - Ghosting and funnel

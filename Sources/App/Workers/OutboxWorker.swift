@@ -177,6 +177,14 @@ final class OutboxWorker: Sendable {
     }
 
     private func classify(_ outcome: SMTPOutcome, message: OutboxMessage, id: UUID) -> Outcome {
+        let label =
+            switch outcome {
+            case .sent: "sent"
+            case .transientFailure: "temporary"
+            case .permanentFailure: "permanent"
+            case .inDoubt: "in_doubt"
+            }
+        app.metrics.smtp(label)
         switch outcome {
         case .sent(let reply):
             return Outcome(id: id, status: .sent, reply: reply.description, sentAt: now)

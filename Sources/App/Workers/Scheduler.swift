@@ -43,6 +43,7 @@ struct Scheduler {
         report.surveys = try await surveys(now: now, window: window)
         report.digests = try await digests(now: now, window: window)
         report.texts = try await TextMessages.sendDue(app: app, now: now)
+        app.metrics.schedulerRun(report)
         return report
     }
 
