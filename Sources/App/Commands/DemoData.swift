@@ -141,7 +141,15 @@ enum DemoData {
                 """),
     ]
 
+    /// Comments candidates leave in the survey.
+    static let surveyComments = [
+        "Réponse rapide et claire, merci.", "Entretien très humain, on sent une vraie équipe.",
+        "J'aurais aimé un retour plus détaillé après l'entretien.", "Clear process, I always knew where I stood.",
+        "Le rappel la veille et le guide de préparation m'ont beaucoup aidé.", "Un peu long entre les deux entretiens.",
+    ]
+
     static func load(on database: any Database, now: Date) async throws {
+        let adoption = now - 75 * 86_400
         try await database.transaction { db in
             var random = Generator(state: 20_261_130)
             try await Company(name: "Atelier Boréal", website: "https://atelier-boreal.example", country: "FR").save(
@@ -245,9 +253,35 @@ enum DemoData {
                         candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .applied,
                         detail: spontaneous ? "spontaneous" : job.title, at: appliedAt
                     ).create(on: db)
+                    // Since Vivier arrived (75 days ago), every application is acknowledged with a promised date,
+                    // decisions come faster and candidates hear about them: the story the indicators tell.
+                    let withVivier = appliedAt > adoption
+                    func sent(_ kind: String, at date: Date) async throws {
+                        let row = OutboxMessage(
+                            kind: kind, dedupeKey: "demo:\(kind):\(applicationID):\(Int(date.timeIntervalSince1970))",
+                            transactional: true, candidateID: candidateID, sender: "demo@atelier-boreal.example",
+                            recipient: email, subject: "", message: "", needsSMTPUTF8: false, now: date)
+                        row.applicationID = applicationID
+                        row.status = .sent
+                        row.sentAt = date + Double(random.int(15..<90))
+                        row.attempts = 1
+                        try await row.create(on: db)
+                    }
+                    if withVivier {
+                        try await sent("acknowledgement", at: appliedAt)
+                        application.promisedBy = WorkingCalendar.france(around: appliedAt).adding(
+                            workingDays: 8, to: appliedAt)
+                        application.promisedWorkingDays = 8
+                        application.promiseBasis = "company"
+                    }
                     var when = appliedAt
                     for step in stride(from: 1, through: reached, by: 1) {
-                        when += Double(random.int(1..<9)) * 86_400
+                        when += Double(withVivier ? random.int(1..<5) : random.int(2..<16)) * 86_400
+                        if withVivier && when < now {
+                            try await sent(
+                                stages[step].kind == .interview ? "interview_invitation" : "still_in_progress", at: when
+                            )
+                        }
                         try await Interaction(
                             candidateID: candidateID, applicationID: applicationID, actorID: team[0].id,
                             kind: .stageChanged,
@@ -268,8 +302,10 @@ enum DemoData {
                         application.outcome = withdrew ? .withdrawn : .rejected
                         application.closingReason =
                             withdrew ? ClosingReason.candidateWithdrew.rawValue : reason.rawValue
-                        let decided = min(when + Double(random.int(1..<15)) * 86_400, now)
+                        let decided = min(
+                            when + Double(withVivier ? random.int(1..<6) : random.int(3..<25)) * 86_400, now)
                         application.decidedAt = decided
+                        if withVivier && !withdrew { try await sent("rejection_\(reason.rawValue)", at: decided) }
                         try await Interaction(
                             candidateID: candidateID, applicationID: applicationID,
                             actorID: withdrew ? nil : team[0].id, kind: withdrew ? .withdrawn : .rejected,
@@ -277,6 +313,23 @@ enum DemoData {
                         ).create(on: db)
                     }
                     try await application.save(on: db)
+                    // Ended since Vivier arrived: surveyed, and most answer, kindly when they were answered fast.
+                    if withVivier, let decided = application.decidedAt, decided < now - 86_400,
+                        application.outcome == .hired || application.outcome == .withdrawn
+                            || application.closingReason == ClosingReason.afterInterview.rawValue
+                    {
+                        try await sent("satisfaction_survey", at: decided + 86_400)
+                        if random.chance(60) {
+                            let answer = SurveyAnswer()
+                            answer.createdAt = min(decided + Double(random.int(1..<4)) * 86_400, now)
+                            answer.$job.id = application.$job.id
+                            answer.outcome = application.outcome.rawValue
+                            answer.score = random.pick([10, 10, 9, 9, 9, 8, 8, 7, 6, 4])
+                            answer.comment = random.chance(40) ? random.pick(surveyComments) : ""
+                            answer.applicationHash = Survey.hash(applicationID)
+                            try await answer.create(on: db)
+                        }
+                    }
                 }
 
                 for purpose in [ConsentPurpose.talentPool, .newsletter, .partnerSharing]
@@ -312,7 +365,6 @@ enum DemoData {
         }
     }
 
-    /// Most applications stay early in the funnel, a few reach the end: 45% new, 25% screening, 15% interview...
     /// What a candidate invited to an interview receives to prepare, in both languages.
     static func prepResources(now: Date) -> [PrepResource] {
         [
@@ -345,6 +397,7 @@ enum DemoData {
         ]
     }
 
+    /// Most applications stay early in the funnel, a few reach the end: 45% new, 25% screening, 15% interview...
     static func weightedStage(_ random: inout Generator) -> Int {
         let roll = random.int(0..<100)
         switch roll {

@@ -107,6 +107,9 @@ struct IndicatorsController {
         func days(_ seconds: Double?) -> String {
             guard let seconds else { return "—" }
             let value = seconds / 86_400
+            if seconds < 3600 {
+                return String(format: req.t("indicators.minutes"), max(Int((seconds / 60).rounded(.up)), 1))
+            }
             return value < 1
                 ? String(format: req.t("indicators.hours"), Int((seconds / 3600).rounded(.up)))
                 : req.t("indicators.days").replacingOccurrences(
@@ -365,7 +368,7 @@ struct IndicatorsController {
 /// readers, plain fills that print.
 enum Chart {
     static func bars(title: String, bars: [(String, Double)], unit: String = "") -> String {
-        let width = 560.0, row = 28.0, label = 170.0
+        let width = 600.0, row = 28.0, label = 230.0
         let height = max(Double(bars.count) * row + 10, 40)
         let maximum = max(bars.map(\.1).max() ?? 0, 1)
         let id = "c" + String(Tokens.random(bytes: 6).filter(\.isLetter).prefix(8))
