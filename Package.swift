@@ -74,6 +74,7 @@ let package = Package(
                 "App",
                 .product(name: "VaporTesting", package: "vapor"),
             ],
+            exclude: ["Snapshots"],
             swiftSettings: strict
         ),
     ]

@@ -21,6 +21,7 @@ extension Application {
         migrations.add(UpdateJobsAddAutoUpdates())
         migrations.add(CreatePartners())
         migrations.add(CreateSMS())
+        migrations.add(CreateIndicatorIndexes())
     }
 }
 

@@ -23,6 +23,10 @@ func routes(_ app: Application) throws {
 
     let forms = app.grouped(CSRFMiddleware(maxBody: 1 << 20))
 
+    // One-click unsubscribe (RFC 8058): mail clients post it without a cookie or a form token.
+    let community = CommunityController()
+    app.on(.POST, "unsubscribe", ":token", body: .collect(maxSize: "16kb"), use: community.unsubscribe)
+
     // Replies to text messages, posted by the SMS provider: no session, no CSRF token; the secret is in the path.
     app.on(.POST, "sms", "inbound", ":key", body: .collect(maxSize: "64kb"), use: SMSController().inbound)
 
@@ -51,9 +55,16 @@ func routes(_ app: Application) throws {
         forms.post("portal", "logout", use: portal.logout)
         forms.get("portal", "interviews", ":file", use: portal.calendar)
         forms.post("portal", "consents", use: portal.saveConsents)
+        forms.post("portal", "unsubscribe-all", use: portal.unsubscribeAll)
         forms.post("portal", "applications", ":id", "withdraw", use: portal.withdraw)
         forms.get("portal", "export", use: portal.export)
         forms.post("portal", "erase", use: portal.requestErasure)
+
+        forms.get("talent-community", use: community.form)
+        forms.post("talent-community", use: community.join)
+        forms.get("confirm", ":token", use: community.confirmPage)
+        forms.post("confirm", ":token", use: community.confirm)
+        forms.get("unsubscribe", ":token", use: community.unsubscribePage)
 
         let links = EmailLinksController()
         forms.get("consent", ":token", use: links.optInPage)

@@ -59,6 +59,8 @@ struct TemplateSnapshotTests {
             "awaiting": fr ? "notre invitation à un entretien" : "our interview invitation",
             "survey_url": "https://jobs.atelier-boreal.example/survey/TOKEN",
             "partner": ["company": "Nordique SA", "name": "Léa Martin"],
+            "confirm_url": "https://jobs.atelier-boreal.example/confirm/TOKEN",
+            "purposes": fr ? "la lettre d'information et les alertes offres d'emploi" : "the newsletter and job alerts",
         ]
     }
 

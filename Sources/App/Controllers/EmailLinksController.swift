@@ -56,9 +56,10 @@ struct EmailLinksController {
             do {
                 try await req.db.transaction { db in
                     try await UsedToken(tokenHash: Tokens.hash(token), at: req.now).create(on: db)
+                    // The link came to the person's own mailbox: for the newsletter that is the double opt-in.
                     try await ConsentLedger.record(
-                        purpose, .granted, for: candidateID, channel: .emailLink, language: language, on: db,
-                        now: req.now)
+                        purpose, Newsletter.doubleOptIn.contains(purpose) ? .confirmed : .granted, for: candidateID,
+                        channel: .emailLink, language: language, on: db, now: req.now)
                 }
             } catch let error as any DatabaseError where error.isConstraintFailure {
                 return try await LinkProblem.page(.used, req)

@@ -149,6 +149,7 @@ struct PortalController {
         var messages: [MessageRow]
         var consents: [ConsentRow]
         var erasureRequested: Bool
+        var languages: [Choice]
         // Leaf treats an empty list as true: the page asks these instead.
         var hasApplications: Bool
         var hasResources: Bool
@@ -225,7 +226,12 @@ struct PortalController {
                         wording: wordings.filter { $0.purpose == purpose }.max { $0.version < $1.version }?.text ?? "",
                         granted: state[purpose] ?? false)
                 },
-                erasureRequested: erasure, hasApplications: !rows.isEmpty, hasResources: !resources.isEmpty,
+                erasureRequested: erasure,
+                languages: Language.allCases.map {
+                    Choice(
+                        value: $0.rawValue, label: req.t("language.\($0.rawValue)"),
+                        selected: candidate.language == $0.rawValue)
+                }, hasApplications: !rows.isEmpty, hasResources: !resources.isEmpty,
                 hasMessages: !messages.isEmpty))
     }
 
@@ -271,23 +277,40 @@ struct PortalController {
 
     struct ConsentForm: Content {
         var purposes: [String]?
+        var language: String?
     }
 
     /// Saves the consent toggles: one event per purpose that changed, none for those that did not.
     @Sendable func saveConsents(req: Request) async throws -> Response {
         let candidate = try await requireCandidate(req)
         let candidateID = try candidate.requireID()
-        let wanted = Set((try req.content.decode(ConsentForm.self).purposes ?? []).compactMap(ConsentPurpose.init))
+        let form = try req.content.decode(ConsentForm.self)
+        let wanted = Set((form.purposes ?? []).compactMap(ConsentPurpose.init))
         let language = req.language
+        // The language of the messages the person receives.
+        if let chosen = form.language.flatMap(Language.init(rawValue:)), chosen.rawValue != candidate.language {
+            candidate.language = chosen.rawValue
+            try await candidate.save(on: req.db)
+        }
         try await req.db.transaction { db in
             let state = try await ConsentLedger.state(of: candidateID, on: db)
             for purpose in ConsentPurpose.allCases where (state[purpose] ?? false) != wanted.contains(purpose) {
+                // The portal is reached through a link sent to the person's mailbox: a subscription there is
+                // already confirmed.
+                let given: ConsentAction = Newsletter.doubleOptIn.contains(purpose) ? .confirmed : .granted
                 try await ConsentLedger.record(
-                    purpose, wanted.contains(purpose) ? .granted : .withdrawn, for: candidateID, channel: .portal,
+                    purpose, wanted.contains(purpose) ? given : .withdrawn, for: candidateID, channel: .portal,
                     language: language, on: db, now: req.now)
             }
         }
         return req.redirect(to: SiteURL.portal + "#preferences", flash: "flash.preferences_saved")
+    }
+
+    /// Objection: every consent withdrawn and the address kept off all marketing, in one click.
+    @Sendable func unsubscribeAll(req: Request) async throws -> Response {
+        let candidate = try await requireCandidate(req)
+        try await Newsletter.unsubscribe(candidate, channel: .portal, on: req.db, now: req.now)
+        return req.redirect(to: SiteURL.portal + "#preferences", flash: "flash.unsubscribed_all")
     }
 
     /// The candidate withdraws an application; the recruiters see it on the board and the timeline.

@@ -29,6 +29,9 @@ enum SiteURL {
     static func optIn(_ token: String) -> String { "/consent/\(token)" }
     static func prepResource(_ token: String) -> String { "/prep/\(token)" }
     static func survey(_ token: String) -> String { "/survey/\(token)" }
+    static func confirm(_ token: String) -> String { "/confirm/\(token)" }
+    static func unsubscribe(_ token: String) -> String { "/unsubscribe/\(token)" }
+    static let community = "/talent-community"
     static let templates = "/app/templates"
     static func template(_ kind: String, _ language: String) -> String { "/app/templates/\(kind)/\(language)" }
     static let prepResources = "/app/prep"

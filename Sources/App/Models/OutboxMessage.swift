@@ -89,4 +89,18 @@ final class Suppression: Model, @unchecked Sendable {
     static func hash(_ address: String) -> String {
         Tokens.hash(address.trimmingCharacters(in: .whitespaces).lowercased())
     }
+
+    /// Reasons that stop marketing only: the person still receives what concerns their applications.
+    static let unsubscribeReason = "unsubscribe"
+    var marketingOnly: Bool { reason.hasPrefix(Self.unsubscribeReason) }
+
+    /// The suppressed addresses of a batch, by what they stop.
+    struct Blocked: Sendable {
+        var all: Set<String>
+        var marketing: Set<String>
+
+        func blocks(_ hash: String, transactional: Bool) -> Bool {
+            all.contains(hash) || (!transactional && marketing.contains(hash))
+        }
+    }
 }

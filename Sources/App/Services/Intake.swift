@@ -167,6 +167,9 @@ struct Intake {
             ).create(on: db)
         }
         if let acknowledge {
+            try await Newsletter.requestConfirmation(
+                of: Array(submission.consents), for: candidate,
+                composer: Composer(db: db, config: acknowledge.config, shipped: acknowledge.shipped, now: now))
             try await Acknowledgement(
                 composer: Composer(db: db, config: acknowledge.config, shipped: acknowledge.shipped, now: now)
             ).queue(for: application, candidate: candidate, job: submission.job)

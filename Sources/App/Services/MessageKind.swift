@@ -19,6 +19,7 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
     case satisfactionSurvey = "satisfaction_survey"
     case portalLink = "portal_link"
     case cvForwarded = "cv_forwarded"
+    case consentConfirmation = "consent_confirmation"
 
     /// The template used to tell a candidate `reason`.
     static func rejection(_ reason: ClosingReason) -> MessageKind {
@@ -72,6 +73,8 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
             break
         case .cvForwarded:
             fields += ["partner.company", "partner.name"]
+        case .consentConfirmation:
+            fields += ["confirm_url", "purposes"]
         }
         return TemplateSchema(fields)
     }

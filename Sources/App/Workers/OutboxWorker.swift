@@ -65,8 +65,12 @@ final class OutboxWorker: Sendable {
         let messages = try await OutboxMessage.query(on: db).filter(\.$id ~~ ids).sort(\.$nextAttemptAt).all()
         // Suppression is checked now, not when the message was queued: an unsubscribe or a bounce since then wins.
         let hashes = Set(messages.flatMap { $0.recipient.split(separator: ",").map { Suppression.hash(String($0)) } })
-        let suppressed = Set(
-            try await Suppression.query(on: db).filter(\.$addressHash ~~ Array(hashes)).all().map(\.addressHash))
+        // An unsubscribe stops marketing only (the candidate still hears about their applications); a hard bounce or
+        // an erasure stops everything.
+        let rows = try await Suppression.query(on: db).filter(\.$addressHash ~~ Array(hashes)).all()
+        let suppressed = Suppression.Blocked(
+            all: Set(rows.filter { !$0.marketingOnly }.map(\.addressHash)),
+            marketing: Set(rows.filter(\.marketingOnly).map(\.addressHash)))
         let commits = CommitGroup(worker: self)
         let lanes = (0..<concurrency).map { lane in
             stride(from: lane, to: messages.count, by: concurrency).map { messages[$0] }
@@ -136,13 +140,15 @@ final class OutboxWorker: Sendable {
         var retryAt: Date?
     }
 
-    private func deliver(_ lane: [OutboxMessage], suppressed: Set<String>, commits: CommitGroup) async {
+    private func deliver(_ lane: [OutboxMessage], suppressed: Suppression.Blocked, commits: CommitGroup) async {
         var previous: Outcome?
         for message in lane {
             guard let messageID = message.id else { continue }
             let recipients = message.recipient.split(separator: ",").map(String.init)
             do {
-                if recipients.contains(where: { suppressed.contains(Suppression.hash($0)) }) {
+                if recipients.contains(where: {
+                    suppressed.blocks(Suppression.hash($0), transactional: message.transactional)
+                }) {
                     let blocked = Outcome(id: messageID, status: .suppressed, reply: "address on the suppression list")
                     _ = try await commits.submit(.init(done: [previous, blocked].compactMap { $0 }, mark: nil))
                     previous = nil
