@@ -117,17 +117,15 @@ struct CommunityController {
     private func confirmation(_ req: Request) async throws -> Result<(Candidate, [ConsentPurpose], String), LinkProblem>
     {
         let token = req.parameters.get("token") ?? ""
-        switch SignedLink.open(token, secret: req.application.config.secret, now: req.now) {
-        case .failure(let failure): return .failure(failure == .expired ? .expired : .tampered)
+        switch try await SignedLink.openOnce(
+            token, kind: "confirm", count: 3, secret: req.application.config.secret, now: req.now, on: req.db)
+        {
+        case .failure(let problem): return .failure(problem)
         case .success(let fields):
-            guard fields.count == 3, fields[0] == "confirm", let id = UUID(uuidString: fields[1]),
-                let candidate = try await Candidate.find(id, on: req.db), !candidate.email.isEmpty
-            else { return .failure(.tampered) }
             let purposes = fields[2].split(separator: ",").compactMap { ConsentPurpose(rawValue: String($0)) }
-            guard !purposes.isEmpty else { return .failure(.tampered) }
-            if try await UsedToken.query(on: req.db).filter(\.$tokenHash == Tokens.hash(token)).count() > 0 {
-                return .failure(.used)
-            }
+            guard let id = UUID(uuidString: fields[1]), let candidate = try await Candidate.find(id, on: req.db),
+                !candidate.email.isEmpty, !purposes.isEmpty
+            else { return .failure(.tampered) }
             return .success((candidate, purposes, token))
         }
     }

@@ -17,16 +17,14 @@ struct EmailLinksController {
 
     private func optIn(_ req: Request) async throws -> Result<(ConsentPurpose, Candidate, String), LinkProblem> {
         let token = req.parameters.get("token") ?? ""
-        switch SignedLink.open(token, secret: req.application.config.secret, now: req.now) {
-        case .failure(let failure): return .failure(failure == .expired ? .expired : .tampered)
+        switch try await SignedLink.openOnce(
+            token, kind: "optin", count: 3, secret: req.application.config.secret, now: req.now, on: req.db)
+        {
+        case .failure(let problem): return .failure(problem)
         case .success(let fields):
-            guard fields.count == 3, fields[0] == "optin", let purpose = ConsentPurpose(rawValue: fields[1]),
-                let id = UUID(uuidString: fields[2]), let candidate = try await Candidate.find(id, on: req.db),
-                !candidate.email.isEmpty
+            guard let purpose = ConsentPurpose(rawValue: fields[1]), let id = UUID(uuidString: fields[2]),
+                let candidate = try await Candidate.find(id, on: req.db), !candidate.email.isEmpty
             else { return .failure(.tampered) }
-            if try await UsedToken.query(on: req.db).filter(\.$tokenHash == Tokens.hash(token)).count() > 0 {
-                return .failure(.used)
-            }
             return .success((purpose, candidate, token))
         }
     }

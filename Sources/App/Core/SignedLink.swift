@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 
 /// Links in emails that act without a login (consent opt-ins, the survey): their content is signed with the
@@ -34,5 +35,23 @@ extension Data {
         var base64 = base64URL.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         self.init(base64Encoded: base64)
+    }
+}
+
+extension SignedLink {
+    /// A single-use link of `kind` with `count` fields (the kind included): its fields when it is intact, unexpired
+    /// and not used yet, else what is wrong with it.
+    static func openOnce(_ token: String, kind: String, count: Int, secret: [UInt8], now: Date, on db: any Database)
+        async throws -> Result<[String], LinkProblem>
+    {
+        switch open(token, secret: secret, now: now) {
+        case .failure(let failure): return .failure(failure == .expired ? .expired : .tampered)
+        case .success(let fields):
+            guard fields.count == count, fields.first == kind else { return .failure(.tampered) }
+            if try await UsedToken.query(on: db).filter(\.$tokenHash == Tokens.hash(token)).count() > 0 {
+                return .failure(.used)
+            }
+            return .success(fields)
+        }
     }
 }

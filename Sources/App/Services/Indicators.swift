@@ -39,19 +39,23 @@ struct Indicators {
     /// The applications of the period and scope, as a subquery aliased `a` (columns of `applications`, plus the
     /// job's department and response target).
     var applications: SQLQueryString {
-        var filter: SQLQueryString = ""
-        switch scope {
-        case .company: break
-        case .department(let name): filter = " AND j.department = \(bind: name)"
-        case .job(let id): filter = " AND a.job_id = \(bind: id)"
-        case .jobs(let ids):
-            filter = ids.isEmpty ? " AND 1 = 0" : " AND a.job_id IN (\(binds: ids))"
-        }
+        let filter = scopeFilter(jobColumn: "a.job_id")
         return """
             (SELECT a.*, j.department AS department, COALESCE(j.response_target_days, 14) AS target_days
              FROM applications a LEFT JOIN jobs j ON j.id = a.job_id
              WHERE a.created_at >= \(bind: period.start) AND a.created_at < \(bind: period.end)\(filter))
             """
+    }
+
+    /// ` AND …` restricting rows whose job is `jobColumn` to the scope (nothing for the company).
+    func scopeFilter(jobColumn: String) -> SQLQueryString {
+        switch scope {
+        case .company: ""
+        case .department(let name):
+            " AND \(unsafeRaw: jobColumn) IN (SELECT id FROM jobs WHERE department = \(bind: name))"
+        case .job(let id): " AND \(unsafeRaw: jobColumn) = \(bind: id)"
+        case .jobs(let ids): ids.isEmpty ? " AND 1 = 0" : " AND \(unsafeRaw: jobColumn) IN (\(binds: ids))"
+        }
     }
 
     // MARK: - Helpers
@@ -61,17 +65,6 @@ struct Indicators {
 
     func count(_ query: SQLQueryString) async throws -> Int {
         try await sql.raw("SELECT COUNT(*) AS n FROM (\(query)) q").first(decoding: Count.self)?.n ?? 0
-    }
-
-    /// The nearest-rank percentile `p` (0…1) of the column `d` of `durations`, nil when it is empty.
-    func percentile(_ durations: SQLQueryString, _ p: Double) async throws -> Double? {
-        let total = try await count(durations)
-        guard total > 0 else { return nil }
-        let offset = max(Int((p * Double(total)).rounded(.up)) - 1, 0)
-        return try await sql.raw(
-            "SELECT d AS v FROM (\(durations)) q ORDER BY d LIMIT 1 OFFSET \(unsafeRaw: String(offset))"
-        )
-        .first(decoding: Value.self)?.v
     }
 
     struct Distribution: Equatable, Sendable {
@@ -101,9 +94,26 @@ struct Indicators {
             FROM (\(durations)) q
             """
         ).first(decoding: Buckets.self)
+        let total = buckets?.n ?? 0
+        var median: Double?, p90: Double?
+        if total > 0 {
+            // Both nearest-rank elements in one pass: ranks ⌈0.5·n⌉ and ⌈0.9·n⌉ of the sorted durations.
+            let ranks = [0.5, 0.9].map { max(Int(($0 * Double(total)).rounded(.up)), 1) }
+            struct Ranked: Decodable {
+                var r: Int
+                var d: Double
+            }
+            let rows = try await sql.raw(
+                """
+                SELECT r, d FROM (SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS r FROM (\(durations)) q) ranked
+                WHERE r IN (\(binds: ranks))
+                """
+            ).all(decoding: Ranked.self)
+            median = rows.first { $0.r == ranks[0] }?.d
+            p90 = rows.first { $0.r == ranks[1] }?.d
+        }
         return Distribution(
-            count: buckets?.n ?? 0, median: try await percentile(durations, 0.5),
-            p90: try await percentile(durations, 0.9), within3: buckets?.short ?? 0, within14: buckets?.middle ?? 0,
+            count: total, median: median, p90: p90, within3: buckets?.short ?? 0, within14: buckets?.middle ?? 0,
             over14: buckets?.long ?? 0)
     }
 
@@ -216,24 +226,32 @@ struct Indicators {
     }
 
     /// How many applications were waiting for their first decision past the response target, at `points`
-    /// moments spread over the period (the last one is the period's end).
+    /// moments spread over the period (the last one is the period's end): one pass over the applications, each
+    /// with its first decision looked up once.
     func waitingOverTime(points: Int = 6) async throws -> [(Date, Int)] {
-        var series: [(Date, Int)] = []
         let step = period.end.timeIntervalSince(period.start) / Double(points)
-        for index in 1...points {
-            let moment = min(period.start + step * Double(index), now)
-            let waiting = try await count(
+        let moments = (1...points).map { min(period.start + step * Double($0), now) }
+        var sums: SQLQueryString = ""
+        for (index, moment) in moments.enumerated() {
+            sums = """
+                \(sums)\(unsafeRaw: index == 0 ? "" : ", ")SUM(CASE WHEN q.created < \(bind: moment)
+                  AND \(elapsed(since: "q.created", until: moment)) > q.target * 86400
+                  AND (q.answered IS NULL OR q.answered > \(bind: moment)) THEN 1 ELSE 0 END) AS p\(unsafeRaw: String(index))
                 """
-                SELECT a.id FROM \(everApplications) a
-                WHERE a.created_at < \(bind: moment)
-                  AND \(elapsed(since: "a.created_at", until: moment)) > a.target_days * 86400
-                  AND (a.decided_at IS NULL OR a.decided_at > \(bind: moment))
-                  AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.application_id = a.id
-                    AND i.kind IN ('stage_changed', 'rejected', 'withdrawn') AND i.created_at <= \(bind: moment))
-                """)
-            series.append((moment, waiting))
         }
-        return series
+        let row = try await sql.raw(
+            """
+            SELECT \(sums) FROM (
+              SELECT a.created_at AS created, a.target_days AS target,
+                COALESCE((SELECT MIN(i.created_at) FROM interactions i WHERE i.application_id = a.id
+                  AND i.kind IN ('stage_changed', 'rejected', 'withdrawn')), a.decided_at) AS answered
+              FROM \(everApplications) a WHERE a.created_at < \(bind: period.end)
+                AND (a.decided_at IS NULL OR a.decided_at > \(bind: period.start))) q
+            """
+        ).first()
+        return try moments.enumerated().map { index, moment in
+            (moment, try row?.decode(column: "p\(index)", as: Int?.self) ?? 0)
+        }
     }
 
     struct NoShows: Equatable, Sendable {
@@ -414,14 +432,7 @@ struct Indicators {
 
     /// Answers received in the period (their job in the scope), against the surveys sent in it.
     func satisfaction() async throws -> Satisfaction {
-        var filter: SQLQueryString = ""
-        switch scope {
-        case .company: break
-        case .department(let name):
-            filter = " AND s.job_id IN (SELECT id FROM jobs WHERE department = \(bind: name))"
-        case .job(let id): filter = " AND s.job_id = \(bind: id)"
-        case .jobs(let ids): filter = ids.isEmpty ? " AND 1 = 0" : " AND s.job_id IN (\(binds: ids))"
-        }
+        let filter = scopeFilter(jobColumn: "s.job_id")
         let answers: SQLQueryString = """
             SELECT s.* FROM survey_answers s
             WHERE s.created_at >= \(bind: period.start) AND s.created_at < \(bind: period.end)\(filter)
@@ -437,13 +448,8 @@ struct Indicators {
               SUM(CASE WHEN score <= 6 THEN 1 ELSE 0 END) AS detractors FROM (\(answers)) q
             """
         ).first(decoding: Row.self)
-        var sentFilter: SQLQueryString = ""
-        switch scope {
-        case .company: break
-        default:
-            sentFilter =
-                " AND o.application_id IN (SELECT a.id FROM \(Indicators(db: db, period: Period(start: .distantPast, end: .distantFuture), scope: scope, now: now).applications) a)"
-        }
+        let sentFilter: SQLQueryString =
+            scope == .company ? "" : " AND o.application_id IN (SELECT a.id FROM \(everApplications) a)"
         let sent = try await count(
             """
             SELECT o.id FROM outbox o WHERE o.kind = 'satisfaction_survey' AND o.status = 'sent'
