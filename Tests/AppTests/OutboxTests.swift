@@ -140,7 +140,8 @@ struct OutboxTests {
             app.mailTransport = transport
             try await Self.enqueue(app, "gone@example.com")
             // The suppression arrives after the message was queued: it still wins.
-            try await Suppression(address: " Gone@Example.com", reason: "hard bounce 5.1.1", at: Date()).create(on: app.db)
+            try await Suppression(address: " Gone@Example.com", reason: "hard bounce 5.1.1", at: Date()).create(
+                on: app.db)
             // An unsubscribe stops marketing, not what concerns the person's applications.
             try await Self.enqueue(app, "left@example.com")
             try await Suppression(address: "left@example.com", reason: Suppression.unsubscribeReason, at: Date())

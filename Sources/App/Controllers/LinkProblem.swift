@@ -15,8 +15,4 @@ enum LinkProblem: String, Error, Encodable {
             status: problem == .used ? .conflict : problem == .expired ? .gone : .badRequest,
             Content(problem: problem.rawValue))
     }
-
-    static func page(_ failure: SignedLink.Failure, _ req: Request) async throws -> Response {
-        try await page(failure == .expired ? LinkProblem.expired : LinkProblem.tampered, req)
-    }
 }

@@ -54,7 +54,6 @@ struct TemplatesController {
         var kindLabel: String
         var language: String
         var action: String
-        var previewAction: String
         var subject: String
         var body: String
         var problems: [String]
@@ -228,7 +227,7 @@ struct TemplatesController {
             "app/template_edit", title: req.t("message.kind.\(kind.rawValue)"), status: status,
             EditContent(
                 kind: kind.rawValue, kindLabel: req.t("message.kind.\(kind.rawValue)"), language: language.rawValue,
-                action: action, previewAction: action, subject: subject, body: body, problems: problems,
+                action: action, subject: subject, body: body, problems: problems,
                 hasProblems: !problems.isEmpty,
                 fields: kind.schema.paths.sorted(),
                 jobs: [Choice(value: "", label: req.t("template.all_jobs"), selected: jobID == nil)]
