@@ -3,7 +3,7 @@ import FluentSQLiteDriver
 import SQLKit
 import Vapor
 
-/// The embedded database's settings: WAL journal, `synchronous=FULL`, foreign keys on, memory-mapped reads. Applied to the
+/// The embedded database's durability settings: WAL journal, `synchronous=FULL`, foreign keys on. Applied to the
 /// connection of every event loop (the SQLite driver keeps one per loop) and read back, so a build of SQLite that
 /// ignores them stops the boot instead of silently losing data.
 enum SQLiteSettings {
@@ -18,10 +18,6 @@ enum SQLiteSettings {
             try await db.raw("PRAGMA synchronous = FULL").run()
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA busy_timeout = 5000").run()
-            // Reads through a memory map and a 64 MB page cache: large scans (the indicators) stop paying a system
-            // call per page. Writes still go through the WAL and fsync.
-            try await db.raw("PRAGMA mmap_size = 1073741824").run()
-            try await db.raw("PRAGMA cache_size = -65536").run()
             let synchronous = try await db.raw("PRAGMA synchronous").first()?.decode(
                 column: "synchronous", as: Int.self)
             let foreignKeys = try await db.raw("PRAGMA foreign_keys").first()?.decode(
