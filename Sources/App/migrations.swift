@@ -22,6 +22,7 @@ extension Application {
         migrations.add(CreatePartners())
         migrations.add(CreateSMS())
         migrations.add(CreateIndicatorIndexes())
+        migrations.add(UpdateCandidatesAddRhythm())
     }
 }
 

@@ -82,8 +82,11 @@ struct PortalTests {
             _ = try await candidate.open("/portal")
             let before = try await ConsentEvent.query(on: app.db).count()
 
-            // Consents: one event per change, none when nothing changed.
-            _ = try await candidate.post("/portal/consents", [("purposes[]", "newsletter")])
+            // Consents: one event per change, none when nothing changed; rhythm and language saved beside them.
+            _ = try await candidate.post(
+                "/portal/consents", [("purposes[]", "newsletter"), ("rhythm", "monthly"), ("language", "en")])
+            let saved = try await Candidate.find(candidateID, on: app.db)
+            #expect(saved?.newsletterRhythm == "monthly" && saved?.language == "en")
             _ = try await candidate.post("/portal/consents", [("purposes[]", "newsletter")])
             let events = try await ConsentEvent.query(on: app.db).sort(\.$createdAt).all()
             #expect(events.count == before + 1)

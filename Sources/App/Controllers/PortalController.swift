@@ -150,6 +150,7 @@ struct PortalController {
         var consents: [ConsentRow]
         var erasureRequested: Bool
         var languages: [Choice]
+        var rhythms: [Choice]
         // Leaf treats an empty list as true: the page asks these instead.
         var hasApplications: Bool
         var hasResources: Bool
@@ -231,6 +232,9 @@ struct PortalController {
                     Choice(
                         value: $0.rawValue, label: req.t("language.\($0.rawValue)"),
                         selected: candidate.language == $0.rawValue)
+                },
+                rhythms: ["biweekly", "monthly"].map {
+                    Choice(value: $0, label: req.t("portal.rhythm_\($0)"), selected: candidate.newsletterRhythm == $0)
                 }, hasApplications: !rows.isEmpty, hasResources: !resources.isEmpty,
                 hasMessages: !messages.isEmpty))
     }
@@ -278,6 +282,7 @@ struct PortalController {
     struct ConsentForm: Content {
         var purposes: [String]?
         var language: String?
+        var rhythm: String?
     }
 
     /// Saves the consent toggles: one event per purpose that changed, none for those that did not.
@@ -288,10 +293,9 @@ struct PortalController {
         let wanted = Set((form.purposes ?? []).compactMap(ConsentPurpose.init))
         let language = req.language
         // The language of the messages the person receives.
-        if let chosen = form.language.flatMap(Language.init(rawValue:)), chosen.rawValue != candidate.language {
-            candidate.language = chosen.rawValue
-            try await candidate.save(on: req.db)
-        }
+        if let chosen = form.language.flatMap(Language.init(rawValue:)) { candidate.language = chosen.rawValue }
+        if let rhythm = form.rhythm, ["biweekly", "monthly"].contains(rhythm) { candidate.newsletterRhythm = rhythm }
+        if candidate.hasChanges { try await candidate.save(on: req.db) }
         try await req.db.transaction { db in
             let state = try await ConsentLedger.state(of: candidateID, on: db)
             for purpose in ConsentPurpose.allCases where (state[purpose] ?? false) != wanted.contains(purpose) {

@@ -20,6 +20,8 @@ final class Candidate: Model, @unchecked Sendable {
     @Field(key: "last_name") var lastName: String
     @Field(key: "phone") var phone: String
     @Field(key: "language") var language: String
+    /// `biweekly` (every issue) or `monthly` (a digest of the month's issues).
+    @Field(key: "newsletter_rhythm") var newsletterRhythm: String
 
     @Children(for: \.$candidate) var applications: [JobApplication]
 
@@ -32,6 +34,7 @@ final class Candidate: Model, @unchecked Sendable {
         self.lastName = lastName
         self.phone = phone
         self.language = language.rawValue
+        self.newsletterRhythm = "biweekly"
     }
 
     var fullName: String { "\(firstName) \(lastName)" }
