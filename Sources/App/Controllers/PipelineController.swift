@@ -208,7 +208,7 @@ struct PipelineController {
         let count = try await req.db.transaction { db in
             let applications = try await JobApplication.query(on: db).filter(\.$id ~~ ids)
                 .filter(\.$job.$id == jobID).filter(\.$outcome == .active).all()
-            let composer = Composer(db: db, app: req.application, now: req.now)
+            let composer = try await Composer(db: db, app: req.application, now: req.now).loadingCompany()
             for application in applications {
                 try await Self.close(
                     application, outcome: .rejected, decision: decision, notify: form.notify != nil, by: access.user,
@@ -221,10 +221,11 @@ struct PipelineController {
     }
 
     /// Closes one application inside the caller's transaction, notes it on the timeline, and queues the
-    /// candidate's message (unless the recruiter unticked it, e.g. for spam).
+    /// candidate's message (unless the recruiter unticked it, e.g. for spam). `user` is nil when the candidate
+    /// withdrew from the portal.
     static func close(
         _ application: JobApplication, outcome: ApplicationOutcome,
-        decision: (reason: ClosingReason, note: String, delay: TimeInterval), notify: Bool, by user: User,
+        decision: (reason: ClosingReason, note: String, delay: TimeInterval), notify: Bool, by user: User?,
         composer: Composer
     ) async throws {
         let db = composer.db
@@ -233,7 +234,7 @@ struct PipelineController {
         application.decidedAt = composer.now
         try await application.save(on: db)
         try await Interaction(
-            candidateID: application.$candidate.id, applicationID: application.id, actorID: user.id,
+            candidateID: application.$candidate.id, applicationID: application.id, actorID: user?.id,
             kind: outcome == .rejected ? .rejected : .withdrawn, detail: decision.reason.rawValue, at: composer.now
         ).create(on: db)
         if outcome == .rejected && notify {

@@ -325,14 +325,9 @@ struct PortalController {
         else { throw Abort(.notFound) }
         guard application.outcome == .active else { throw Abort(.conflict, reason: req.t("error.application_closed")) }
         try await req.db.transaction { db in
-            application.outcome = .withdrawn
-            application.closingReason = ClosingReason.candidateWithdrew.rawValue
-            application.decidedAt = req.now
-            try await application.save(on: db)
-            try await Interaction(
-                candidateID: application.$candidate.id, applicationID: id, actorID: nil, kind: .withdrawn,
-                detail: ClosingReason.candidateWithdrew.rawValue, at: req.now
-            ).create(on: db)
+            try await PipelineController.close(
+                application, outcome: .withdrawn, decision: (.candidateWithdrew, "", 0), notify: false, by: nil,
+                composer: Composer(db: db, app: req.application, now: req.now))
         }
         return req.redirect(to: SiteURL.portal, flash: "flash.application_withdrawn")
     }

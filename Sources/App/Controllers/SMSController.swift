@@ -33,9 +33,7 @@ struct SMSController {
     @Sendable func inbound(req: Request) async throws -> Response {
         let key = req.parameters.get("key") ?? ""
         let expected = TextMessages.webhookKey(secret: req.application.config.secret)
-        guard req.application.config.sms != nil, key.count == expected.count,
-            zip(key.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
-        else { throw Abort(.notFound) }
+        guard req.application.config.sms != nil, Tokens.equal(key, expected) else { throw Abort(.notFound) }
         struct Twilio: Content {
             var From: String?
             var Body: String?

@@ -34,10 +34,7 @@ enum Tokens {
 
     /// Constant-time comparison of a presented signature with the expected one.
     static func verify(_ signature: String, of message: String, secret: [UInt8]) -> Bool {
-        let expected = Array(sign(message, secret: secret).utf8)
-        let presented = Array(signature.utf8)
-        guard expected.count == presented.count else { return false }
-        return zip(expected, presented).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        equal(signature, sign(message, secret: secret))
     }
 }
 

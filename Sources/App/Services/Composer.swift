@@ -62,16 +62,30 @@ struct Composer {
     let config: AppConfig
     let shipped: ShippedTemplates
     let now: Date
+    /// The company's settings when the caller has them already (a bulk rejection writes 500 messages with one).
+    private let loadedCompany: Company?
 
-    init(db: any Database, config: AppConfig, shipped: ShippedTemplates, now: Date) {
+    init(db: any Database, config: AppConfig, shipped: ShippedTemplates, now: Date, company: Company? = nil) {
         self.db = db
         self.config = config
         self.shipped = shipped
         self.now = now
+        self.loadedCompany = company
     }
 
-    init(db: any Database, app: Application, now: Date) {
-        self.init(db: db, config: app.config, shipped: app.shippedTemplates, now: now)
+    init(db: any Database, app: Application, now: Date, company: Company? = nil) {
+        self.init(db: db, config: app.config, shipped: app.shippedTemplates, now: now, company: company)
+    }
+
+    /// The company's settings: those given at creation, else read now.
+    func company() async throws -> Company {
+        if let loadedCompany { return loadedCompany }
+        return try await Company.load(on: db)
+    }
+
+    /// The same composer with the company's settings read once, for a run of messages.
+    func loadingCompany() async throws -> Composer {
+        Composer(db: db, config: config, shipped: shipped, now: now, company: try await company())
     }
 
     /// The template a message of `kind` to someone speaking `language` uses now, about `jobID`, with the name of
@@ -168,7 +182,7 @@ struct Composer {
             if let draft { (draft, "preview") } else {
                 try await template(kind, language: language, jobID: job?.id)
             }
-        let company = try await Company.load(on: db)
+        let company = try await company()
         var context = try await context(
             candidate: candidate, application: application, job: job, company: company, language: language,
             portalURL: portalURL)

@@ -161,14 +161,10 @@ struct Indicators {
         var kept: Int
     }
 
-    /// Messages that answer a candidate: anything but the automatic ones.
-    static let answeringKinds: SQLQueryString =
-        "o.kind NOT IN ('acknowledgement', 'interview_reminder', 'decision_digest')"
-
     /// A promise is kept when a decision or a human update was queued for the candidate by the promised date.
     func promises() async throws -> Promises {
         let answered: SQLQueryString = """
-            EXISTS (SELECT 1 FROM outbox o WHERE o.application_id = a.id AND \(Self.answeringKinds)
+            EXISTS (SELECT 1 FROM outbox o WHERE o.application_id = a.id AND o.kind NOT IN (\(binds: MessageKind.automatic))
               AND o.status <> 'cancelled' AND o.created_at <= a.promised_by)
             """
         struct Row: Decodable {

@@ -7,11 +7,12 @@ import VivierMail
 /// candidate's language and the interview's time zone, with the prep pack of the stage; and the reminder before.
 enum Invitation {
     static func queue(_ interview: Interview, composer: Composer) async throws {
+        let composer = try await composer.loadingCompany()
         let db = composer.db, now = composer.now
         let application = try await interview.$application.get(on: db)
         guard let candidate = try await Candidate.find(application.$candidate.id, on: db) else { return }
         let job = try await application.$job.get(on: db)
-        let company = try await Company.load(on: db)
+        let company = try await composer.company()
         let language = Language(rawValue: candidate.language) ?? .fr
         let zone = TimeZone(identifier: interview.timeZone) ?? Dates.zone
         let cancelled = interview.status == .cancelled

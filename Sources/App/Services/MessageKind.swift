@@ -79,6 +79,10 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
         return TemplateSchema(fields)
     }
 
+    /// Messages that tell the candidate nothing new about their application: the "no news" timer and the promises
+    /// kept look past them. The recruiters' digest is not a candidate message at all.
+    static let automatic = [acknowledgement.rawValue, interviewReminder.rawValue, "decision_digest"]
+
     /// Whether the message needs an answer from the candidate (the silence detector counts these).
     var expectsAnswer: Bool { self == .interviewInvitation || self == .interviewRescheduled }
 }

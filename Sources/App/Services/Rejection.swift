@@ -17,7 +17,7 @@ enum Rejection {
         let applicationID = try application.requireID()
         guard let candidate = try await Candidate.find(application.$candidate.id, on: db) else { return }
         let job = try await application.$job.get(on: db)
-        let window = try await SendingWindow.load(on: db)
+        let window = SendingWindow(try await composer.company())
         try await composer.send(
             .rejection(reason), to: candidate, application: application, job: job,
             extra: [
@@ -48,11 +48,10 @@ struct SendingWindow: Sendable {
     var closing: Int
     var timeZone: TimeZone
 
-    static func load(on db: any Database) async throws -> SendingWindow {
-        let company = try await Company.load(on: db)
-        return SendingWindow(
-            opening: company.sendingOpens, closing: company.sendingCloses,
-            timeZone: TimeZone(identifier: company.timeZone) ?? Dates.zone)
+    init(_ company: Company) {
+        opening = company.sendingOpens
+        closing = company.sendingCloses
+        timeZone = TimeZone(identifier: company.timeZone) ?? Dates.zone
     }
 
     func nextMoment(from date: Date) -> Date {

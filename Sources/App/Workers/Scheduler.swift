@@ -36,11 +36,11 @@ struct Scheduler {
     func runOnce() async throws -> Report {
         let now = app.clock.now()
         let company = try await Company.load(on: db)
-        let window = try await SendingWindow.load(on: db)
+        let window = SendingWindow(company)
         var report = Report()
         report.updates = try await stillInProgress(now: now, company: company, window: window)
         report.followUps = try await silence(now: now, company: company, window: window)
-        report.surveys = try await surveys(now: now, window: window)
+        report.surveys = try await surveys(now: now, company: company, window: window)
         report.digests = try await digests(now: now, window: window)
         report.texts = try await TextMessages.sendDue(app: app, now: now)
         app.metrics.schedulerRun(report)
@@ -48,9 +48,6 @@ struct Scheduler {
     }
 
     // MARK: - "No news" timer
-
-    /// Messages that are no news to a candidate: automatic ones that say nothing new about their application.
-    static let automaticKinds = [MessageKind.acknowledgement.rawValue, MessageKind.interviewReminder.rawValue]
 
     /// For each active application, the last time its candidate heard something (any message but the automatic
     /// ones; the application date if none).
@@ -70,7 +67,7 @@ struct Scheduler {
             FROM applications a
             JOIN jobs j ON j.id = a.job_id
             LEFT JOIN outbox o ON o.application_id = a.id
-                AND o.kind NOT IN (\(binds: automaticKinds)) AND o.status <> 'cancelled'
+                AND o.kind NOT IN (\(binds: MessageKind.automatic)) AND o.status <> 'cancelled'
             WHERE a.outcome = 'active' \(jobFilter) \(autoFilter)
             GROUP BY a.id, a.created_at
             """
@@ -93,7 +90,7 @@ struct Scheduler {
                 else { return 0 }
                 let language = Language(rawValue: candidate.language) ?? .fr
                 let promised = application.promisedBy.flatMap { $0 > now ? Dates.day($0, language) : nil }
-                let queued = try await Composer(db: db, app: app, now: now).send(
+                let queued = try await Composer(db: db, app: app, now: now, company: company).send(
                     .stillInProgress, to: candidate, application: application,
                     job: try await application.$job.get(on: db),
                     extra: [
@@ -130,7 +127,7 @@ struct Scheduler {
                     (candidate.lastActiveContactAt ?? .distantPast) < sentAt
                 else { return 0 }
                 let language = Language(rawValue: candidate.language) ?? .fr
-                let queued = try await Composer(db: db, app: app, now: now).send(
+                let queued = try await Composer(db: db, app: app, now: now, company: company).send(
                     .followUp, to: candidate, application: application, job: try await application.$job.get(on: db),
                     extra: [
                         "awaiting": language == .fr ? "notre invitation à un entretien" : "our interview invitation"
@@ -151,7 +148,7 @@ struct Scheduler {
 
     /// A day after an application ends (hired, rejected after an interview, withdrawn), the survey — unless the
     /// person received one in the last six months. Ends older than a week are past asking about.
-    private func surveys(now: Date, window: SendingWindow) async throws -> Int {
+    private func surveys(now: Date, company: Company, window: SendingWindow) async throws -> Int {
         let ended = try await JobApplication.query(on: db)
             .filter(\.$decidedAt <= now - 86_400).filter(\.$decidedAt >= now - 8 * 86_400)
             .group(.or) { group in
@@ -177,7 +174,7 @@ struct Scheduler {
                         "survey", applicationID.uuidString.lowercased(),
                         application.$job.id?.uuidString.lowercased() ?? "", application.outcome.rawValue,
                     ], expires: now + 60 * 86_400, secret: app.config.secret)
-                let queued = try await Composer(db: db, app: app, now: now).send(
+                let queued = try await Composer(db: db, app: app, now: now, company: company).send(
                     .satisfactionSurvey, to: candidate, application: application,
                     job: try await application.$job.get(on: db),
                     extra: ["survey_url": app.config.publicURL + SiteURL.survey(token)], dedupeKey: dedupe,
@@ -201,10 +198,14 @@ struct Scheduler {
         let users = try await User.query(on: db).filter(\.$active == true).filter(\.$role ~~ [.admin, .recruiter])
             .all()
         var sent = 0
+        // Every job's at-risk applications are read once; each recruiter gets those of their jobs.
+        var everyJob: [AtRisk.Item]?
         for user in users {
             let dedupe = "digest:\(try user.requireID().uuidString.lowercased()):\(dayKey)"
             guard try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupe).count() == 0 else { continue }
-            let atRisk = try await AtRisk.applications(for: user, on: db, now: now)
+            if everyJob == nil { everyJob = try await AtRisk.applications(of: nil, on: db, now: now) }
+            let jobs = try await AtRisk.jobs(of: user, on: db).map(Set.init)
+            let atRisk = everyJob!.filter { jobs?.contains($0.jobID) ?? true }
             guard !atRisk.isEmpty else { continue }
             let message = try AtRisk.digest(atRisk, to: user, from: app.config.mail.from, baseURL: app.config.publicURL)
             if try await Outbox.enqueue(
@@ -232,12 +233,20 @@ enum AtRisk {
 
     /// The user's at-risk applications: on their jobs (every job for an admin), most overdue first.
     static func applications(for user: User, on db: any Database, now: Date) async throws -> [Item] {
+        try await applications(of: jobs(of: user, on: db), on: db, now: now)
+    }
+
+    /// The jobs whose applications `user` answers for: nil for an admin (every job).
+    static func jobs(of user: User, on db: any Database) async throws -> [UUID]? {
+        user.isAdmin
+            ? nil : try await JobMember.query(on: db).filter(\.$user.$id == user.requireID()).all().map(\.$job.id)
+    }
+
+    /// The at-risk applications of the given jobs (nil: every job), most overdue first.
+    static func applications(of jobs: [UUID]?, on db: any Database, now: Date) async throws -> [Item] {
         var query = JobApplication.query(on: db).filter(\.$outcome == .active).filter(\.$job.$id != nil)
             .with(\.$job).with(\.$candidate)
-        if !user.isAdmin {
-            let jobs = try await JobMember.query(on: db).filter(\.$user.$id == user.requireID()).all().map(\.$job.id)
-            query = query.filter(\.$job.$id ~~ jobs)
-        }
+        if let jobs { query = query.filter(\.$job.$id ~~ jobs) }
         return try await query.all().compactMap { application in
             guard let job = application.job else { return nil }
             let urgency = Decisions.urgency(of: application, targetDays: job.responseTargetDays, now: now)
