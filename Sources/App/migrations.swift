@@ -23,6 +23,7 @@ extension Application {
         migrations.add(CreateSMS())
         migrations.add(CreateIndicatorIndexes())
         migrations.add(UpdateCandidatesAddRhythm())
+        migrations.add(CreateCampaigns())
     }
 }
 

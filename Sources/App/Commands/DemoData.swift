@@ -334,14 +334,9 @@ enum DemoData {
 
                 for purpose in [ConsentPurpose.talentPool, .newsletter, .partnerSharing]
                 where random.chance(purpose == .talentPool ? 55 : 25) {
-                    try await ConsentEvent(
-                        candidateID: candidateID, purpose: purpose, action: .granted, channel: .careerForm,
-                        wordingVersion: 1, locale: language.rawValue, at: appliedAt
-                    ).create(on: db)
-                    try await Interaction(
-                        candidateID: candidateID, applicationID: nil, actorID: nil, kind: .consent,
-                        detail: "\(purpose.rawValue):granted", at: appliedAt
-                    ).create(on: db)
+                    try await ConsentLedger.record(
+                        purpose, .granted, for: candidateID, channel: .careerForm, language: language, on: db,
+                        now: appliedAt)
                 }
                 for _ in 0..<random.int(0..<3) {
                     let name = random.pick(tags)

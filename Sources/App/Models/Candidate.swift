@@ -20,6 +20,8 @@ final class Candidate: Model, @unchecked Sendable {
     @Field(key: "last_name") var lastName: String
     @Field(key: "phone") var phone: String
     @Field(key: "language") var language: String
+    /// Where the person lives or wants to work ("Lyon"), as they or a recruiter wrote it; optional.
+    @Field(key: "location") var location: String
     /// `biweekly` (every issue) or `monthly` (a digest of the month's issues).
     @Field(key: "newsletter_rhythm") var newsletterRhythm: String
 
@@ -34,6 +36,7 @@ final class Candidate: Model, @unchecked Sendable {
         self.lastName = lastName
         self.phone = phone
         self.language = language.rawValue
+        self.location = ""
         self.newsletterRhythm = "biweekly"
     }
 

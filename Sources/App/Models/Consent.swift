@@ -61,13 +61,16 @@ final class ConsentEvent: Model, @unchecked Sendable {
     @Enum(key: "channel") var channel: ConsentChannel
     @Field(key: "wording_version") var wordingVersion: Int
     @Field(key: "locale") var locale: String
+    /// A newsletter consent for one series; none means every newsletter.
+    @OptionalField(key: "series_id") var seriesID: UUID?
 
     init() {}
 
     init(
         candidateID: UUID, purpose: ConsentPurpose, action: ConsentAction, channel: ConsentChannel, wordingVersion: Int,
-        locale: String, at: Date
+        locale: String, seriesID: UUID? = nil, at: Date
     ) {
+        self.seriesID = seriesID
         self.$candidate.id = candidateID
         self.purpose = purpose
         self.action = action

@@ -12,6 +12,8 @@ final class OutboxMessage: Model, @unchecked Sendable {
         case sent, retry, failed
         case inDoubt = "in_doubt"
         case suppressed, cancelled
+        /// A paused campaign's message: not claimed until the campaign resumes.
+        case held
     }
 
     @ID(key: .id) var id: UUID?
@@ -44,6 +46,12 @@ final class OutboxMessage: Model, @unchecked Sendable {
     /// The template version the message was written from (`acknowledgement/fr/v3`, `…/default`).
     @OptionalField(key: "template") var template: String?
     @OptionalField(key: "application_id") var applicationID: UUID?
+    @OptionalField(key: "campaign_id") var campaignID: UUID?
+    /// The consent a bulk message needs, checked again when it leaves: a withdrawal since it was queued stops it.
+    @OptionalEnum(key: "consent_purpose") var consentPurpose: ConsentPurpose?
+    @OptionalField(key: "consent_series") var consentSeries: UUID?
+    /// The campaign's "do not send after": past it, the message is cancelled instead of sent.
+    @OptionalField(key: "not_after") var notAfter: Date?
 
     init() {}
 

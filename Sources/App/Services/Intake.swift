@@ -154,17 +154,10 @@ struct Intake {
             document = created
         }
 
-        let wordings = try await ConsentWording.query(on: db).filter(\.$locale == submission.language.rawValue).all()
         for purpose in ConsentPurpose.allCases where submission.consents.contains(purpose) {
-            let version = wordings.filter { $0.purpose == purpose }.map(\.version).max() ?? 1
-            try await ConsentEvent(
-                candidateID: candidateID, purpose: purpose, action: .granted, channel: submission.channel,
-                wordingVersion: version, locale: submission.language.rawValue, at: now
-            ).create(on: db)
-            try await Interaction(
-                candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .consent,
-                detail: "\(purpose.rawValue):granted", at: now
-            ).create(on: db)
+            try await ConsentLedger.record(
+                purpose, .granted, for: candidateID, channel: submission.channel, language: submission.language,
+                applicationID: applicationID, on: db, now: now)
         }
         if let acknowledge {
             try await Newsletter.requestConfirmation(

@@ -55,6 +55,8 @@ enum Merge {
             try await target.save(on: db)
             source.$mergedInto.id = targetID
             try await source.save(on: db)
+            try await ConsentLedger.refresh(sourceID, on: db)
+            try await ConsentLedger.refresh(targetID, on: db)
             try await Interaction(
                 candidateID: targetID, applicationID: nil, actorID: actorID, kind: .merged, detail: source.email,
                 at: now

@@ -49,10 +49,9 @@ enum Newsletter {
         }
     }
 
-    /// Whether marketing of `purpose` may be sent: the latest event is a confirmation or a renewal.
+    /// Whether marketing of `purpose` may be sent to one person now.
     static func marketable(_ purpose: ConsentPurpose, candidateID: UUID, on db: any Database) async throws -> Bool {
-        try await ConsentEvent.query(on: db).filter(\.$candidate.$id == candidateID).filter(\.$purpose == purpose)
-            .sort(\.$createdAt, .descending).first().map { [.confirmed, .renewed].contains($0.action) } ?? false
+        try await ConsentLedger.marketable([candidateID], purpose: purpose, series: nil, on: db).contains(candidateID)
     }
 
     /// The one-click unsubscribe link of a person's bulk messages (RFC 8058), valid two years.

@@ -1,0 +1,288 @@
+import Fluent
+import SQLKit
+import Vapor
+import VivierCore
+
+/// One condition on a person. `value` says what to compare with (a job's id, a tag, a date `2026-01-31`, a number
+/// of days, a consent purpose optionally followed by `:` and a newsletter series' id); `option` is the consent
+/// state a consent condition asks for.
+struct SegmentRule: Codable, Sendable, Equatable {
+    enum Field: String, Codable, CaseIterable, Sendable {
+        /// `current` (an application in progress) or `past` (none in progress, including people who never applied).
+        case status
+        /// Any application with this outcome (`hired`, `rejected`, `withdrawn`, `active`).
+        case outcome
+        /// Any application that reached this kind of stage or a later one.
+        case stageReached = "stage_reached"
+        case job, department, tag
+        /// Every word found in the profile, tags, notes or CV text (prefix match, accents ignored).
+        case keywords
+        /// The person's location or that of a job they applied to contains this text.
+        case location
+        case language, source
+        case appliedAfter = "applied_after"
+        case appliedBefore = "applied_before"
+        /// The last active contact (application, reply, click, portal visit; never an open).
+        case activeAfter = "active_after"
+        case activeBefore = "active_before"
+        /// Opened or clicked a campaign in the last `value` days.
+        case opened, clicked
+        case consent
+    }
+
+    enum ConsentStateName: String, Codable, CaseIterable, Sendable {
+        /// May be contacted: confirmed by email (newsletter, job alerts) or given (the others).
+        case active
+        /// Given on a form, confirmation email not clicked yet.
+        case pending
+        case withdrawn
+        /// Never asked or never answered.
+        case none
+    }
+
+    var field: Field
+    var negate: Bool = false
+    var value: String
+    var option: String = ""
+}
+
+/// A segment's filter: rules and nested groups joined by AND (`all`) or OR (`any`), the whole possibly negated.
+struct SegmentDefinition: Codable, Sendable, Equatable {
+    enum Match: String, Codable, Sendable {
+        case all, any
+    }
+
+    var match: Match = .all
+    var negate: Bool = false
+    var rules: [SegmentRule] = []
+    var groups: [SegmentDefinition] = []
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    var isEmpty: Bool { rules.isEmpty && groups.allSatisfy(\.isEmpty) }
+
+    /// Every rule, depth first.
+    var allRules: [SegmentRule] { rules + groups.flatMap(\.allRules) }
+}
+
+/// Turns segment definitions into SQL over `candidates c` (the same statement shape on SQLite and PostgreSQL), and
+/// counts or lists the people they match. Every value is a bound parameter; the definition is data, never SQL.
+struct SegmentQuery {
+    let db: any Database
+    let now: Date
+
+    struct Invalid: Error, CustomStringConvertible {
+        var problems: [String]
+        var description: String { problems.joined(separator: "; ") }
+    }
+
+    /// What is wrong with a definition, in words a recruiter can act on; empty when it can run.
+    static func problems(of definition: SegmentDefinition, depth: Int = 0) -> [String] {
+        var found: [String] = []
+        if depth > 3 { found.append("groups nest at most 3 deep") }
+        for rule in definition.rules {
+            let value = rule.value.trimmingCharacters(in: .whitespaces)
+            let label = rule.field.rawValue
+            switch rule.field {
+            case .status where !["current", "past"].contains(value):
+                found.append("\(label): choose current or past")
+            case .outcome where ApplicationOutcome(rawValue: value) == nil:
+                found.append("\(label): unknown outcome “\(value)”")
+            case .stageReached where StageKind(rawValue: value) == nil:
+                found.append("\(label): unknown stage “\(value)”")
+            case .job where UUID(uuidString: value) == nil:
+                found.append("\(label): choose a job")
+            case .language where Language(rawValue: value) == nil:
+                found.append("\(label): choose fr or en")
+            case .source where JobApplication.Source(rawValue: value) == nil:
+                found.append("\(label): unknown source “\(value)”")
+            case .appliedAfter, .appliedBefore, .activeAfter, .activeBefore:
+                if day(value) == nil { found.append("\(label): write a date as 2026-01-31") }
+            case .opened, .clicked:
+                if !(Int(value).map { (1...3650).contains($0) } ?? false) {
+                    found.append("\(label): a number of days from 1 to 3650")
+                }
+            case .consent:
+                if consentTarget(value) == nil { found.append("\(label): unknown purpose “\(value)”") }
+                if SegmentRule.ConsentStateName(rawValue: rule.option) == nil {
+                    found.append("\(label): choose active, pending, withdrawn or none")
+                }
+            case .keywords where Text.searchTerms(value).isEmpty:
+                found.append("\(label): write at least one word")
+            case .department, .tag, .location:
+                if value.isEmpty { found.append("\(label): write a value") }
+            default:
+                break
+            }
+        }
+        return found + definition.groups.flatMap { problems(of: $0, depth: depth + 1) }
+    }
+
+    static func day(_ text: String) -> Date? {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, (1900...2200).contains(parts[0]) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: parts[0], month: parts[1], day: parts[2])
+        guard components.isValidDate(in: calendar) else { return nil }
+        return calendar.date(from: components)
+    }
+
+    static func consentTarget(_ value: String) -> (ConsentPurpose, UUID?)? {
+        let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let purpose = parts.first.flatMap(ConsentPurpose.init(rawValue:)) else { return nil }
+        if parts.count == 2 {
+            guard purpose == .newsletter, let series = UUID(uuidString: parts[1]) else { return nil }
+            return (purpose, series)
+        }
+        return (purpose, nil)
+    }
+
+    /// The people a definition matches, with an optional consent every one of them must hold: the condition after
+    /// `WHERE` for `FROM candidates c`.
+    func condition(_ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil) throws
+        -> any SQLExpression
+    {
+        let problems = Self.problems(of: definition)
+        guard problems.isEmpty else { throw Invalid(problems: problems) }
+        var parts: [any SQLExpression] = [SQLRaw("c.merged_into_id IS NULL AND c.email <> ''")]
+        if !definition.isEmpty { parts.append(group(definition)) }
+        if let consent {
+            parts.append(consentState(consent.0, series: consent.1, state: .active))
+        }
+        return SQLList(parts, separator: SQLRaw(" AND "))
+    }
+
+    func count(_ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil) async throws -> Int {
+        let condition = try condition(definition, requiring: consent)
+        struct Row: Decodable { var n: Int }
+        return try await db.sql().raw("SELECT COUNT(*) AS n FROM candidates c WHERE \(condition)").first(
+            decoding: Row.self)?.n ?? 0
+    }
+
+    /// A page of matching people, in a stable order (by id) so that `after` continues where a page ended.
+    func page(
+        _ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil, after: UUID? = nil,
+        limit: Int
+    ) async throws -> [UUID] {
+        let condition = try condition(definition, requiring: consent)
+        let from: any SQLExpression = after.map { SQLQueryString("AND c.id > \(bind: $0)") } ?? SQLRaw("")
+        struct Row: Decodable { var id: UUID }
+        return try await db.sql().raw(
+            "SELECT c.id AS id FROM candidates c WHERE \(condition) \(from) ORDER BY c.id LIMIT \(literal: limit)"
+        ).all(decoding: Row.self).map(\.id)
+    }
+
+    // MARK: - Compilation
+
+    private func group(_ definition: SegmentDefinition) -> any SQLExpression {
+        let members = definition.rules.map(rule) + definition.groups.filter { !$0.isEmpty }.map(group)
+        let joined = SQLGroupExpression(
+            members.isEmpty
+                ? SQLRaw(definition.match == .all ? "1 = 1" : "1 = 0")
+                : SQLList(members, separator: SQLRaw(definition.match == .all ? " AND " : " OR ")))
+        return definition.negate ? SQLQueryString("NOT \(joined)") : joined
+    }
+
+    private func rule(_ rule: SegmentRule) -> any SQLExpression {
+        let expression = predicate(rule)
+        return rule.negate ? SQLQueryString("NOT (\(expression))") : SQLGroupExpression(expression)
+    }
+
+    /// `c.id IN (…)` wherever possible: both engines then drive from the small side (the people with a tag, a
+    /// consent…) instead of probing every person.
+    private func predicate(_ rule: SegmentRule) -> SQLQueryString {
+        let value = rule.value.trimmingCharacters(in: .whitespaces)
+        func applications(_ condition: SQLQueryString) -> SQLQueryString {
+            "c.id IN (SELECT a.candidate_id FROM applications a WHERE \(condition))"
+        }
+        switch rule.field {
+        case .status:
+            let active: SQLQueryString =
+                "c.id IN (SELECT a.candidate_id FROM applications a WHERE a.outcome = 'active')"
+            return value == "current" ? active : "NOT \(active)"
+        case .outcome:
+            return applications("a.outcome = \(bind: value)")
+        case .stageReached:
+            let kinds = StageKind.allCases.drop { $0.rawValue != value }.map { SQLBind($0.rawValue) }
+            return
+                "c.id IN (SELECT a.candidate_id FROM applications a JOIN stages s ON s.id = a.stage_id WHERE s.kind IN (\(SQLList(kinds))))"
+        case .job:
+            return applications("a.job_id = \(bind: UUID(uuidString: value)!)")
+        case .department:
+            return
+                "c.id IN (SELECT a.candidate_id FROM applications a JOIN jobs j ON j.id = a.job_id WHERE LOWER(j.department) = LOWER(\(bind: value)))"
+        case .tag:
+            return
+                "c.id IN (SELECT ct.candidate_id FROM candidate_tags ct JOIN tags t ON t.id = ct.tag_id WHERE LOWER(t.name) = LOWER(\(bind: value)))"
+        case .keywords:
+            let terms = Text.searchTerms(value)
+            if db.isPostgres {
+                let query = terms.map { "\($0):*" }.joined(separator: " & ")
+                return
+                    "c.id IN (SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: query)))"
+            }
+            let match = terms.map { "\"\($0)\"*" }.joined(separator: " ")
+            return
+                "c.id IN (SELECT UPPER(candidate_id) FROM candidate_search WHERE candidate_search MATCH \(bind: match))"
+        case .location:
+            let pattern = "%" + value.lowercased() + "%"
+            return
+                "(LOWER(c.location) LIKE \(bind: pattern) OR c.id IN (SELECT a.candidate_id FROM applications a JOIN jobs j ON j.id = a.job_id WHERE LOWER(j.location) LIKE \(bind: pattern)))"
+        case .language:
+            return "c.language = \(bind: value)"
+        case .source:
+            return applications("a.source = \(bind: value)")
+        case .appliedAfter:
+            return applications("a.created_at >= \(bind: Self.day(value)!)")
+        case .appliedBefore:
+            return applications("a.created_at < \(bind: Self.day(value)!)")
+        case .activeAfter:
+            return "COALESCE(c.last_active_contact_at, c.created_at) >= \(bind: Self.day(value)!)"
+        case .activeBefore:
+            return "COALESCE(c.last_active_contact_at, c.created_at) < \(bind: Self.day(value)!)"
+        case .opened, .clicked:
+            let since = now - Double(Int(value)!) * 86_400
+            let kind = rule.field == .opened ? "open" : "click"
+            return
+                "c.id IN (SELECT e.candidate_id FROM campaign_events e WHERE e.kind = \(bind: kind) AND e.at >= \(bind: since))"
+        case .consent:
+            let (purpose, series) = Self.consentTarget(value)!
+            return consentState(purpose, series: series, state: SegmentRule.ConsentStateName(rawValue: rule.option)!)
+        }
+    }
+
+    /// People whose current consent for `purpose` (and series) is in `state`. Without a series, only the consent to
+    /// every newsletter counts; with one, the latest of that and the series' own.
+    private func consentState(_ purpose: ConsentPurpose, series: UUID?, state: SegmentRule.ConsentStateName)
+        -> SQLQueryString
+    {
+        let seriesKeys = SQLList(([""] + (series.map { [$0.uuidString.lowercased()] } ?? [])).map { SQLBind($0) })
+        let scope: SQLQueryString = "s.purpose = \(bind: purpose.rawValue) AND s.series IN (\(seriesKeys))"
+        if state == .none {
+            return "c.id NOT IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope))"
+        }
+        let actions: [ConsentAction] =
+            switch state {
+            case .active:
+                Newsletter.doubleOptIn.contains(purpose) ? [.confirmed, .renewed] : [.granted, .confirmed, .renewed]
+            case .pending: Newsletter.doubleOptIn.contains(purpose) ? [.granted] : []
+            case .withdrawn: [.withdrawn, .expired]
+            case .none: []
+            }
+        guard !actions.isEmpty else { return "1 = 0" }
+        let latest: SQLQueryString =
+            series == nil
+            ? ""
+            : """
+             AND NOT EXISTS (SELECT 1 FROM consent_states s2 WHERE s2.candidate_id = s.candidate_id \
+            AND s2.purpose = s.purpose AND s2.series IN (\(seriesKeys)) AND s2.at > s.at)
+            """
+        return
+            "c.id IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope) AND s.action IN (\(SQLList(actions.map { SQLBind($0.rawValue) })))\(latest))"
+    }
+}
