@@ -23,6 +23,11 @@ func routes(_ app: Application) throws {
 
     let forms = app.grouped(CSRFMiddleware(maxBody: 1 << 20))
 
+    // Campaign click counter and open pixel: fetched by mail clients and proxies, no session.
+    let tracking = TrackingController()
+    app.get("c", ":token", use: tracking.click)
+    app.get("o", ":token", use: tracking.open)
+
     // One-click unsubscribe (RFC 8058): mail clients post it without a cookie or a form token.
     let community = CommunityController()
     app.on(.POST, "unsubscribe", ":token", body: .collect(maxSize: "16kb"), use: community.unsubscribe)

@@ -47,15 +47,29 @@ public struct MessageTemplate: Sendable {
 
     /// Merges `context` (dictionaries, arrays, strings, numbers, booleans) into the template.
     public func render(_ context: [String: Any]) throws -> Rendered {
+        try compiled().render(context)
+    }
+
+    /// The template parsed once, for rendering it to many people (a campaign).
+    public func compiled() throws -> Compiled {
         Self.registerContentTypes
-        let subjectTemplate = try MustacheTemplate(string: "{{% CONTENT_TYPE: SUBJECT}}" + subject)
-        let bodyTemplate = try MustacheTemplate(string: "{{% CONTENT_TYPE: MARKDOWN}}" + body)
-        let renderedSubject = subjectTemplate.render(context).split(whereSeparator: \.isNewline).joined(separator: " ")
-            .trimmingCharacters(in: .whitespaces)
-        let markdown = Self.keepingLineBreaks(bodyTemplate.render(context))
-        return Rendered(
-            subject: renderedSubject, markdown: markdown, text: Markdown.plainText(markdown),
-            html: Markdown.html(markdown))
+        return Compiled(
+            subject: try MustacheTemplate(string: "{{% CONTENT_TYPE: SUBJECT}}" + subject),
+            body: try MustacheTemplate(string: "{{% CONTENT_TYPE: MARKDOWN}}" + body))
+    }
+
+    public struct Compiled: @unchecked Sendable {
+        let subject: MustacheTemplate
+        let body: MustacheTemplate
+
+        public func render(_ context: [String: Any]) -> Rendered {
+            let renderedSubject = subject.render(context).split(whereSeparator: \.isNewline).joined(separator: " ")
+                .trimmingCharacters(in: .whitespaces)
+            let markdown = MessageTemplate.keepingLineBreaks(body.render(context))
+            return Rendered(
+                subject: renderedSubject, markdown: markdown, text: Markdown.plainText(markdown),
+                html: Markdown.html(markdown))
+        }
     }
 
     /// People write emails line by line: a line break inside a paragraph ("À bientôt,⏎L'équipe") stays one,

@@ -172,14 +172,15 @@ struct CommunityController {
 
     // MARK: - One-click unsubscribe
 
-    private func subscriber(_ req: Request) async throws -> Result<Candidate, LinkProblem> {
+    /// The person a link unsubscribes, and the campaign message it came in, if any (for the campaign's report).
+    private func subscriber(_ req: Request) async throws -> Result<(Candidate, UUID?), LinkProblem> {
         switch SignedLink.open(req.parameters.get("token") ?? "", secret: req.application.config.secret, now: req.now) {
         case .failure(let failure): return .failure(failure == .expired ? .expired : .tampered)
         case .success(let fields):
-            guard fields.count == 2, fields[0] == "unsub", let id = UUID(uuidString: fields[1]),
+            guard [2, 3].contains(fields.count), fields[0] == "unsub", let id = UUID(uuidString: fields[1]),
                 let candidate = try await Candidate.find(id, on: req.db)
             else { return .failure(.tampered) }
-            return .success(candidate)
+            return .success((candidate, fields.count == 3 ? UUID(uuidString: fields[2]) : nil))
         }
     }
 
@@ -199,10 +200,20 @@ struct CommunityController {
     @Sendable func unsubscribe(req: Request) async throws -> Response {
         switch try await subscriber(req) {
         case .failure(let problem): return try await LinkProblem.page(problem, req)
-        case .success(let candidate):
+        case .success(let (candidate, outboxID)):
             if !candidate.email.isEmpty {
                 try await Newsletter.unsubscribe(
                     candidate, channel: .emailLink, purposes: [.newsletter, .jobAlerts], on: req.db, now: req.now)
+            }
+            if let outboxID, let message = try await OutboxMessage.find(outboxID, on: req.db),
+                let campaignID = message.campaignID,
+                try await CampaignEvent.query(on: req.db).filter(\.$outboxID == outboxID)
+                    .filter(\.$kind == .unsubscribe).count() == 0
+            {
+                try await CampaignEvent(
+                    campaignID: campaignID, outboxID: outboxID, candidateID: candidate.id, kind: .unsubscribe,
+                    at: req.now
+                ).create(on: req.db)
             }
             return try await req.page(
                 "careers/unsubscribed", title: req.t("unsubscribe.done_title"), [String: String]())

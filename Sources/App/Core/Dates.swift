@@ -36,6 +36,13 @@ enum Dates {
         return (fr ? text.replacingOccurrences(of: ".", with: ",") : text) + (fr ? " Mo" : " MB")
     }
 
+    /// "novembre 2026" / "November 2026".
+    static func monthYear(_ date: Date, _ language: Language, timeZone: TimeZone = zone) -> String {
+        var style = Date.FormatStyle(locale: language.locale, timeZone: timeZone)
+        style.calendar = Calendar(identifier: .gregorian)
+        return date.formatted(style.month(.wide).year())
+    }
+
     static func iso8601Day(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(timeZone: zone).year().month().day())
     }

@@ -26,12 +26,21 @@ final class AppMetrics: Sendable {
         ).increment()
     }
 
+    func campaignQueued(_ count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(
+            name: "vivier_campaign_messages_queued_total", help: "Campaign messages put in the outbox."
+        )
+        .increment(by: Int64(count))
+    }
+
     func schedulerRun(_ report: Scheduler.Report) {
         registry.makeCounter(name: "vivier_scheduler_runs_total", help: "Runs of the candidate-moment timers.")
             .increment()
         for (kind, count) in [
             ("still_in_progress", report.updates), ("follow_up", report.followUps), ("survey", report.surveys),
             ("digest", report.digests), ("sms", report.texts),
+            ("newsletter_digest", report.newsletterDigests),
         ] where count > 0 {
             registry.makeCounter(
                 name: "vivier_scheduler_messages_total", labels: [("kind", kind)],

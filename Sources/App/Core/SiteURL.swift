@@ -32,6 +32,15 @@ enum SiteURL {
     static func confirm(_ token: String) -> String { "/confirm/\(token)" }
     static func unsubscribe(_ token: String) -> String { "/unsubscribe/\(token)" }
     static let community = "/talent-community"
+    static func click(_ token: String) -> String { "/c/\(token)" }
+    static func open(_ token: String) -> String { "/o/\(token)" }
+    static let segments = "/app/segments"
+    static func segment(_ id: UUID) -> String { "/app/segments/\(id.uuidString.lowercased())" }
+    static let campaigns = "/app/campaigns"
+    static func campaign(_ id: UUID) -> String { "/app/campaigns/\(id.uuidString.lowercased())" }
+    static let newsletters = "/app/newsletters"
+    static func newsletter(_ id: UUID) -> String { "/app/newsletters/\(id.uuidString.lowercased())" }
+    static func jobMatch(_ id: UUID) -> String { "/app/jobs/\(id.uuidString.lowercased())/match" }
     static let templates = "/app/templates"
     static func template(_ kind: String, _ language: String) -> String { "/app/templates/\(kind)/\(language)" }
     static let prepResources = "/app/prep"

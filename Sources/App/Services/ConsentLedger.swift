@@ -41,6 +41,15 @@ enum ConsentLedger {
             detail: "\(purpose.rawValue):\(action.rawValue)", at: now
         ).create(on: db)
         try await refresh(candidateID, on: db)
+        if action == .withdrawn || action == .expired {
+            // Effective for what is already queued, even a message a worker has claimed: it only sends what it
+            // can still mark in flight, so the withdrawal and the send are ordered by the database.
+            var queued = OutboxMessage.query(on: db).filter(\.$candidate.$id == candidateID)
+                .filter(\.$consentPurpose == purpose).filter(\.$status ~~ [.pending, .retry, .held, .claimed])
+            if let series { queued = queued.filter(\.$consentSeries == series) }
+            try await queued.set(\.$status, to: .suppressed).set(\.$lastReply, to: "consent withdrawn before sending")
+                .update()
+        }
     }
 
     /// Rewrites the current state of a person from the ledger: one row per purpose and series, the latest event's

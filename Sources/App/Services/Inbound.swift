@@ -3,7 +3,7 @@ import Vapor
 import VivierMail
 
 /// Mail coming back: delivery status notifications (RFC 3464) for `bounce+` addresses and candidates' replies for
-/// `reply+` addresses. Piped in by the MTA through `vivier ingest-mail`.
+/// `reply+` addresses, unsubscribes for `unsub+` addresses, complaints (RFC 5965). Piped in by the MTA through `vivier ingest-mail`.
 struct Inbound {
     enum Failure: Error, CustomStringConvertible {
         case notOurs(String)
@@ -31,6 +31,8 @@ struct Inbound {
         case hardBounce(status: String)
         case softBounce(status: String)
         case reply
+        case unsubscribed
+        case complaint
     }
 
     let db: any Database
@@ -48,8 +50,17 @@ struct Inbound {
         guard let (kind, id) = Verp.parse(bare, secret: secret) else { throw Failure.notOurs(bare) }
         guard let message = try await OutboxMessage.find(id, on: db) else { throw Failure.unknownMessage }
         switch kind {
-        case .bounce: return try await bounce(reader, message)
+        case .bounce:
+            // A feedback loop sends complaints (RFC 5965) to the envelope sender too.
+            if reader.part("message/feedback-report") != nil {
+                try await unsubscribe(message, as: .complaint)
+                return .complaint
+            }
+            return try await bounce(reader, message)
         case .reply: return try await reply(reader, message)
+        case .unsubscribe:
+            try await unsubscribe(message, as: .unsubscribe)
+            return .unsubscribed
         }
     }
 
@@ -86,6 +97,19 @@ struct Inbound {
             }
         }
         return hard ? .hardBounce(status: status) : .softBounce(status: status)
+    }
+
+    /// An unsubscribe by mail (RFC 8058's `mailto:` alternative) or a spam complaint: the person leaves every
+    /// marketing list at once, and the campaign's report counts it.
+    private func unsubscribe(_ message: OutboxMessage, as kind: CampaignEvent.Kind) async throws {
+        guard let candidateID = message.$candidate.id, let candidate = try await Candidate.find(candidateID, on: db)
+        else { return }
+        try await Newsletter.unsubscribe(candidate, channel: .emailLink, on: db, now: now)
+        if let campaignID = message.campaignID {
+            try await CampaignEvent(
+                campaignID: campaignID, outboxID: try message.requireID(), candidateID: candidateID, kind: kind, at: now
+            ).create(on: db)
+        }
     }
 
     private func reply(_ reader: MailReader, _ message: OutboxMessage) async throws -> Result {

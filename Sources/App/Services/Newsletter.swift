@@ -55,12 +55,14 @@ enum Newsletter {
     }
 
     /// The one-click unsubscribe link of a person's bulk messages (RFC 8058), valid two years.
-    static func unsubscribeURL(candidateID: UUID, config: AppConfig, now: Date) -> String {
+    /// A campaign's links also name the message, so the campaign's report counts the unsubscribe.
+    static func unsubscribeURL(candidateID: UUID, outboxID: UUID? = nil, config: AppConfig, now: Date) -> String {
         config.publicURL
             + SiteURL.unsubscribe(
                 SignedLink.make(
-                    ["unsub", candidateID.uuidString.lowercased()], expires: now + 730 * 86_400,
-                    secret: config.secret))
+                    ["unsub", candidateID.uuidString.lowercased()]
+                        + (outboxID.map { [$0.uuidString.lowercased()] } ?? []),
+                    expires: now + 730 * 86_400, secret: config.secret))
     }
 
     /// Withdraws every marketing consent the person holds and suppresses their address for marketing; the
@@ -71,7 +73,7 @@ enum Newsletter {
     ) async throws {
         let candidateID = try candidate.requireID()
         let language = Language(rawValue: candidate.language) ?? .fr
-        try await db.transaction { db in
+        try await db.writeTransaction { db in
             let state = try await ConsentLedger.state(of: candidateID, on: db)
             for purpose in purposes where state[purpose] == true {
                 try await ConsentLedger.record(

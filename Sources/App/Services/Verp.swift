@@ -7,6 +7,8 @@ import Vapor
 enum Verp {
     enum Kind: String {
         case bounce, reply
+        /// The `mailto:` of `List-Unsubscribe`: any mail to it unsubscribes the person the message went to.
+        case unsubscribe = "unsub"
     }
 
     static func address(_ kind: Kind, messageID: UUID, domain: String, secret: [UInt8]) -> String {

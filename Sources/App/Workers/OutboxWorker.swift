@@ -71,13 +71,34 @@ final class OutboxWorker: Sendable {
         let suppressed = Suppression.Blocked(
             all: Set(rows.filter { !$0.marketingOnly }.map(\.addressHash)),
             marketing: Set(rows.filter(\.marketingOnly).map(\.addressHash)))
+        // A campaign message also needs, at this moment, the consent it was sent for and to be within its deadline.
+        var refused: [UUID: Outcome] = [:]
+        for message in messages {
+            if let id = message.id, let notAfter = message.notAfter, notAfter < now {
+                refused[id] = Outcome(id: id, status: .cancelled, reply: "past the campaign's deadline")
+            }
+        }
+        let bulk = messages.filter { $0.consentPurpose != nil && refused[$0.id!] == nil }
+        for group in Dictionary(
+            grouping: bulk, by: { "\($0.consentPurpose!.rawValue)|\($0.consentSeries?.uuidString ?? "")" }
+        )
+        .values {
+            let purpose = group[0].consentPurpose!
+            let allowed = try await ConsentLedger.marketable(
+                group.compactMap { $0.$candidate.id }, purpose: purpose, series: group[0].consentSeries, on: db)
+            for message in group where !allowed.contains(message.$candidate.id ?? UUID()) {
+                refused[message.id!] = Outcome(
+                    id: message.id!, status: .suppressed, reply: "no consent for \(purpose.rawValue) any more")
+            }
+        }
+        let stopped = refused
         let commits = CommitGroup(worker: self)
         let lanes = (0..<concurrency).map { lane in
             stride(from: lane, to: messages.count, by: concurrency).map { messages[$0] }
         }
         await withTaskGroup(of: Void.self) { group in
             for lane in lanes where !lane.isEmpty {
-                group.addTask { await self.deliver(lane, suppressed: suppressed, commits: commits) }
+                group.addTask { await self.deliver(lane, suppressed: suppressed, refused: stopped, commits: commits) }
             }
         }
         return messages.count
@@ -140,16 +161,20 @@ final class OutboxWorker: Sendable {
         var retryAt: Date?
     }
 
-    private func deliver(_ lane: [OutboxMessage], suppressed: Suppression.Blocked, commits: CommitGroup) async {
+    private func deliver(
+        _ lane: [OutboxMessage], suppressed: Suppression.Blocked, refused: [UUID: Outcome], commits: CommitGroup
+    ) async {
         var previous: Outcome?
         for message in lane {
             guard let messageID = message.id else { continue }
             let recipients = message.recipient.split(separator: ",").map(String.init)
             do {
-                if recipients.contains(where: {
-                    suppressed.blocks(Suppression.hash($0), transactional: message.transactional)
-                }) {
-                    let blocked = Outcome(id: messageID, status: .suppressed, reply: "address on the suppression list")
+                let blocked =
+                    refused[messageID]
+                    ?? (recipients.contains(where: {
+                        suppressed.blocks(Suppression.hash($0), transactional: message.transactional)
+                    }) ? Outcome(id: messageID, status: .suppressed, reply: "address on the suppression list") : nil)
+                if let blocked {
                     _ = try await commits.submit(.init(done: [previous, blocked].compactMap { $0 }, mark: nil))
                     previous = nil
                     continue

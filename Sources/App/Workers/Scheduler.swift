@@ -19,6 +19,8 @@ struct Scheduler {
         var surveys = 0
         var digests = 0
         var texts = 0
+        var campaignMessages = 0
+        var newsletterDigests = 0
     }
 
     /// Runs until cancelled, once a minute.
@@ -43,6 +45,9 @@ struct Scheduler {
         report.surveys = try await surveys(now: now, company: company, window: window)
         report.digests = try await digests(now: now, window: window)
         report.texts = try await TextMessages.sendDue(app: app, now: now)
+        report.newsletterDigests = try await CampaignSender.monthlyDigests(
+            app: app, now: now, timeZone: window.timeZone)
+        report.campaignMessages = try await CampaignSender.runDue(app: app, now: now)
         app.metrics.schedulerRun(report)
         return report
     }

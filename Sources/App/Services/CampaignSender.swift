@@ -1,0 +1,572 @@
+import Fluent
+import SQLKit
+import Vapor
+import VivierCore
+import VivierMail
+
+/// What a campaign's Markdown may name: the person, the company, their preference and unsubscribe links, the job of
+/// a job-match campaign, and `segment.<name>` sections that only members of that saved segment see.
+enum CampaignContent {
+    static let basePaths = [
+        "candidate.first_name", "candidate.last_name", "candidate.full_name", "company.name", "preferences_url",
+        "unsubscribe_url", "job.title", "job.url", "job.location", "job.department",
+    ]
+
+    /// `Développeurs Lyon` → `developpeurs_lyon`, the name a per-segment block uses.
+    static func key(_ segment: Segment) -> String {
+        Text.slug(segment.name, maxLength: 40).replacingOccurrences(of: "-", with: "_")
+    }
+
+    static func schema(segments: [Segment]) -> TemplateSchema {
+        TemplateSchema(basePaths + segments.map { "segment.\(key($0))" })
+    }
+
+    /// The saved segments a body names in a `{{#segment.x}}` block.
+    static func blocks(in body: String, segments: [Segment]) -> [Segment] {
+        segments.filter { body.contains("segment.\(key($0))") }
+    }
+}
+
+/// Sends campaigns: chooses the recipients (segment or chosen people, with the consent the campaign needs, without
+/// suppressed addresses), writes one outbox row per recipient with its own tracking links, and pauses, resumes or
+/// cancels by changing those rows' states. Queueing is resumable: each page of recipients is one transaction, and a
+/// person who already has a row is skipped, so an interrupted queueing continues without sending anyone twice.
+struct CampaignSender {
+    let db: any Database
+    let config: AppConfig
+    let now: Date
+
+    init(db: any Database, config: AppConfig, now: Date) {
+        self.db = db
+        self.config = config
+        self.now = now
+    }
+
+    init(_ req: Request) {
+        self.init(db: req.db, config: req.application.config, now: req.now)
+    }
+
+    static let pageSize = 500
+    static let trackingLifetime: TimeInterval = 730 * 86_400
+
+    // MARK: - Audience
+
+    /// The people a campaign goes to, as a condition over `candidates c`.
+    func audience(_ campaign: Campaign) async throws -> any SQLExpression {
+        let definition =
+            if let segmentID = campaign.$segment.id, let segment = try await Segment.find(segmentID, on: db) {
+                segment.definition
+            } else { SegmentDefinition() }
+        var extra: [any SQLExpression] = []
+        if campaign.kind == .jobMatch {
+            let campaignID = try campaign.requireID()
+            extra.append(
+                SQLQueryString(
+                    "c.id IN (SELECT t.candidate_id FROM campaign_targets t WHERE t.campaign_id = \(bind: campaignID))"
+                ))
+        }
+        if let series = try await campaign.$series.get(on: db), series.offersDigest {
+            // Subscribers who chose the monthly digest get the issues in it, not one by one.
+            extra.append(
+                SQLRaw(
+                    campaign.kind == .digest ? "c.newsletter_rhythm = 'monthly'" : "c.newsletter_rhythm <> 'monthly'"))
+        }
+        let condition = try SegmentQuery(db: db, now: now).condition(
+            definition, requiring: (campaign.purpose, campaign.$series.id))
+        return SQLList([condition] + extra, separator: SQLRaw(" AND "))
+    }
+
+    func count(_ campaign: Campaign) async throws -> Int {
+        struct Row: Decodable { var n: Int }
+        return try await db.sql().raw("SELECT COUNT(*) AS n FROM candidates c WHERE \(try await audience(campaign))")
+            .first(decoding: Row.self)?.n ?? 0
+    }
+
+    // MARK: - Queueing
+
+    /// Writes the outbox rows of every recipient not queued yet; returns how many were added. Messages are held
+    /// while the campaign is paused and nothing is added once it is cancelled.
+    @discardableResult
+    func enqueue(_ campaign: Campaign, app: Application) async throws -> Int {
+        let campaignID = try campaign.requireID()
+        let company = try await Company.load(on: db)
+        let segments = try await Segment.query(on: db).all()
+        var templates: [Language: MessageTemplate.Compiled] = [:]
+        for language in Language.allCases {
+            let template = MessageTemplate(subject: campaign.subject(language), body: campaign.body(language))
+            let problems = template.problems(against: CampaignContent.schema(segments: segments))
+            guard problems.isEmpty else { throw Abort(.unprocessableEntity, reason: "\(problems[0])") }
+            templates[language] = try template.compiled()
+        }
+        let blocks = CampaignContent.blocks(in: campaign.bodyFR + campaign.bodyEN, segments: segments)
+        let job = try await campaign.$job.get(on: db)
+        let audience = try await audience(campaign)
+        var links = Dictionary(
+            try await CampaignLink.query(on: db).filter(\.$campaign.$id == campaignID).all().map {
+                ($0.url, $0.position)
+            },
+            uniquingKeysWith: { first, _ in first })
+        let suppressed = Set(try await Suppression.query(on: db).all().map(\.addressHash))
+        let from = try MailAddress(config.mail.from.address, name: company.name)
+
+        var added = 0
+        var after: UUID?
+        while true {
+            struct Row: Decodable {
+                var id: UUID
+                var email: String
+                var first_name: String
+                var last_name: String
+                var language: String
+            }
+            let resume: any SQLExpression = after.map { SQLQueryString(" AND c.id > \(bind: $0)") } ?? SQLRaw("")
+            let people = try await db.sql().raw(
+                """
+                SELECT c.id, c.email, c.first_name, c.last_name, c.language FROM candidates c
+                WHERE \(audience)\(resume) ORDER BY c.id LIMIT \(literal: Self.pageSize)
+                """
+            ).all(decoding: Row.self)
+            guard let last = people.last else { break }
+            after = last.id
+            var members: [String: Set<UUID>] = [:]
+            for segment in blocks {
+                let inSegment = try SegmentQuery(db: db, now: now).condition(segment.definition)
+                members[CampaignContent.key(segment)] = Set(
+                    try await db.sql().raw(
+                        """
+                        SELECT c.id FROM candidates c WHERE \(inSegment)
+                        AND c.id IN (\(SQLList(people.map { SQLBind($0.id) })))
+                        """
+                    ).all(decoding: IDRow.self).map(\.id))
+            }
+            let alreadyQueued = try await queued(campaignID, among: people.map(\.id), on: db)
+            var rows: [OutboxMessage] = []
+            var newLinks: [CampaignLink] = []
+            for person in people
+            where !alreadyQueued.contains(person.id) && !suppressed.contains(Suppression.hash(person.email)) {
+                let language = Language(rawValue: person.language) ?? .fr
+                let outboxID = UUID()
+                let unsubscribeURL = Newsletter.unsubscribeURL(
+                    candidateID: person.id, outboxID: outboxID, config: config, now: now)
+                var context: [String: Any] = [
+                    "candidate": [
+                        "first_name": person.first_name, "last_name": person.last_name,
+                        "full_name": "\(person.first_name) \(person.last_name)",
+                    ],
+                    "company": ["name": company.name],
+                    "preferences_url": preferencesURL(person.id),
+                    "unsubscribe_url": unsubscribeURL,
+                    "segment": members.mapValues { $0.contains(person.id) },
+                ]
+                if let job {
+                    context["job"] = [
+                        "title": job.title, "url": config.publicURL + SiteURL.job(job.slug),
+                        "location": job.location, "department": job.department,
+                    ]
+                }
+                var rendered = templates[language]!.render(context)
+                var html = rendered.html
+                for url in Self.links(in: html) where Self.tracked(url, config: config) {
+                    let position: Int
+                    if let known = links[url] {
+                        position = known
+                    } else {
+                        position = links.count + 1
+                        newLinks.append(CampaignLink(campaignID: campaignID, position: position, url: url))
+                        links[url] = position
+                    }
+                    let tracked = config.publicURL + SiteURL.click(clickToken(outboxID, position))
+                    html = html.replacingOccurrences(of: "href=\"\(url.htmlEscaped)\"", with: "href=\"\(tracked)\"")
+                    rendered.text = rendered.text.replacingOccurrences(of: url, with: tracked)
+                }
+                if campaign.trackOpens {
+                    html +=
+                        "<img src=\"\(config.publicURL + SiteURL.open(openToken(outboxID)))\" width=\"1\" height=\"1\" alt=\"\">"
+                }
+                let message = MailMessage(
+                    from: from, to: [try MailAddress(person.email, name: "\(person.first_name) \(person.last_name)")],
+                    subject: rendered.subject, text: rendered.text,
+                    html: CandidateMail.frame(html, subject: rendered.subject),
+                    replyTo: try MailAddress(
+                        Verp.address(.reply, messageID: outboxID, domain: from.domain, secret: config.secret),
+                        name: company.name),
+                    unsubscribe: (
+                        https: unsubscribeURL,
+                        mailto: Verp.address(
+                            .unsubscribe, messageID: outboxID, domain: from.domain, secret: config.secret)
+                    ),
+                    date: now)
+                let row = OutboxMessage(
+                    kind: "campaign",
+                    dedupeKey: "campaign:\(campaignID.uuidString.lowercased()):\(person.id.uuidString.lowercased())",
+                    transactional: false, candidateID: person.id,
+                    sender: Verp.address(.bounce, messageID: outboxID, domain: from.domain, secret: config.secret),
+                    recipient: person.email, subject: message.subject,
+                    message: String(decoding: try message.render(), as: UTF8.self),
+                    needsSMTPUTF8: message.needsSMTPUTF8, now: now)
+                row.id = outboxID
+                row.campaignID = campaignID
+                row.consentPurpose = campaign.purpose
+                row.consentSeries = campaign.$series.id
+                row.notAfter = campaign.notAfter
+                row.nextAttemptAt = max(campaign.scheduledAt ?? now, now)
+                rows.append(row)
+            }
+            let (page, pageLinks) = (rows, newLinks)
+            let (stop, count) = try await db.transaction { db -> (Bool, Int) in
+                guard let current = try await Campaign.find(campaignID, on: db), current.status != .cancelled else {
+                    return (true, 0)
+                }
+                // Checked again under the transaction: a concurrent queueing of the same page loses, not duplicates.
+                let queued = try await queued(campaignID, among: page.compactMap { $0.$candidate.id }, on: db)
+                let fresh = page.filter { !queued.contains($0.$candidate.id!) }
+                for row in fresh where current.status == .paused { row.status = .held }
+                if !pageLinks.isEmpty { try await pageLinks.create(on: db) }
+                if !fresh.isEmpty { try await fresh.create(on: db) }
+                current.recipients += fresh.count
+                try await current.save(on: db)
+                return (false, fresh.count)
+            }
+            added += count
+            if stop || people.count < Self.pageSize { break }
+        }
+        if let current = try await Campaign.find(campaignID, on: db), current.enqueuedAt == nil {
+            current.enqueuedAt = now
+            try await current.save(on: db)
+        }
+        app.metrics.campaignQueued(added)
+        return added
+    }
+
+    private struct IDRow: Decodable { var id: UUID }
+
+    private func queued(_ campaignID: UUID, among people: [UUID], on db: any Database) async throws -> Set<UUID> {
+        guard !people.isEmpty else { return [] }
+        return Set(
+            try await OutboxMessage.query(on: db).filter(\.$campaignID == campaignID).filter(\.$candidate.$id ~~ people)
+                .all().compactMap { $0.$candidate.id })
+    }
+
+    /// `href` targets of a rendered body, unescaped, in order, once each.
+    static func links(in html: String) -> [String] {
+        var found: [String] = []
+        var rest = html[...]
+        while let start = rest.range(of: "href=\"") {
+            rest = rest[start.upperBound...]
+            guard let end = rest.firstIndex(of: "\"") else { break }
+            let url = String(rest[..<end]).replacingOccurrences(of: "&quot;", with: "\"")
+                .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+                .replacingOccurrences(of: "&amp;", with: "&")
+            if !found.contains(url) { found.append(url) }
+            rest = rest[end...]
+        }
+        return found
+    }
+
+    /// Web links the author wrote are counted; the person's own links (preferences, unsubscribe) and mail links are not.
+    static func tracked(_ url: String, config: AppConfig) -> Bool {
+        (url.hasPrefix("https://") || url.hasPrefix("http://"))
+            && !url.hasPrefix(config.publicURL + "/portal/") && !url.hasPrefix(config.publicURL + "/unsubscribe/")
+    }
+
+    func clickToken(_ outboxID: UUID, _ position: Int) -> String {
+        SignedLink.make(
+            ["c", outboxID.uuidString.lowercased(), String(position)], expires: now + Self.trackingLifetime,
+            secret: config.secret)
+    }
+
+    func openToken(_ outboxID: UUID) -> String {
+        SignedLink.make(
+            ["o", outboxID.uuidString.lowercased()], expires: now + Self.trackingLifetime, secret: config.secret)
+    }
+
+    /// A signed way into the portal's preferences, valid 90 days: no database row per recipient.
+    func preferencesURL(_ candidateID: UUID) -> String {
+        config.publicURL
+            + SiteURL.portalEntry(
+                SignedLink.make(
+                    ["enter", candidateID.uuidString.lowercased()], expires: now + 90 * 86_400, secret: config.secret))
+            + "?to=preferences"
+    }
+
+    // MARK: - Sending controls
+
+    /// Waiting messages stop being claimed; those already handed to a connection finish.
+    func pause(_ campaign: Campaign) async throws {
+        guard campaign.status == .sending || campaign.status == .scheduled else { return }
+        try await db.transaction { db in
+            campaign.status = .paused
+            try await campaign.save(on: db)
+            try await OutboxMessage.query(on: db).filter(\.$campaignID == campaign.requireID())
+                .filter(\.$status ~~ [.pending, .retry]).set(\.$status, to: .held).update()
+        }
+    }
+
+    /// Held messages wait again; what was sent stays sent.
+    func resume(_ campaign: Campaign) async throws {
+        guard campaign.status == .paused else { return }
+        try await db.transaction { db in
+            campaign.status = .sending
+            try await campaign.save(on: db)
+            try await OutboxMessage.query(on: db).filter(\.$campaignID == campaign.requireID())
+                .filter(\.$status == .held).set(\.$status, to: .pending).update()
+        }
+    }
+
+    func cancel(_ campaign: Campaign) async throws {
+        guard [.scheduled, .sending, .paused].contains(campaign.status) else { return }
+        try await db.transaction { db in
+            campaign.status = .cancelled
+            campaign.finishedAt = now
+            try await campaign.save(on: db)
+            try await OutboxMessage.query(on: db).filter(\.$campaignID == campaign.requireID())
+                .filter(\.$status ~~ [.pending, .retry, .held]).set(\.$status, to: .cancelled)
+                .set(\.$lastReply, to: "campaign cancelled").update()
+        }
+    }
+
+    /// Marks a sending campaign finished once every recipient is queued and nothing is waiting or being sent.
+    func finishIfDone(_ campaign: Campaign) async throws {
+        guard campaign.status == .sending, campaign.enqueuedAt != nil else { return }
+        let open = try await OutboxMessage.query(on: db).filter(\.$campaignID == campaign.requireID())
+            .filter(\.$status ~~ [.pending, .claimed, .inFlight, .retry, .held]).count()
+        if open == 0 {
+            campaign.status = .finished
+            campaign.finishedAt = now
+            try await campaign.save(on: db)
+        }
+    }
+
+    // MARK: - Progress and report
+
+    struct Progress: Encodable, Equatable {
+        var sent = 0
+        var pending = 0
+        var failed = 0
+        var suppressed = 0
+        var cancelled = 0
+        var total: Int { sent + pending + failed + suppressed + cancelled }
+    }
+
+    func progress(_ campaignID: UUID) async throws -> Progress {
+        try await Self.progress(campaignID, on: db)
+    }
+
+    static func progress(_ campaignID: UUID, on db: any Database) async throws -> Progress {
+        struct Row: Decodable {
+            var status: String
+            var n: Int
+        }
+        var progress = Progress()
+        for row in try await db.sql().raw(
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE campaign_id = \(bind: campaignID) GROUP BY status"
+        ).all(decoding: Row.self) {
+            switch OutboxMessage.Status(rawValue: row.status) {
+            case .sent: progress.sent += row.n
+            case .pending, .claimed, .inFlight, .retry, .held: progress.pending += row.n
+            case .failed, .inDoubt: progress.failed += row.n
+            case .suppressed: progress.suppressed += row.n
+            case .cancelled, nil: progress.cancelled += row.n
+            }
+        }
+        return progress
+    }
+}
+
+extension CampaignSender {
+    /// Starts every scheduled campaign whose time has come (each claimed by one instance only), resumes queueings
+    /// that stopped half-way (a crash, a restart) and closes campaigns with nothing left to send.
+    static func runDue(app: Application, now: Date) async throws -> Int {
+        let db = app.db
+        let sender = CampaignSender(db: db, config: app.config, now: now)
+        struct Row: Decodable { var id: UUID }
+        let started = try await db.sql().raw(
+            """
+            UPDATE campaigns SET status = 'sending', started_at = \(bind: now), updated_at = \(bind: now)
+            WHERE status = 'scheduled' AND scheduled_at <= \(bind: now) RETURNING id
+            """
+        ).all(decoding: Row.self).map(\.id)
+        let stalled = try await Campaign.query(on: db).filter(\.$status ~~ [.sending, .paused])
+            .filter(\.$enqueuedAt == nil).filter(\.$updatedAt < now - 300).all().compactMap(\.id)
+        var queued = 0
+        for id in started + stalled {
+            guard let campaign = try await Campaign.find(id, on: db) else { continue }
+            queued += try await sender.enqueue(campaign, app: app)
+        }
+        for campaign in try await Campaign.query(on: db).filter(\.$status == .sending).filter(\.$enqueuedAt != nil)
+            .all()
+        {
+            try await sender.finishIfDone(campaign)
+        }
+        return queued
+    }
+
+    /// At the start of each month, the digest of last month's issues of each series that offers one, for the
+    /// subscribers who chose it. Idempotent: the series remembers the last month it digested.
+    static func monthlyDigests(app: Application, now: Date, timeZone: TimeZone) async throws -> Int {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        guard let monthStart = calendar.dateInterval(of: .month, for: now)?.start,
+            let previous = calendar.date(byAdding: .month, value: -1, to: monthStart)
+        else { return 0 }
+        let month = String(
+            format: "%04d-%02d", calendar.component(.year, from: previous), calendar.component(.month, from: previous))
+        var created = 0
+        for series in try await NewsletterSeries.query(on: app.db).filter(\.$offersDigest == true).all()
+        where series.lastDigestMonth != month {
+            let issues = try await Campaign.query(on: app.db).filter(\.$series.$id == series.requireID())
+                .filter(\.$kind == .newsletter).filter(\.$status ~~ [.sending, .finished])
+                .filter(\.$startedAt >= previous).filter(\.$startedAt < monthStart).sort(\.$startedAt).all()
+            created += try await app.db.transaction { db -> Int in
+                series.lastDigestMonth = month
+                try await series.save(on: db)
+                guard !issues.isEmpty else { return 0 }
+                let digest = Campaign(name: "\(series.name) — \(month)", kind: .digest, purpose: .newsletter, at: now)
+                digest.$series.id = series.id
+                digest.$segment.id = series.$segment.id
+                digest.trackOpens = issues.contains(where: \.trackOpens)
+                let label = Dates.monthYear(previous, .fr, timeZone: timeZone)
+                let labelEN = Dates.monthYear(previous, .en, timeZone: timeZone)
+                digest.subjectFR = "\(series.name) — l'essentiel de \(label)"
+                digest.subjectEN = "\(series.name) — \(labelEN) in one email"
+                digest.bodyFR = issues.map { "## \($0.subjectFR)\n\n\($0.bodyFR)" }.joined(separator: "\n\n---\n\n")
+                digest.bodyEN = issues.map { "## \($0.subjectEN)\n\n\($0.bodyEN)" }.joined(separator: "\n\n---\n\n")
+                digest.status = .scheduled
+                digest.scheduledAt = now
+                try await digest.create(on: db)
+                return 1
+            }
+        }
+        return created
+    }
+}
+
+/// What a campaign did: per recipient state from the outbox, and what people did from the campaign's events.
+/// Opens are what a pixel can see: privacy proxies (Apple Mail) fetch it for everyone, so they are inflated.
+struct CampaignReport: Encodable, Sendable {
+    var recipients = 0
+    var delivered = 0
+    var bounced = 0
+    var failed = 0
+    var suppressed = 0
+    var cancelled = 0
+    var pending = 0
+    var uniqueClicks = 0
+    var clicks = 0
+    var opens = 0
+    var unsubscribes = 0
+    var complaints = 0
+    var links: [Link] = []
+    var segments: [SegmentLine] = []
+
+    struct Link: Encodable, Sendable {
+        var position: Int
+        var url: String
+        var uniqueClicks: Int
+        var clicks: Int
+    }
+
+    /// The campaign's recipients who are in a saved segment now.
+    struct SegmentLine: Encodable, Sendable {
+        var name: String
+        var recipients: Int
+        var delivered: Int
+        var uniqueClicks: Int
+        var opens: Int
+        var unsubscribes: Int
+    }
+
+    static func make(_ campaign: Campaign, db: any Database, now: Date) async throws -> CampaignReport {
+        let campaignID = try campaign.requireID()
+        let sql = db.sql()
+        var report = CampaignReport()
+        let progress = try await CampaignSender.progress(campaignID, on: db)
+        struct Totals: Decodable {
+            var recipients: Int
+            var bounced: Int?
+        }
+        let totals = try await sql.raw(
+            """
+            SELECT COUNT(*) AS recipients, SUM(CASE WHEN last_reply LIKE 'bounce%' THEN 1 ELSE 0 END) AS bounced
+            FROM outbox WHERE campaign_id = \(bind: campaignID)
+            """
+        ).first(decoding: Totals.self)
+        report.recipients = totals?.recipients ?? 0
+        report.bounced = totals?.bounced ?? 0
+        report.delivered = progress.sent
+        report.failed = max(progress.failed - report.bounced, 0)
+        report.suppressed = progress.suppressed
+        report.cancelled = progress.cancelled
+        report.pending = progress.pending
+
+        struct Event: Decodable {
+            var kind: String
+            var people: Int
+            var total: Int
+        }
+        for row in try await sql.raw(
+            """
+            SELECT kind, COUNT(DISTINCT outbox_id) AS people, COUNT(*) AS total FROM campaign_events
+            WHERE campaign_id = \(bind: campaignID) GROUP BY kind
+            """
+        ).all(decoding: Event.self) {
+            switch CampaignEvent.Kind(rawValue: row.kind) {
+            case .click:
+                report.uniqueClicks = row.people
+                report.clicks = row.total
+            case .open: report.opens = row.people
+            case .unsubscribe: report.unsubscribes = row.people
+            case .complaint: report.complaints = row.people
+            case nil: break
+            }
+        }
+        struct LinkRow: Decodable {
+            var position: Int
+            var url: String
+            var people: Int
+            var total: Int
+        }
+        report.links = try await sql.raw(
+            """
+            SELECT l.position, l.url, COUNT(DISTINCT e.outbox_id) AS people, COUNT(e.id) AS total
+            FROM campaign_links l LEFT JOIN campaign_events e
+              ON e.campaign_id = l.campaign_id AND e.kind = 'click' AND e.link_position = l.position
+            WHERE l.campaign_id = \(bind: campaignID) GROUP BY l.position, l.url ORDER BY l.position
+            """
+        ).all(decoding: LinkRow.self).map {
+            Link(position: $0.position, url: $0.url, uniqueClicks: $0.people, clicks: $0.total)
+        }
+
+        struct SegmentRow: Decodable {
+            var recipients: Int
+            var delivered: Int?
+            var clicked: Int?
+            var opened: Int?
+            var unsubscribed: Int?
+        }
+        func did(_ kind: String) -> SQLQueryString {
+            """
+            SUM(CASE WHEN EXISTS (SELECT 1 FROM campaign_events e WHERE e.outbox_id = o.id AND e.kind = \(bind: kind))
+            THEN 1 ELSE 0 END)
+            """
+        }
+        for segment in try await Segment.query(on: db).sort(\.$name).all() {
+            guard let condition = try? SegmentQuery(db: db, now: now).condition(segment.definition) else { continue }
+            guard
+                let row = try await sql.raw(
+                    """
+                    SELECT COUNT(*) AS recipients, SUM(CASE WHEN o.status = 'sent' THEN 1 ELSE 0 END) AS delivered,
+                    \(did("click")) AS clicked, \(did("open")) AS opened, \(did("unsubscribe")) AS unsubscribed
+                    FROM outbox o JOIN candidates c ON c.id = o.candidate_id
+                    WHERE o.campaign_id = \(bind: campaignID) AND \(condition)
+                    """
+                ).first(decoding: SegmentRow.self), row.recipients > 0
+            else { continue }
+            report.segments.append(
+                SegmentLine(
+                    name: segment.name, recipients: row.recipients, delivered: row.delivered ?? 0,
+                    uniqueClicks: row.clicked ?? 0, opens: row.opened ?? 0, unsubscribes: row.unsubscribed ?? 0))
+        }
+        return report
+    }
+}
