@@ -5,4 +5,10 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  // A button with consequences inside a larger form (sending a campaign).
+  document.querySelectorAll("button[data-confirm-click]").forEach((button) => {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirmClick)) event.preventDefault();
+    });
+  });
 });

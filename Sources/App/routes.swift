@@ -159,6 +159,34 @@ func routes(_ app: Application) throws {
         backOffice.post("candidates", ":id", "sms", use: SMSController().send)
     }
 
+    do {  // talent pool: segments, newsletters, campaigns
+        let segments = SegmentsController()
+        managers.get("segments", use: segments.list)
+        managers.get("segments", "new", use: segments.new)
+        managers.post("segments", use: segments.create)
+        managers.post("segments", "preview", use: segments.previewFragment)
+        managers.get("segments", ":id", use: segments.edit)
+        managers.post("segments", ":id", use: segments.update)
+        managers.post("segments", ":id", "delete", use: segments.delete)
+        let newsletters = NewslettersController()
+        managers.get("newsletters", use: newsletters.list)
+        managers.post("newsletters", use: newsletters.create)
+        managers.get("newsletters", ":id", use: newsletters.show)
+        managers.post("newsletters", ":id", use: newsletters.update)
+        let campaigns = CampaignsController()
+        managers.get("campaigns", use: campaigns.list)
+        managers.post("campaigns", use: campaigns.create)
+        managers.get("campaigns", ":id", use: campaigns.show)
+        managers.post("campaigns", ":id", use: campaigns.save)
+        managers.get("campaigns", ":id", "progress", use: campaigns.progress)
+        managers.post("campaigns", ":id", "pause", use: campaigns.pause)
+        managers.post("campaigns", ":id", "resume", use: campaigns.resume)
+        managers.post("campaigns", ":id", "cancel", use: campaigns.cancel)
+        let match = JobMatchController()
+        managers.get("jobs", ":id", "match", use: match.show)
+        managers.post("jobs", ":id", "match", use: match.draft)
+    }
+
     do {  // administration
         let admin = AdminController()
         admins.get("users", use: admin.users)

@@ -43,6 +43,7 @@ struct PipelineController {
         var rejected: Int
         var withdrawn: Int
         var closedURL: String
+        var matchURL: String
         var responseTargetDays: Int
         var bulkAction: String
         var rejectionReasons: [Choice]
@@ -91,6 +92,7 @@ struct PipelineController {
             rejected: applications.filter { $0.outcome == .rejected }.count,
             withdrawn: applications.filter { $0.outcome == .withdrawn }.count,
             closedURL: SiteURL.candidates + "?job=\(jobID.uuidString.lowercased())&outcome=closed",
+            matchURL: SiteURL.jobMatch(jobID),
             responseTargetDays: job.responseTargetDays,
             bulkAction: SiteURL.jobs + "/\(jobID.uuidString.lowercased())/reject",
             rejectionReasons: ClosingReason.rejection.map {

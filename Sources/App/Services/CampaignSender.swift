@@ -148,22 +148,10 @@ struct CampaignSender {
                 let outboxID = UUID()
                 let unsubscribeURL = Newsletter.unsubscribeURL(
                     candidateID: person.id, outboxID: outboxID, config: config, now: now)
-                var context: [String: Any] = [
-                    "candidate": [
-                        "first_name": person.first_name, "last_name": person.last_name,
-                        "full_name": "\(person.first_name) \(person.last_name)",
-                    ],
-                    "company": ["name": company.name],
-                    "preferences_url": preferencesURL(person.id),
-                    "unsubscribe_url": unsubscribeURL,
-                    "segment": members.mapValues { $0.contains(person.id) },
-                ]
-                if let job {
-                    context["job"] = [
-                        "title": job.title, "url": config.publicURL + SiteURL.job(job.slug),
-                        "location": job.location, "department": job.department,
-                    ]
-                }
+                let context = context(
+                    firstName: person.first_name, lastName: person.last_name, candidateID: person.id,
+                    unsubscribeURL: unsubscribeURL, company: company, job: job,
+                    segments: members.mapValues { $0.contains(person.id) })
                 var rendered = templates[language]!.render(context)
                 var html = rendered.html
                 for url in Self.links(in: html) where Self.tracked(url, config: config) {
@@ -239,6 +227,52 @@ struct CampaignSender {
     }
 
     private struct IDRow: Decodable { var id: UUID }
+
+    /// What a campaign's template is merged with, for one person.
+    func context(
+        firstName: String, lastName: String, candidateID: UUID, unsubscribeURL: String, company: Company, job: Job?,
+        segments: [String: Bool]
+    ) -> [String: Any] {
+        var context: [String: Any] = [
+            "candidate": ["first_name": firstName, "last_name": lastName, "full_name": "\(firstName) \(lastName)"],
+            "company": ["name": company.name],
+            "preferences_url": preferencesURL(candidateID),
+            "unsubscribe_url": unsubscribeURL,
+            "segment": segments,
+        ]
+        if let job {
+            context["job"] = [
+                "title": job.title, "url": config.publicURL + SiteURL.job(job.slug), "location": job.location,
+                "department": job.department,
+            ]
+        }
+        return context
+    }
+
+    /// The campaign as `candidate` would read it (previews and test sends): their segments, their links.
+    func render(_ campaign: Campaign, for candidate: Candidate, subject: String? = nil, body: String? = nil)
+        async throws -> MessageTemplate.Rendered
+    {
+        let language = Language(rawValue: candidate.language) ?? .fr
+        let segments = try await Segment.query(on: db).all()
+        let candidateID = try candidate.requireID()
+        var membership: [String: Bool] = [:]
+        for segment in CampaignContent.blocks(in: body ?? campaign.body(language), segments: segments) {
+            let condition = try SegmentQuery(db: db, now: now).condition(segment.definition)
+            membership[CampaignContent.key(segment)] =
+                try await db.sql().raw(
+                    "SELECT c.id FROM candidates c WHERE \(condition) AND c.id = \(bind: candidateID)"
+                ).all().count > 0
+        }
+        let template = MessageTemplate(
+            subject: subject ?? campaign.subject(language), body: body ?? campaign.body(language))
+        return try template.render(
+            context(
+                firstName: candidate.firstName, lastName: candidate.lastName, candidateID: candidateID,
+                unsubscribeURL: Newsletter.unsubscribeURL(candidateID: candidateID, config: config, now: now),
+                company: try await Company.load(on: db), job: try await campaign.$job.get(on: db),
+                segments: membership))
+    }
 
     private func queued(_ campaignID: UUID, among people: [UUID], on db: any Database) async throws -> Set<UUID> {
         guard !people.isEmpty else { return [] }
@@ -339,7 +373,7 @@ struct CampaignSender {
 
     // MARK: - Progress and report
 
-    struct Progress: Encodable, Equatable {
+    struct Progress: Content, Equatable {
         var sent = 0
         var pending = 0
         var failed = 0
