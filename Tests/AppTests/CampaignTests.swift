@@ -82,7 +82,7 @@ struct CampaignTests {
             #expect(try await Campaign.find(campaignID, on: app.db)?.recipients == 10_000)
             // Queueing again adds no one: a person has one row per campaign.
             #expect(
-                try await CampaignSender(db: app.db, config: app.config, now: clock.now()).enqueue(campaign, app: app)
+                try await CampaignSender(db: app.db, config: app.config, now: clock.now()).enqueue(campaign)
                     == 0)
 
             let worker = OutboxWorker(app: app, batchSize: 100)

@@ -177,7 +177,7 @@ struct RecruiterTests {
     @Test func candidates_listFiltersAndPaginates() async throws {
         try await withApp { app, _ in
             try await Fixtures.user(app, "ana@example.com", role: .recruiter)
-            try await DemoData.load(on: app.db, now: app.clock.now())
+            try await DemoData.load(on: app.db, config: app.config, now: app.clock.now())
             let browser = Browser(app)
             try await browser.login("ana@example.com")
             let first = try await browser.get("/app/candidates")

@@ -64,7 +64,7 @@ struct StorageTests {
 
     @Test func demo_loadsSixJobsAndThreeHundredCandidatesAtEveryStage() async throws {
         try await withApp { app, _ in
-            try await DemoData.load(on: app.db, now: app.clock.now())
+            try await DemoData.load(on: app.db, config: app.config, now: app.clock.now())
             #expect(try await Job.query(on: app.db).count() == 6)
             #expect(try await Candidate.query(on: app.db).count() == 300)
             let applications = try await JobApplication.query(on: app.db).with(\.$stage).all()

@@ -13,7 +13,7 @@ enum DemoData {
             console.output("Demo data not loaded: the database already has jobs or candidates.", style: .warning)
             return
         }
-        try await load(on: app.db, now: app.clock.now())
+        try await load(on: app.db, config: app.config, now: app.clock.now())
         console.output("Demo data loaded: 6 jobs, \(candidateCount) candidates.", style: .success)
     }
 
@@ -148,7 +148,7 @@ enum DemoData {
         "Le rappel la veille et le guide de préparation m'ont beaucoup aidé.", "Un peu long entre les deux entretiens.",
     ]
 
-    static func load(on database: any Database, now: Date) async throws {
+    static func load(on database: any Database, config: AppConfig, now: Date) async throws {
         let adoption = now - 75 * 86_400
         try await database.transaction { db in
             var random = Generator(state: 20_261_130)
@@ -332,11 +332,25 @@ enum DemoData {
                     }
                 }
 
-                for purpose in [ConsentPurpose.talentPool, .newsletter, .partnerSharing]
-                where random.chance(purpose == .talentPool ? 55 : 25) {
-                    try await ConsentLedger.record(
-                        purpose, .granted, for: candidateID, channel: .careerForm, language: language, on: db,
-                        now: appliedAt)
+                // Consents in every state: given, confirmed from the mailbox, withdrawn later, renewed, expired.
+                for purpose in [ConsentPurpose.talentPool, .newsletter, .jobAlerts, .partnerSharing]
+                where random.chance(purpose == .talentPool ? 55 : purpose == .newsletter ? 40 : 20) {
+                    func record(_ action: ConsentAction, after days: Int, channel: ConsentChannel) async throws {
+                        try await ConsentLedger.record(
+                            purpose, action, for: candidateID, channel: channel, language: language, on: db,
+                            now: min(appliedAt + Double(days) * 86_400 + 3600, now))
+                    }
+                    try await record(.granted, after: 0, channel: .careerForm)
+                    if Newsletter.doubleOptIn.contains(purpose), random.chance(75) {
+                        try await record(.confirmed, after: 0, channel: .emailLink)
+                        if random.chance(10) { try await record(.withdrawn, after: random.int(5..<60), channel: .emailLink) }
+                    } else if purpose == .talentPool, random.chance(8) {
+                        try await record(random.chance(50) ? .renewed : .expired, after: random.int(20..<90), channel: .emailLink)
+                    }
+                }
+                if random.chance(50) {
+                    candidate.location = random.pick(["Lyon", "Paris", "Nantes", "Bordeaux", "Lille", "Remote"])
+                    try await candidate.save(on: db)
                 }
                 for _ in 0..<random.int(0..<3) {
                     let name = random.pick(tags)
@@ -356,6 +370,131 @@ enum DemoData {
                     ).create(on: db)
                 }
                 try await SearchIndex.refresh(candidateID: candidateID, on: db)
+            }
+            try await pool(on: db, config: config, now: now, jobs: createdJobs.map(\.0), random: &random)
+        }
+    }
+
+    /// The talent pool's side: segments, two newsletters with past issues (sent, clicked, opened, a few
+    /// unsubscribes), and a job proposed to the people of the pool it matches, waiting as a draft.
+    static func pool(on db: any Database, config: AppConfig, now: Date, jobs: [Job], random: inout Generator)
+        async throws
+    {
+        let tech = try Segment(
+            name: "Profils tech",
+            definition: SegmentDefinition(
+                match: .any,
+                rules: [
+                    SegmentRule(field: .department, value: "Tech"), SegmentRule(field: .tag, value: "swift"),
+                    SegmentRule(field: .tag, value: "postgresql"),
+                ]), at: now - 60 * 86_400)
+        let finalists = try Segment(
+            name: "Finalistes non retenus",
+            definition: SegmentDefinition(
+                rules: [
+                    SegmentRule(field: .stageReached, value: "interview"), SegmentRule(field: .outcome, value: "rejected"),
+                ]), at: now - 50 * 86_400)
+        let lyon = try Segment(
+            name: "Vivier lyonnais",
+            definition: SegmentDefinition(
+                rules: [
+                    SegmentRule(field: .location, value: "Lyon"),
+                    SegmentRule(field: .status, negate: true, value: "current"),
+                ]), at: now - 40 * 86_400)
+        for segment in [tech, finalists, lyon] { try await segment.create(on: db) }
+
+        let series = [
+            NewsletterSeries(
+                name: "Les nouvelles de l'équipe Tech", summary: "Nos projets, nos outils, nos offres tech.",
+                cadence: .biweekly, weekday: 2, hour: 10, timeZone: "Europe/Paris", offersDigest: true,
+                segmentID: tech.id, at: now - 70 * 86_400),
+            NewsletterSeries(
+                name: "La vie de l'atelier", summary: "Une fois par mois : l'équipe, les coulisses, les offres.",
+                cadence: .monthly, weekday: 4, hour: 9, timeZone: "Europe/Paris", offersDigest: false, segmentID: nil,
+                at: now - 70 * 86_400),
+        ]
+        for item in series { try await item.create(on: db) }
+        let issues: [(NewsletterSeries, String, String, Int)] = [
+            (series[0], "Comment nous testons Vivier", "How we test Vivier", 42),
+            (series[0], "Swift sur le serveur, un an après", "Server-side Swift, a year on", 28),
+            (series[0], "Trois offres tech ouvertes", "Three tech jobs open", 14),
+            (series[1], "Septembre à l'atelier", "September at the workshop", 56),
+            (series[1], "Octobre : nouveaux visages", "October: new faces", 25),
+        ]
+        for (item, subjectFR, subjectEN, daysAgo) in issues {
+            let sentAt = now - Double(daysAgo) * 86_400
+            let campaign = Campaign(name: subjectFR, kind: .newsletter, purpose: .newsletter, at: sentAt - 86_400)
+            campaign.$series.id = item.id
+            campaign.$segment.id = item.$segment.id
+            campaign.subjectFR = "\(item.name) — \(subjectFR)"
+            campaign.subjectEN = "\(item.name) — \(subjectEN)"
+            campaign.bodyFR = """
+                Bonjour {{candidate.first_name}},
+
+                Ce mois-ci : \(subjectFR.lowercased()). [Lire l'article](https://atelier-boreal.example/blog) ou [voir nos offres](\(config.publicURL)/careers).
+
+                L'équipe {{company.name}}
+
+                [Mes préférences]({{preferences_url}}) · [Me désinscrire]({{unsubscribe_url}})
+                """
+            campaign.bodyEN = """
+                Hello {{candidate.first_name}},
+
+                This time: \(subjectEN.lowercased()). [Read the article](https://atelier-boreal.example/blog) or [see our jobs](\(config.publicURL)/careers).
+
+                The {{company.name}} team
+
+                [My preferences]({{preferences_url}}) · [Unsubscribe]({{unsubscribe_url}})
+                """
+            campaign.trackOpens = true
+            campaign.status = .sending
+            campaign.scheduledAt = sentAt
+            campaign.startedAt = sentAt
+            try await campaign.create(on: db)
+            let sender = CampaignSender(db: db, config: config, now: sentAt)
+            try await sender.enqueue(campaign)
+            let rows = try await OutboxMessage.query(on: db).filter(\.$campaignID == campaign.requireID()).all()
+            for row in rows {
+                row.status = .sent
+                row.sentAt = sentAt + Double(random.int(1..<600))
+                row.lastReply = "250 2.0.0 queued"
+                try await row.save(on: db)
+                let campaignID = try campaign.requireID(), outboxID = try row.requireID()
+                if random.chance(55) {
+                    try await CampaignEvent(
+                        campaignID: campaignID, outboxID: outboxID, candidateID: row.$candidate.id, kind: .open,
+                        at: sentAt + 3600
+                    ).create(on: db)
+                }
+                if random.chance(18) {
+                    try await CampaignEvent(
+                        campaignID: campaignID, outboxID: outboxID, candidateID: row.$candidate.id, kind: .click,
+                        linkPosition: random.int(1..<3), at: sentAt + 5400
+                    ).create(on: db)
+                }
+            }
+            campaign.status = .finished
+            campaign.finishedAt = sentAt + 900
+            try await campaign.save(on: db)
+        }
+
+        if let job = jobs.first(where: { $0.status == .open }) {
+            let matches = try await JobMatch.propose(for: job, on: db, now: now, limit: 40)
+            if !matches.isEmpty {
+                let campaign = Campaign(
+                    name: "Offre « \(job.title) » proposée au vivier", kind: .jobMatch, purpose: .talentPool, at: now)
+                campaign.$job.id = job.id
+                campaign.subjectFR = "{{job.title}} : une offre pour vous ?"
+                campaign.subjectEN = "{{job.title}}: a job for you?"
+                campaign.bodyFR =
+                    "Bonjour {{candidate.first_name}},\n\nCette offre pourrait vous intéresser : **[{{job.title}}]({{job.url}})** — {{job.location}}.\n\nL'équipe {{company.name}}\n\n[Mes préférences]({{preferences_url}}) · [Me désinscrire]({{unsubscribe_url}})\n"
+                campaign.bodyEN =
+                    "Hello {{candidate.first_name}},\n\nThis job might interest you: **[{{job.title}}]({{job.url}})** — {{job.location}}.\n\nThe {{company.name}} team\n\n[My preferences]({{preferences_url}}) · [Unsubscribe]({{unsubscribe_url}})\n"
+                try await campaign.create(on: db)
+                try await matches.map {
+                    CampaignTarget(
+                        campaignID: campaign.id!, candidateID: $0.candidateID, score: $0.score, reasons: $0.reasons)
+                }.create(on: db)
             }
         }
     }

@@ -87,7 +87,7 @@ struct CampaignSender {
     /// Writes the outbox rows of every recipient not queued yet; returns how many were added. Messages are held
     /// while the campaign is paused and nothing is added once it is cancelled.
     @discardableResult
-    func enqueue(_ campaign: Campaign, app: Application) async throws -> Int {
+    func enqueue(_ campaign: Campaign) async throws -> Int {
         let campaignID = try campaign.requireID()
         let company = try await Company.load(on: db)
         let segments = try await Segment.query(on: db).all()
@@ -222,7 +222,6 @@ struct CampaignSender {
             current.enqueuedAt = now
             try await current.save(on: db)
         }
-        app.metrics.campaignQueued(added)
         return added
     }
 
@@ -425,8 +424,9 @@ extension CampaignSender {
         var queued = 0
         for id in started + stalled {
             guard let campaign = try await Campaign.find(id, on: db) else { continue }
-            queued += try await sender.enqueue(campaign, app: app)
+            queued += try await sender.enqueue(campaign)
         }
+        app.metrics.campaignQueued(queued)
         for campaign in try await Campaign.query(on: db).filter(\.$status == .sending).filter(\.$enqueuedAt != nil)
             .all()
         {
