@@ -8,17 +8,35 @@ document.addEventListener("DOMContentLoaded", () => {
   const add = document.getElementById("add-rule");
   if (!form || !pane || !rules) return;
 
-  const fit = (row) => {
+  // A closed set of values (an outcome, a job, a consent) is a choice list; anything else a text box with hints.
+  const fit = (row, changed) => {
     const field = row.querySelector(".rule-field").value;
-    const value = row.querySelector("input[list]");
-    value.setAttribute("list", field ? "values-" + field : "");
-    value.placeholder = /_(after|before)$/.test(field) ? "2026-01-31" : (field === "opened" || field === "clicked") ? "30" : "";
+    const list = document.getElementById("values-" + field);
+    let value = row.querySelector(".rule-value");
+    const wantSelect = !!(list && list.hasAttribute("data-enumerated"));
+    if (changed || (wantSelect !== (value.tagName === "SELECT"))) {
+      const control = document.createElement(wantSelect ? "select" : "input");
+      control.name = value.name;
+      control.id = value.id;
+      control.className = "rule-value";
+      if (wantSelect) {
+        for (const option of list.options) control.add(new Option(option.textContent, option.value));
+      } else {
+        control.maxLength = 200;
+        if (list) control.setAttribute("list", list.id);
+      }
+      value.replaceWith(control);
+      value = control;
+    }
+    if (value.tagName === "INPUT") {
+      value.placeholder = /_(after|before)$/.test(field) ? "2026-01-31" : (field === "opened" || field === "clicked") ? "30" : "";
+    }
     row.querySelector(".rule-option").hidden = field !== "consent";
   };
   rules.querySelectorAll(".rule").forEach(fit);
   rules.addEventListener("change", (event) => {
     const row = event.target.closest(".rule");
-    if (row && event.target.classList.contains("rule-field")) fit(row);
+    if (row && event.target.classList.contains("rule-field")) fit(row, true);
   });
 
   if (add) {
@@ -40,7 +58,7 @@ document.addEventListener("DOMContentLoaded", () => {
         label.htmlFor = label.htmlFor.replace(/_\d+$/, "_" + index);
       });
       rules.appendChild(row);
-      fit(row);
+      fit(row, true);
       row.querySelector(".rule-field").focus();
     });
   }

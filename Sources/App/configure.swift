@@ -52,6 +52,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(DKIMKeygenCommand(), as: "dkim-keygen")
     app.asyncCommands.use(MailLoadTestCommand(), as: "mail-load-test")
     app.asyncCommands.use(IngestMailCommand(), as: "ingest-mail")
+    app.asyncCommands.use(SegmentCommand(), as: "segment")
+    app.asyncCommands.use(QueueCampaignsCommand(), as: "queue-campaigns")
 }
 
 /// Prepares the database for use: engine settings checked, migrations run. Called by `serve`, `demo`, `migrate`

@@ -343,9 +343,12 @@ enum DemoData {
                     try await record(.granted, after: 0, channel: .careerForm)
                     if Newsletter.doubleOptIn.contains(purpose), random.chance(75) {
                         try await record(.confirmed, after: 0, channel: .emailLink)
-                        if random.chance(10) { try await record(.withdrawn, after: random.int(5..<60), channel: .emailLink) }
+                        if random.chance(10) {
+                            try await record(.withdrawn, after: random.int(5..<60), channel: .emailLink)
+                        }
                     } else if purpose == .talentPool, random.chance(8) {
-                        try await record(random.chance(50) ? .renewed : .expired, after: random.int(20..<90), channel: .emailLink)
+                        try await record(
+                            random.chance(50) ? .renewed : .expired, after: random.int(20..<90), channel: .emailLink)
                     }
                 }
                 if random.chance(50) {
@@ -392,7 +395,8 @@ enum DemoData {
             name: "Finalistes non retenus",
             definition: SegmentDefinition(
                 rules: [
-                    SegmentRule(field: .stageReached, value: "interview"), SegmentRule(field: .outcome, value: "rejected"),
+                    SegmentRule(field: .stageReached, value: "interview"),
+                    SegmentRule(field: .outcome, value: "rejected"),
                 ]), at: now - 50 * 86_400)
         let lyon = try Segment(
             name: "Vivier lyonnais",

@@ -221,7 +221,8 @@ struct CampaignsController {
                 targets: targets.map {
                     Target(
                         name: $0.candidate.fullName, url: SiteURL.candidate($0.$candidate.id),
-                        reasons: $0.reasons.split(separator: "\n").map(String.init), score: $0.score)
+                        reasons: $0.reasons.split(separator: "\n").map { JobMatch.explain(String($0), req) },
+                        score: $0.score)
                 }, hasTargets: !targets.isEmpty))
     }
 

@@ -44,6 +44,9 @@ struct SegmentsController {
         var value: String
         var options: [Choice]
         var list: String
+        /// Fields with a closed set of values get a `<select>` of them instead of a text box.
+        var enumerated: Bool
+        var choices: [Choice]
     }
 
     struct GroupRow: Encodable {
@@ -56,7 +59,12 @@ struct SegmentsController {
     struct ValueList: Encodable {
         var id: String
         var options: [Choice]
+        var enumerated: Bool
     }
+
+    static let enumerated: Set<SegmentRule.Field> = [
+        .status, .outcome, .stageReached, .job, .language, .source, .consent,
+    ]
 
     struct Preview: Encodable {
         var count: Int
@@ -100,18 +108,20 @@ struct SegmentsController {
         status: HTTPStatus = .ok
     ) async throws -> Response {
         let action = segment.flatMap { $0.id.map(SiteURL.segment) } ?? SiteURL.segments
+        let lists = try await lists(req)
         return try await req.page(
             "app/segment", title: segment?.name ?? req.t("segments.new"), status: status,
             BuilderContent(
                 action: action, deleteAction: segment == nil ? nil : action + "/delete", name: name,
-                nameError: nameError, match: matchChoices(definition.match, req), rules: rows(definition, req),
+                nameError: nameError, match: matchChoices(definition.match, req),
+                rules: rows(definition, lists: lists, req),
                 groups: (1...Self.groupCount).map { number in
                     let group = definition.groups.count >= number ? definition.groups[number - 1] : SegmentDefinition()
                     return GroupRow(
                         number: number, label: String(format: req.t("segments.group_n"), number),
                         match: matchChoices(group.match, req), negate: group.negate)
                 },
-                lists: try await lists(req), preview: try await preview(definition, req),
+                lists: lists, preview: try await preview(definition, req),
                 blockKey: segment.map(CampaignContent.key)))
     }
 
@@ -123,7 +133,7 @@ struct SegmentsController {
     }
 
     /// The rules of the definition (the top level is group 0), then blank rows to fill.
-    private func rows(_ definition: SegmentDefinition, _ req: Request) -> [RuleRow] {
+    private func rows(_ definition: SegmentDefinition, lists: [ValueList], _ req: Request) -> [RuleRow] {
         var placed: [(Int, SegmentRule?)] = definition.rules.map { (0, $0) }
         for (index, group) in definition.groups.prefix(Self.groupCount).enumerated() {
             placed += group.rules.map { (index + 1, $0) }
@@ -151,7 +161,11 @@ struct SegmentsController {
                         value: $0.rawValue, label: req.t("segments.consent.\($0.rawValue)"),
                         selected: rule?.option == $0.rawValue)
                 },
-                list: field.map { "values-\($0.rawValue)" } ?? "")
+                list: field.map { "values-\($0.rawValue)" } ?? "",
+                enumerated: field.map(Self.enumerated.contains) ?? false,
+                choices: (lists.first { $0.id == "values-\(field?.rawValue ?? "")" }?.options ?? []).map {
+                    Choice(value: $0.value, label: $0.label, selected: $0.value == rule?.value)
+                })
         }
     }
 
@@ -163,7 +177,8 @@ struct SegmentsController {
         func list(_ field: SegmentRule.Field, _ options: [(String, String)]) -> ValueList {
             ValueList(
                 id: "values-\(field.rawValue)",
-                options: options.map { Choice(value: $0.0, label: $0.1, selected: false) })
+                options: options.map { Choice(value: $0.0, label: $0.1, selected: false) },
+                enumerated: Self.enumerated.contains(field))
         }
         return [
             list(.status, [("current", req.t("segments.status.current")), ("past", req.t("segments.status.past"))]),
