@@ -166,4 +166,42 @@ struct PoolScreensTests {
                 message.$candidate.id == people[0] && message.subject == "Développeur Swift : une offre pour vous ?")
         }
     }
+
+    @Test func preferenceCentre_leavesOneSeries_keepsTheOther() async throws {
+        try await withApp { app, clock in
+            let person = try #require(try await CampaignTests.people(app, 1, prefix: "p").first)
+            var series: [NewsletterSeries] = []
+            for name in ["Tech", "Atelier"] {
+                let item = NewsletterSeries(
+                    name: name, summary: "", cadence: .monthly, weekday: 4, hour: 9, timeZone: "Europe/Paris",
+                    offersDigest: false, segmentID: nil, at: clock.now())
+                try await item.create(on: app.db)
+                series.append(item)
+            }
+            // The signed preferences link of a campaign message opens the portal without a stored token.
+            let link = CampaignSender(db: app.db, config: app.config, now: clock.now()).preferencesURL(person)
+            let browser = Browser(app)
+            let entry = try await browser.get(String(link.dropFirst(app.config.publicURL.count)))
+            #expect(entry.status == .seeOther)
+            let portal = try await browser.open("/portal")
+            #expect(portal.body.contains("series-\(series[0].id!.uuidString.lowercased())\" name=\"series[]\""))
+            let saved = try await browser.post(
+                "/portal/consents",
+                [
+                    ("purposes[]", "newsletter"), ("series[]", series[0].id!.uuidString.lowercased()),
+                    ("rhythm", "biweekly"),
+                ])
+            #expect(saved.status == .seeOther)
+            #expect(try await ConsentLedger.state(of: person, series: series[0].id, on: app.db)[.newsletter] == true)
+            #expect(try await ConsentLedger.state(of: person, series: series[1].id, on: app.db)[.newsletter] == false)
+            let query = SegmentQuery(db: app.db, now: clock.now())
+            #expect(try await query.count(SegmentDefinition(), requiring: (.newsletter, series[0].id)) == 1)
+            #expect(try await query.count(SegmentDefinition(), requiring: (.newsletter, series[1].id)) == 0)
+            #expect(
+                try await ConsentEvent.query(on: app.db).filter(\.$candidate.$id == person).filter(
+                    \.$channel == .portal
+                )
+                .count() == 1, "one event: the series left, nothing else changed")
+        }
+    }
 }

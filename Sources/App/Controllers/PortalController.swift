@@ -156,6 +156,9 @@ struct PortalController {
         var messages: [MessageRow]
         var consents: [ConsentRow]
         var erasureRequested: Bool
+        /// Each newsletter series, to keep or leave one by one.
+        var series: [Choice]
+        var hasSeries: Bool
         var languages: [Choice]
         var rhythms: [Choice]
         // Leaf treats an empty list as true: the page asks these instead.
@@ -218,6 +221,15 @@ struct PortalController {
             .filter(\.$status == .sent).sort(\.$createdAt, .descending).limit(50).all()
         let state = try await ConsentLedger.state(of: candidateID, on: req.db)
         let wordings = try await ConsentWording.query(on: req.db).filter(\.$locale == language.rawValue).all()
+        var series: [Choice] = []
+        for item in try await NewsletterSeries.query(on: req.db).sort(\.$name).all() {
+            series.append(
+                Choice(
+                    value: try item.requireID().uuidString.lowercased(),
+                    label: item.summary.isEmpty ? item.name : "\(item.name) — \(item.summary)",
+                    selected: try await ConsentLedger.state(of: candidateID, series: item.id, on: req.db)[.newsletter]
+                        ?? false))
+        }
         let erasure =
             try await Interaction.query(on: req.db).filter(\.$candidate.$id == candidateID)
             .filter(\.$kind == .erasureRequested).count() > 0
@@ -234,7 +246,7 @@ struct PortalController {
                         wording: wordings.filter { $0.purpose == purpose }.max { $0.version < $1.version }?.text ?? "",
                         granted: state[purpose] ?? false)
                 },
-                erasureRequested: erasure,
+                erasureRequested: erasure, series: series, hasSeries: !series.isEmpty,
                 languages: Language.allCases.map {
                     Choice(
                         value: $0.rawValue, label: req.t("language.\($0.rawValue)"),
@@ -290,6 +302,7 @@ struct PortalController {
         var purposes: [String]?
         var language: String?
         var rhythm: String?
+        var series: [String]?
     }
 
     /// Saves the consent toggles: one event per purpose that changed, none for those that did not.
@@ -312,6 +325,18 @@ struct PortalController {
                 try await ConsentLedger.record(
                     purpose, wanted.contains(purpose) ? given : .withdrawn, for: candidateID, channel: .portal,
                     language: language, on: db, now: req.now)
+            }
+            // With the newsletter kept, each series the person unticks (or ticks again) is its own event.
+            guard wanted.contains(.newsletter) else { return }
+            let keep = Set((form.series ?? []).compactMap(UUID.init(uuidString:)))
+            for item in try await NewsletterSeries.query(on: db).all() {
+                let id = try item.requireID()
+                let current = try await ConsentLedger.state(of: candidateID, series: id, on: db)[.newsletter] ?? false
+                if current != keep.contains(id) {
+                    try await ConsentLedger.record(
+                        .newsletter, keep.contains(id) ? .confirmed : .withdrawn, for: candidateID, channel: .portal,
+                        language: language, series: id, on: db, now: req.now)
+                }
             }
         }
         return req.redirect(to: SiteURL.portal + "#preferences", flash: "flash.preferences_saved")
