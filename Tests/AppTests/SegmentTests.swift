@@ -227,4 +227,71 @@ struct SegmentTests {
             }
         }
     }
+
+    /// Random histories (seeded): the ledger's state, the kept current state, the send-time check and the segment
+    /// rule all agree with "the latest relevant event decides", written here from scratch.
+    @Test func consentState_afterAnySequenceOfEvents_agreesEverywhere() async throws {
+        try await withApp { app, clock in
+            let series = NewsletterSeries(
+                name: "S", summary: "", cadence: .monthly, weekday: 1, hour: 9, timeZone: "Europe/Paris",
+                offersDigest: false, segmentID: nil, at: clock.now())
+            try await series.create(on: app.db)
+            let seriesID = try series.requireID()
+            var seed: UInt64 = 42
+            func next(_ bound: Int) -> Int {
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Int((seed >> 33) % UInt64(bound))
+            }
+            let purposes: [ConsentPurpose] = [.newsletter, .jobAlerts, .talentPool]
+            // Each person's history as written, in order: (purpose, about the series only, action).
+            var histories: [UUID: [(ConsentPurpose, Bool, ConsentAction)]] = [:]
+            for index in 0..<40 {
+                let candidate = Candidate(
+                    email: "h\(index)@example.com", firstName: "H", lastName: "\(index)", phone: "", language: .fr)
+                try await candidate.create(on: app.db)
+                let id = try candidate.requireID()
+                var history: [(ConsentPurpose, Bool, ConsentAction)] = []
+                for step in 0..<next(7) {
+                    let purpose = purposes[next(purposes.count)]
+                    let action = ConsentAction.allCases[next(ConsentAction.allCases.count)]
+                    let onSeries = purpose == .newsletter && next(2) == 0
+                    try await ConsentLedger.record(
+                        purpose, action, for: id, channel: .recruiter, language: .fr, series: onSeries ? seriesID : nil,
+                        on: app.db, now: clock.now() + Double(step))
+                    history.append((purpose, onSeries, action))
+                }
+                histories[id] = history
+            }
+            let ids = Array(histories.keys)
+            let query = SegmentQuery(db: app.db, now: clock.now())
+            for purpose in purposes {
+                for withSeries in purpose == .newsletter ? [false, true] : [false] {
+                    // The model: the last event of the purpose about every newsletter or, for the series, about it.
+                    func last(_ id: UUID) -> ConsentAction? {
+                        histories[id]!.last { $0.0 == purpose && (withSeries || !$0.1) }?.2
+                    }
+                    let accepted: Set<ConsentAction> =
+                        Newsletter.doubleOptIn.contains(purpose)
+                        ? [.confirmed, .renewed] : [.granted, .confirmed, .renewed]
+                    let active = Set(ids.filter { last($0).map(accepted.contains) ?? false })
+                    let target = withSeries ? seriesID : nil
+                    for id in ids {
+                        #expect(
+                            try await ConsentLedger.state(of: id, series: target, on: app.db)[purpose]
+                                == last(id).map { [.granted, .confirmed, .renewed].contains($0) })
+                    }
+                    #expect(
+                        try await ConsentLedger.marketable(ids, purpose: purpose, series: target, on: app.db) == active,
+                        "send-time check for \(purpose) series: \(withSeries)")
+                    let rule = SegmentRule(
+                        field: .consent, value: purpose.rawValue + (withSeries ? ":\(seriesID.uuidString)" : ""),
+                        option: "active")
+                    #expect(
+                        Set(try await query.page(SegmentDefinition(rules: [rule]), limit: 100)) == active,
+                        "segment rule for \(purpose) series: \(withSeries)")
+                    #expect(!active.isEmpty && active.count < ids.count, "the history exercises both answers")
+                }
+            }
+        }
+    }
 }

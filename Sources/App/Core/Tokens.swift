@@ -39,12 +39,29 @@ enum Tokens {
 }
 
 extension Data {
+    /// Base64 with the URL alphabet and no padding (RFC 4648 §5), byte by byte: links are signed by the thousand.
     var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity((count + 2) / 3 * 4)
+        var iterator = makeIterator()
+        while let b0 = iterator.next() {
+            let b1 = iterator.next(), b2 = b1 == nil ? nil : iterator.next()
+            encoded.append(alphabet[Int(b0 >> 2)])
+            encoded.append(alphabet[Int((b0 & 0x03) << 4 | (b1 ?? 0) >> 4)])
+            if let b1 { encoded.append(alphabet[Int((b1 & 0x0F) << 2 | (b2 ?? 0) >> 6)]) }
+            if let b2 { encoded.append(alphabet[Int(b2 & 0x3F)]) }
+        }
+        return String(decoding: encoded, as: UTF8.self)
     }
 }
 
-extension Digest {
-    var hexString: String { map { String(format: "%02x", $0) }.joined() }
+extension Sequence<UInt8> {
+    /// Lower-case hexadecimal.
+    var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in self { out += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

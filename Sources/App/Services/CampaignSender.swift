@@ -84,8 +84,30 @@ struct CampaignSender {
 
     // MARK: - Queueing
 
+    /// One recipient of a page, as read for queueing.
+    struct Person: Decodable, Sendable {
+        var id: UUID
+        var email: String
+        var first_name: String
+        var last_name: String
+        var language: String
+    }
+
+    /// What every message of a campaign shares, prepared once before the pages of recipients.
+    struct Prepared: @unchecked Sendable {
+        var campaignID: UUID
+        var campaign: Campaign
+        var company: Company
+        var job: Job?
+        var from: MailAddress
+        var templates: [Language: MessageTemplate.Compiled]
+        /// Tracked web addresses of the campaign and their numbers.
+        var links: [String: Int]
+    }
+
     /// Writes the outbox rows of every recipient not queued yet; returns how many were added. Messages are held
-    /// while the campaign is paused and nothing is added once it is cancelled.
+    /// while the campaign is paused and nothing is added once it is cancelled. Each page of recipients is rendered
+    /// on every core, then written in one transaction.
     @discardableResult
     func enqueue(_ campaign: Campaign) async throws -> Int {
         let campaignID = try campaign.requireID()
@@ -101,31 +123,22 @@ struct CampaignSender {
         let blocks = CampaignContent.blocks(in: campaign.bodyFR + campaign.bodyEN, segments: segments)
         let job = try await campaign.$job.get(on: db)
         let audience = try await audience(campaign)
-        var links = Dictionary(
-            try await CampaignLink.query(on: db).filter(\.$campaign.$id == campaignID).all().map {
-                ($0.url, $0.position)
-            },
-            uniquingKeysWith: { first, _ in first })
+        let prepared = Prepared(
+            campaignID: campaignID, campaign: campaign, company: company, job: job,
+            from: try MailAddress(config.mail.from.address, name: company.name), templates: templates,
+            links: try await numberLinks(campaignID, templates: templates, blocks: blocks, company: company, job: job))
         let suppressed = Set(try await Suppression.query(on: db).all().map(\.addressHash))
-        let from = try MailAddress(config.mail.from.address, name: company.name)
 
         var added = 0
         var after: UUID?
         while true {
-            struct Row: Decodable {
-                var id: UUID
-                var email: String
-                var first_name: String
-                var last_name: String
-                var language: String
-            }
             let resume: any SQLExpression = after.map { SQLQueryString(" AND c.id > \(bind: $0)") } ?? SQLRaw("")
             let people = try await db.sql().raw(
                 """
                 SELECT c.id, c.email, c.first_name, c.last_name, c.language FROM candidates c
                 WHERE \(audience)\(resume) ORDER BY c.id LIMIT \(literal: Self.pageSize)
                 """
-            ).all(decoding: Row.self)
+            ).all(decoding: Person.self)
             guard let last = people.last else { break }
             after = last.id
             var members: [String: Set<UUID>] = [:]
@@ -140,77 +153,31 @@ struct CampaignSender {
                     ).all(decoding: IDRow.self).map(\.id))
             }
             let alreadyQueued = try await queued(campaignID, among: people.map(\.id), on: db)
-            var rows: [OutboxMessage] = []
-            var newLinks: [CampaignLink] = []
-            for person in people
-            where !alreadyQueued.contains(person.id) && !suppressed.contains(Suppression.hash(person.email)) {
-                let language = Language(rawValue: person.language) ?? .fr
-                let outboxID = UUID()
-                let unsubscribeURL = Newsletter.unsubscribeURL(
-                    candidateID: person.id, outboxID: outboxID, config: config, now: now)
-                let context = context(
-                    firstName: person.first_name, lastName: person.last_name, candidateID: person.id,
-                    unsubscribeURL: unsubscribeURL, company: company, job: job,
-                    segments: members.mapValues { $0.contains(person.id) })
-                var rendered = templates[language]!.render(context)
-                var html = rendered.html
-                for url in Self.links(in: html) where Self.tracked(url, config: config) {
-                    let position: Int
-                    if let known = links[url] {
-                        position = known
-                    } else {
-                        position = links.count + 1
-                        newLinks.append(CampaignLink(campaignID: campaignID, position: position, url: url))
-                        links[url] = position
-                    }
-                    let tracked = config.publicURL + SiteURL.click(clickToken(outboxID, position))
-                    html = html.replacingOccurrences(of: "href=\"\(url.htmlEscaped)\"", with: "href=\"\(tracked)\"")
-                    rendered.text = rendered.text.replacingOccurrences(of: url, with: tracked)
-                }
-                if campaign.trackOpens {
-                    html +=
-                        "<img src=\"\(config.publicURL + SiteURL.open(openToken(outboxID)))\" width=\"1\" height=\"1\" alt=\"\">"
-                }
-                let message = MailMessage(
-                    from: from, to: [try MailAddress(person.email, name: "\(person.first_name) \(person.last_name)")],
-                    subject: rendered.subject, text: rendered.text,
-                    html: CandidateMail.frame(html, subject: rendered.subject),
-                    replyTo: try MailAddress(
-                        Verp.address(.reply, messageID: outboxID, domain: from.domain, secret: config.secret),
-                        name: company.name),
-                    unsubscribe: (
-                        https: unsubscribeURL,
-                        mailto: Verp.address(
-                            .unsubscribe, messageID: outboxID, domain: from.domain, secret: config.secret)
-                    ),
-                    date: now)
-                let row = OutboxMessage(
-                    kind: "campaign",
-                    dedupeKey: "campaign:\(campaignID.uuidString.lowercased()):\(person.id.uuidString.lowercased())",
-                    transactional: false, candidateID: person.id,
-                    sender: Verp.address(.bounce, messageID: outboxID, domain: from.domain, secret: config.secret),
-                    recipient: person.email, subject: message.subject,
-                    message: String(decoding: try message.render(), as: UTF8.self),
-                    needsSMTPUTF8: message.needsSMTPUTF8, now: now)
-                row.id = outboxID
-                row.campaignID = campaignID
-                row.consentPurpose = campaign.purpose
-                row.consentSeries = campaign.$series.id
-                row.notAfter = campaign.notAfter
-                row.nextAttemptAt = max(campaign.scheduledAt ?? now, now)
-                rows.append(row)
+            let todo = people.filter {
+                !alreadyQueued.contains($0.id) && !suppressed.contains(Suppression.hash($0.email))
             }
-            let (page, pageLinks) = (rows, newLinks)
+            let memberships = members
+            let rows = try await withThrowingTaskGroup(of: [OutboxMessage].self) { group in
+                let lanes = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+                let size = max((todo.count + lanes - 1) / lanes, 1)
+                for start in stride(from: 0, to: todo.count, by: size) {
+                    let chunk = Array(todo[start..<min(start + size, todo.count)])
+                    group.addTask {
+                        try chunk.map { try self.message(to: $0, prepared, segments: memberships) }
+                    }
+                }
+                var all: [OutboxMessage] = []
+                for try await part in group { all += part }
+                return all
+            }
             let (stop, count) = try await db.transaction { db -> (Bool, Int) in
                 guard let current = try await Campaign.find(campaignID, on: db), current.status != .cancelled else {
                     return (true, 0)
                 }
                 // Checked again under the transaction: a concurrent queueing of the same page loses, not duplicates.
-                let queued = try await queued(campaignID, among: page.compactMap { $0.$candidate.id }, on: db)
-                let fresh = page.filter { !queued.contains($0.$candidate.id!) }
-                for row in fresh where current.status == .paused { row.status = .held }
-                if !pageLinks.isEmpty { try await pageLinks.create(on: db) }
-                if !fresh.isEmpty { try await fresh.create(on: db) }
+                let queued = try await queued(campaignID, among: rows.compactMap { $0.$candidate.id }, on: db)
+                let fresh = rows.filter { !queued.contains($0.$candidate.id!) }
+                try await Self.insert(fresh, held: current.status == .paused, on: db)
                 current.recipients += fresh.count
                 try await current.save(on: db)
                 return (false, fresh.count)
@@ -223,6 +190,134 @@ struct CampaignSender {
             try await current.save(on: db)
         }
         return added
+    }
+
+    /// Numbers the campaign's tracked links in the order they first appear (each language, every segment block
+    /// shown), keeping the numbers of an earlier, interrupted queueing.
+    private func numberLinks(
+        _ campaignID: UUID, templates: [Language: MessageTemplate.Compiled], blocks: [Segment], company: Company,
+        job: Job?
+    ) async throws -> [String: Int] {
+        var links = Dictionary(
+            try await CampaignLink.query(on: db).filter(\.$campaign.$id == campaignID).all().map {
+                ($0.url, $0.position)
+            },
+            uniquingKeysWith: { first, _ in first })
+        let everyBlock = Dictionary(uniqueKeysWithValues: blocks.map { (CampaignContent.key($0), true) })
+        let sample = context(
+            firstName: "", lastName: "", candidateID: UUID(), unsubscribeURL: config.publicURL + "/unsubscribe/x",
+            company: company, job: job, segments: everyBlock)
+        for language in Language.allCases {
+            for url in Self.links(in: templates[language]!.render(sample).html)
+            where Self.tracked(url, config: config) && links[url] == nil {
+                links[url] = links.count + 1
+                try await CampaignLink(campaignID: campaignID, position: links[url]!, url: url).create(on: db)
+            }
+        }
+        return links
+    }
+
+    /// One person's message: their merge values, their tracked links, their unsubscribe headers.
+    private func message(to person: Person, _ prepared: Prepared, segments: [String: Set<UUID>]) throws
+        -> OutboxMessage
+    {
+        let language = Language(rawValue: person.language) ?? .fr
+        let outboxID = UUID()
+        let campaign = prepared.campaign
+        let unsubscribeURL = Newsletter.unsubscribeURL(
+            candidateID: person.id, outboxID: outboxID, config: config, now: now)
+        let context = context(
+            firstName: person.first_name, lastName: person.last_name, candidateID: person.id,
+            unsubscribeURL: unsubscribeURL, company: prepared.company, job: prepared.job,
+            segments: segments.mapValues { $0.contains(person.id) })
+        var rendered = prepared.templates[language]!.render(context)
+        var tracked: [String: String] = [:]
+        for url in Self.links(in: rendered.html) {
+            if let position = prepared.links[url] {
+                tracked[url] = config.publicURL + SiteURL.click(clickToken(outboxID, position))
+            }
+        }
+        var html = Self.rewritingLinks(rendered.html, tracked)
+        for (url, replacement) in tracked { rendered.text = rendered.text.replacing(url, with: replacement) }
+        if campaign.trackOpens {
+            html +=
+                "<img src=\"\(config.publicURL + SiteURL.open(openToken(outboxID)))\" width=\"1\" height=\"1\" alt=\"\">"
+        }
+        let domain = prepared.from.domain
+        let message = MailMessage(
+            from: prepared.from,
+            to: [try MailAddress(person.email, name: "\(person.first_name) \(person.last_name)")],
+            subject: rendered.subject, text: rendered.text, html: CandidateMail.frame(html, subject: rendered.subject),
+            replyTo: try MailAddress(
+                Verp.address(.reply, messageID: outboxID, domain: domain, secret: config.secret),
+                name: prepared.company.name),
+            unsubscribe: (
+                https: unsubscribeURL,
+                mailto: Verp.address(.unsubscribe, messageID: outboxID, domain: domain, secret: config.secret)
+            ),
+            date: now)
+        let row = OutboxMessage(
+            kind: "campaign",
+            dedupeKey: "campaign:\(prepared.campaignID.uuidString.lowercased()):\(person.id.uuidString.lowercased())",
+            transactional: false, candidateID: person.id,
+            sender: Verp.address(.bounce, messageID: outboxID, domain: domain, secret: config.secret),
+            recipient: person.email, subject: message.subject,
+            message: String(decoding: try message.render(), as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8,
+            now: now)
+        row.id = outboxID
+        row.campaignID = prepared.campaignID
+        row.consentPurpose = campaign.purpose
+        row.consentSeries = campaign.$series.id
+        row.notAfter = campaign.notAfter
+        row.nextAttemptAt = max(campaign.scheduledAt ?? now, now)
+        return row
+    }
+
+    /// One multi-row `INSERT` per page: Fluent's per-model encoding cost more than rendering the messages.
+    static func insert(_ rows: [OutboxMessage], held: Bool, on db: any Database) async throws {
+        guard !rows.isEmpty else { return }
+        let columns = [
+            "id", "created_at", "updated_at", "kind", "dedupe_key", "transactional", "candidate_id", "sender",
+            "recipient", "subject", "message", "needs_smtputf8", "status", "attempts", "next_attempt_at",
+            "campaign_id", "consent_purpose", "consent_series", "not_after",
+        ]
+        for chunk in stride(from: 0, to: rows.count, by: 100).map({ Array(rows[$0..<min($0 + 100, rows.count)]) }) {
+            var insert = db.sql().insert(into: OutboxMessage.schema).columns(columns)
+            for row in chunk {
+                let values: [any Encodable & Sendable] = [
+                    row.id!, row.createdAt!, row.createdAt!, row.kind, row.dedupeKey, row.transactional,
+                    row.$candidate.id!, row.sender, row.recipient, row.subject, row.message, row.needsSMTPUTF8,
+                    (held ? OutboxMessage.Status.held : row.status).rawValue, row.attempts, row.nextAttemptAt,
+                    row.campaignID!, row.consentPurpose?.rawValue, row.consentSeries, row.notAfter,
+                ]
+                insert = insert.values(values.map { SQLBind($0) })
+            }
+            try await insert.run()
+        }
+    }
+
+    /// The body with each `href` found in `tracked` pointing to its counter instead, in one pass.
+    static func rewritingLinks(_ html: String, _ tracked: [String: String]) -> String {
+        guard !tracked.isEmpty else { return html }
+        var output = ""
+        output.reserveCapacity(html.utf8.count + tracked.count * 120)
+        var rest = html[...]
+        while let start = rest.range(of: "href=\"") {
+            output += rest[..<start.upperBound]
+            rest = rest[start.upperBound...]
+            guard let end = rest.firstIndex(of: "\"") else { break }
+            let raw = String(rest[..<end])
+            output += tracked[unescape(raw)] ?? raw
+            rest = rest[end...]
+        }
+        output += rest
+        return output
+    }
+
+    private static func unescape(_ attribute: String) -> String {
+        guard attribute.contains("&") else { return attribute }
+        return attribute.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
+            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
     }
 
     private struct IDRow: Decodable { var id: UUID }
@@ -287,9 +382,7 @@ struct CampaignSender {
         while let start = rest.range(of: "href=\"") {
             rest = rest[start.upperBound...]
             guard let end = rest.firstIndex(of: "\"") else { break }
-            let url = String(rest[..<end]).replacingOccurrences(of: "&quot;", with: "\"")
-                .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-                .replacingOccurrences(of: "&amp;", with: "&")
+            let url = unescape(String(rest[..<end]))
             if !found.contains(url) { found.append(url) }
             rest = rest[end...]
         }

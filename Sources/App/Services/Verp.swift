@@ -39,7 +39,7 @@ enum Verp {
 
     private static func mac(_ kind: Kind, _ id: String, _ secret: [UInt8]) -> String {
         // 80 bits, hex: enough against forgery, short enough for the 64-octet local part.
-        Tokens.mac("verp:\(kind.rawValue):\(id)", secret: secret).prefix(10).map { String(format: "%02x", $0) }.joined()
+        Tokens.mac("verp:\(kind.rawValue):\(id)", secret: secret).prefix(10).hexString
     }
 
     private static func dashed(_ hex: String) -> String {
