@@ -6,10 +6,15 @@ public enum Markdown {
     /// HTML from Markdown. Raw HTML in the source is shown as text, never interpreted, and links keep only safe
     /// schemes (http, https, mailto, relative) — ASVS 1.3.5.
     public static func html(_ source: String) -> String {
-        let escaped =
-            source
-            .replacingOccurrences(of: "&", with: "&amp;")
-            .replacingOccurrences(of: "<", with: "&lt;")
+        var escaped = ""
+        escaped.reserveCapacity(source.utf8.count)
+        for character in source {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            default: escaped.append(character)
+            }
+        }
         var parser = MarkdownParser()
         parser.addModifier(
             Modifier(target: .links) { html, _ in
@@ -23,7 +28,11 @@ public enum Markdown {
     /// A readable plain-text version of Markdown: what an email's text part or a search index needs. Lists keep
     /// their bullets and numbers, and a link whose text is not its address keeps the address in brackets.
     public static func plainText(_ source: String) -> String {
-        let html = html(source)
+        plainText(fromHTML: html(source))
+    }
+
+    /// The plain text of HTML this type produced (one Markdown parse gives both parts of an email).
+    public static func plainText(fromHTML html: String) -> String {
         var out = ""
         var lists: [Int?] = []  // nil: bullets; a number: the next item's number
         var href: String?
@@ -69,16 +78,42 @@ public enum Markdown {
             }
         }
         out += rest
-        while out.contains("\n\n\n") { out = out.replacingOccurrences(of: "\n\n\n", with: "\n\n") }
-        return unescape(out).trimmed
+        // At most one blank line in a row, and none around the text.
+        var collapsed = ""
+        collapsed.reserveCapacity(out.utf8.count)
+        var newlines = 0
+        for character in out {
+            if character == "\n" {
+                newlines += 1
+                if newlines <= 2 { collapsed.append(character) }
+            } else {
+                newlines = 0
+                collapsed.append(character)
+            }
+        }
+        return unescape(collapsed).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The five entities Ink writes, decoded in one pass (`&amp;lt;` stays `&lt;`).
     private static func unescape(_ text: some StringProtocol) -> String {
-        text.replacingOccurrences(of: "&lt;", with: "<")
-            .replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"")
-            .replacingOccurrences(of: "&#39;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
+        guard text.contains("&") else { return String(text) }
+        let entities: [(Substring, Character)] = [
+            ("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&amp;", "&"),
+        ]
+        var out = ""
+        var rest = Substring(text)
+        while let ampersand = rest.firstIndex(of: "&") {
+            out += rest[..<ampersand]
+            rest = rest[ampersand...]
+            if let (entity, character) = entities.first(where: { rest.hasPrefix($0.0) }) {
+                out.append(character)
+                rest = rest.dropFirst(entity.count)
+            } else {
+                out.append("&")
+                rest = rest.dropFirst()
+            }
+        }
+        return out + rest
     }
 
     /// A merged value inside a link target keeps the backslashes that escaped it for Markdown (`abc\_def`); a URL

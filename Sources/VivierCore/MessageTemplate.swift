@@ -66,9 +66,9 @@ public struct MessageTemplate: Sendable {
             let renderedSubject = subject.render(context).split(whereSeparator: \.isNewline).joined(separator: " ")
                 .trimmingCharacters(in: .whitespaces)
             let markdown = MessageTemplate.keepingLineBreaks(body.render(context))
+            let html = Markdown.html(markdown)
             return Rendered(
-                subject: renderedSubject, markdown: markdown, text: Markdown.plainText(markdown),
-                html: Markdown.html(markdown))
+                subject: renderedSubject, markdown: markdown, text: Markdown.plainText(fromHTML: html), html: html)
         }
     }
 

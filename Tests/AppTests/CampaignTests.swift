@@ -309,4 +309,51 @@ struct CampaignTests {
             #expect(transport.recipients.count == 5)
         }
     }
+
+    /// The stencil (rendered once, filled per person) gives exactly what rendering each person's message gives,
+    /// whatever their name holds.
+    @Test func stencil_fillsExactlyWhatRenderingEachPersonGives() async throws {
+        try await withApp { app, clock in
+            let campaign = try await Self.campaign(
+                app,
+                body: """
+                    Bonjour {{candidate.first_name}} ({{candidate.full_name}}),
+
+                    - [Nos offres](https://example.com/jobs?team=a&b=c) pour **{{candidate.last_name}}**
+                    - [Encore](https://example.com/jobs?team=a&b=c), puis [la FAQ](https://example.com/faq)
+
+                    [Préférences]({{preferences_url}}) · [Désinscription]({{unsubscribe_url}})
+                    """)
+            let sender = CampaignSender(db: app.db, config: app.config, now: clock.now())
+            let template = try MessageTemplate(subject: campaign.subjectFR, body: campaign.bodyFR).compiled()
+            let links = ["https://example.com/jobs?team=a&b=c": 1, "https://example.com/faq": 2]
+            let company = try await Company.load(on: app.db)
+            let names = [
+                ("Zoë", "O'Brien"), ("*Jo*", "<b>&amp;</b> > 2"), ("Jean_Luc", "[x](javascript:alert(1))"),
+                ("Ana\nMaria", "Da Silva"), ("{{x}}", "#1 \"quoted\""), ("Ünïcödé 😀", "`code`"),
+            ]
+            for (first, last) in names {
+                let person = Candidate(
+                    email: "\(UUID().uuidString.prefix(8))@example.com", firstName: first, lastName: last, phone: "",
+                    language: .fr)
+                try await person.create(on: app.db)
+                let id = try person.requireID()
+                let direct = try await sender.render(campaign, for: person)
+                let unsubscribe = Newsletter.unsubscribeURL(candidateID: id, config: app.config, now: clock.now())
+                let stencil = Stencil(template: template, links: links) { first, last, preferences, unsubscribe in
+                    sender.context(
+                        firstName: first, lastName: last, candidateID: id, unsubscribeURL: unsubscribe,
+                        company: company, job: nil, segments: [:]
+                    ).merging(["preferences_url": preferences]) { $1 }
+                }
+                let filled = stencil.fill(
+                    firstName: first, lastName: last, preferencesURL: sender.preferencesURL(id),
+                    unsubscribeURL: unsubscribe,
+                    click: { position in links.first { $0.value == position }!.key })
+                #expect(filled.subject == direct.subject, "subject for \(first) \(last)")
+                #expect(filled.text == direct.text, "text for \(first) \(last)")
+                #expect(filled.html == direct.html, "html for \(first) \(last)")
+            }
+        }
+    }
 }

@@ -131,6 +131,7 @@ struct CampaignSender {
 
         var added = 0
         var after: UUID?
+        var stencils: [String: Stencil] = [:]
         while true {
             let resume: any SQLExpression = after.map { SQLQueryString(" AND c.id > \(bind: $0)") } ?? SQLRaw("")
             let people = try await db.sql().raw(
@@ -156,14 +157,32 @@ struct CampaignSender {
             let todo = people.filter {
                 !alreadyQueued.contains($0.id) && !suppressed.contains(Suppression.hash($0.email))
             }
-            let memberships = members
+            // One stencil per language and combination of segment blocks, rendered once; people only fill it.
+            func key(_ person: Person) -> String {
+                person.language + ":"
+                    + blocks.map { members[CampaignContent.key($0)]!.contains(person.id) ? "1" : "0" }
+                    .joined()
+            }
+            for person in todo where stencils[key(person)] == nil {
+                let language = Language(rawValue: person.language) ?? .fr
+                stencils[key(person)] = Stencil(
+                    template: prepared.templates[language]!, links: prepared.links,
+                    context: { firstName, lastName, preferences, unsubscribe in
+                        context(
+                            firstName: firstName, lastName: lastName, candidateID: person.id,
+                            unsubscribeURL: unsubscribe, company: company, job: job,
+                            segments: members.mapValues { $0.contains(person.id) }
+                        ).merging(["preferences_url": preferences]) { $1 }
+                    })
+            }
+            let work = todo.map { ($0, stencils[key($0)]!) }
             let rows = try await withThrowingTaskGroup(of: [OutboxMessage].self) { group in
                 let lanes = max(ProcessInfo.processInfo.activeProcessorCount, 1)
-                let size = max((todo.count + lanes - 1) / lanes, 1)
-                for start in stride(from: 0, to: todo.count, by: size) {
-                    let chunk = Array(todo[start..<min(start + size, todo.count)])
+                let size = max((work.count + lanes - 1) / lanes, 1)
+                for start in stride(from: 0, to: work.count, by: size) {
+                    let chunk = Array(work[start..<min(start + size, work.count)])
                     group.addTask {
-                        try chunk.map { try self.message(to: $0, prepared, segments: memberships) }
+                        try chunk.map { try self.message(to: $0.0, prepared, stencil: $0.1) }
                     }
                 }
                 var all: [OutboxMessage] = []
@@ -217,28 +236,18 @@ struct CampaignSender {
         return links
     }
 
-    /// One person's message: their merge values, their tracked links, their unsubscribe headers.
-    private func message(to person: Person, _ prepared: Prepared, segments: [String: Set<UUID>]) throws
-        -> OutboxMessage
-    {
-        let language = Language(rawValue: person.language) ?? .fr
+    /// One person's message: the stencil of their language and segments, filled with their values, their tracked
+    /// links and their unsubscribe headers.
+    private func message(to person: Person, _ prepared: Prepared, stencil: Stencil) throws -> OutboxMessage {
         let outboxID = UUID()
         let campaign = prepared.campaign
         let unsubscribeURL = Newsletter.unsubscribeURL(
             candidateID: person.id, outboxID: outboxID, config: config, now: now)
-        let context = context(
-            firstName: person.first_name, lastName: person.last_name, candidateID: person.id,
-            unsubscribeURL: unsubscribeURL, company: prepared.company, job: prepared.job,
-            segments: segments.mapValues { $0.contains(person.id) })
-        var rendered = prepared.templates[language]!.render(context)
-        var tracked: [String: String] = [:]
-        for url in Self.links(in: rendered.html) {
-            if let position = prepared.links[url] {
-                tracked[url] = config.publicURL + SiteURL.click(clickToken(outboxID, position))
-            }
-        }
-        var html = Self.rewritingLinks(rendered.html, tracked)
-        for (url, replacement) in tracked { rendered.text = rendered.text.replacing(url, with: replacement) }
+        let rendered = stencil.fill(
+            firstName: person.first_name, lastName: person.last_name, preferencesURL: preferencesURL(person.id),
+            unsubscribeURL: unsubscribeURL,
+            click: { config.publicURL + SiteURL.click(clickToken(outboxID, $0)) })
+        var html = rendered.html
         if campaign.trackOpens {
             html +=
                 "<img src=\"\(config.publicURL + SiteURL.open(openToken(outboxID)))\" width=\"1\" height=\"1\" alt=\"\">"
@@ -294,24 +303,6 @@ struct CampaignSender {
             }
             try await insert.run()
         }
-    }
-
-    /// The body with each `href` found in `tracked` pointing to its counter instead, in one pass.
-    static func rewritingLinks(_ html: String, _ tracked: [String: String]) -> String {
-        guard !tracked.isEmpty else { return html }
-        var output = ""
-        output.reserveCapacity(html.utf8.count + tracked.count * 120)
-        var rest = html[...]
-        while let start = rest.range(of: "href=\"") {
-            output += rest[..<start.upperBound]
-            rest = rest[start.upperBound...]
-            guard let end = rest.firstIndex(of: "\"") else { break }
-            let raw = String(rest[..<end])
-            output += tracked[unescape(raw)] ?? raw
-            rest = rest[end...]
-        }
-        output += rest
-        return output
     }
 
     private static func unescape(_ attribute: String) -> String {
@@ -695,5 +686,111 @@ struct CampaignReport: Encodable, Sendable {
                     uniqueClicks: row.clicked ?? 0, opens: row.opened ?? 0, unsubscribes: row.unsubscribed ?? 0))
         }
         return report
+    }
+}
+
+/// A campaign message rendered once with markers in place of what differs from one person to the next (names,
+/// personal links, click counters), then cut at the markers: each recipient's message is the pieces joined with
+/// their values. Values are escaped as the renderer would have (HTML entities in the HTML part, line breaks as
+/// spaces), and the result is tested against rendering each person directly.
+struct Stencil: Sendable {
+    enum Piece: Sendable {
+        case literal(String)
+        case value(Int)
+        case click(Int)
+    }
+
+    let subject: [Piece]
+    let text: [Piece]
+    let html: [Piece]
+
+    /// `context` builds the template's context from the four personal values it is given (markers here).
+    init(
+        template: MessageTemplate.Compiled, links: [String: Int],
+        context: (String, String, String, String) -> [String: Any]
+    ) {
+        let nonce = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12)).lowercased()
+        // Letters and digits only: nothing Markdown, HTML or a mail header would read as syntax.
+        let names = ["vvf\(nonce)x", "vvl\(nonce)x", "vvn\(nonce)x"]
+        let urls = ["https://vivier.invalid/p\(nonce)", "https://vivier.invalid/u\(nonce)"]
+        var rendered = template.render(context(names[0], names[1], urls[0], urls[1]))
+        var markers: [(String, Piece)] = names.enumerated().map { ($1, .value($0)) }
+        markers += [(urls[0], .value(3)), (urls[1], .value(4))]
+        var html = rendered.html
+        for (url, position) in links where Self.contains(html, href: url) {
+            let marker = "https://vivier.invalid/c\(position)x\(nonce)"
+            html = html.replacingOccurrences(of: "href=\"\(url.htmlEscaped)\"", with: "href=\"\(marker)\"")
+            rendered.text = rendered.text.replacingOccurrences(of: url, with: marker)
+            markers.append((marker, .click(position)))
+        }
+        // Full names contain the first name's marker only if the template is odd; markers never overlap.
+        subject = Self.cut(rendered.subject, markers)
+        text = Self.cut(rendered.text, markers)
+        self.html = Self.cut(html, markers)
+    }
+
+    private static func contains(_ html: String, href url: String) -> Bool {
+        html.contains("href=\"\(url.htmlEscaped)\"")
+    }
+
+    private static func cut(_ string: String, _ markers: [(String, Piece)]) -> [Piece] {
+        var pieces: [Piece] = []
+        var rest = string[...]
+        while true {
+            let next = markers.compactMap { marker in rest.range(of: marker.0).map { ($0, marker.1) } }
+                .min { $0.0.lowerBound < $1.0.lowerBound }
+            guard let (range, piece) = next else { break }
+            if range.lowerBound > rest.startIndex { pieces.append(.literal(String(rest[..<range.lowerBound]))) }
+            pieces.append(piece)
+            rest = rest[range.upperBound...]
+        }
+        if !rest.isEmpty { pieces.append(.literal(String(rest))) }
+        return pieces
+    }
+
+    /// Text as the Markdown renderer writes it in HTML: `&`, `<` and `>` as entities, quotes as they are.
+    static func asRenderedText(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// The person's message: subject, text and HTML.
+    func fill(
+        firstName: String, lastName: String, preferencesURL: String, unsubscribeURL: String,
+        click: (Int) -> String
+    ) -> (subject: String, text: String, html: String) {
+        // As the Markdown renderer would write them: one line, and HTML-escaped in the HTML part.
+        let plain = [firstName, lastName, "\(firstName) \(lastName)"].map {
+            $0.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        }
+        let values = plain + [preferencesURL, unsubscribeURL]
+        let escaped = plain.map(Self.asRenderedText) + [preferencesURL.htmlEscaped, unsubscribeURL.htmlEscaped]
+        var clicks: [Int: String] = [:]
+        func join(_ pieces: [Piece], _ values: [String], escaping: Bool) -> String {
+            var out = ""
+            for piece in pieces {
+                switch piece {
+                case .literal(let text): out += text
+                case .value(let index): out += values[index]
+                case .click(let position):
+                    if clicks[position] == nil { clicks[position] = click(position) }
+                    out += escaping ? clicks[position]!.htmlEscaped : clicks[position]!
+                }
+            }
+            return out
+        }
+        return (
+            join(subject, values, escaping: false), join(text, values, escaping: false),
+            join(html, escaped, escaping: true)
+        )
     }
 }
