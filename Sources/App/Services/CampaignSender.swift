@@ -129,19 +129,20 @@ struct CampaignSender {
             links: try await numberLinks(campaignID, templates: templates, blocks: blocks, company: company, job: job))
         let suppressed = Set(try await Suppression.query(on: db).all().map(\.addressHash))
 
+        // The audience once (ids only), then its pages by id: asking the database for "the next 500" each time
+        // would evaluate the whole audience condition again for every page.
+        let everyone = try await db.sql().raw("SELECT c.id FROM candidates c WHERE \(audience) ORDER BY c.id")
+            .all(decoding: IDRow.self).map(\.id)
         var added = 0
-        var after: UUID?
         var stencils: [String: Stencil] = [:]
-        while true {
-            let resume: any SQLExpression = after.map { SQLQueryString(" AND c.id > \(bind: $0)") } ?? SQLRaw("")
+        for start in stride(from: 0, to: everyone.count, by: Self.pageSize) {
+            let page = everyone[start..<min(start + Self.pageSize, everyone.count)]
             let people = try await db.sql().raw(
                 """
                 SELECT c.id, c.email, c.first_name, c.last_name, c.language FROM candidates c
-                WHERE \(audience)\(resume) ORDER BY c.id LIMIT \(literal: Self.pageSize)
+                WHERE c.id IN (\(SQLList(page.map { SQLBind($0) }))) ORDER BY c.id
                 """
             ).all(decoding: Person.self)
-            guard let last = people.last else { break }
-            after = last.id
             var members: [String: Set<UUID>] = [:]
             for segment in blocks {
                 let inSegment = try SegmentQuery(db: db, now: now).condition(segment.definition)
@@ -202,7 +203,7 @@ struct CampaignSender {
                 return (false, fresh.count)
             }
             added += count
-            if stop || people.count < Self.pageSize { break }
+            if stop { break }
         }
         if let current = try await Campaign.find(campaignID, on: db), current.enqueuedAt == nil {
             current.enqueuedAt = now
