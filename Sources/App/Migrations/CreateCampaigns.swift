@@ -100,6 +100,12 @@ struct CreateCampaigns: AsyncMigration {
             try await database.schema(OutboxMessage.schema).field(.string(name), type).update()
         }
         try await database.createIndex("outbox_campaign", on: OutboxMessage.schema, columns: ["campaign_id", "status"])
+        // What segment conditions look up: people with a tag, with an outcome, speaking a language.
+        try await database.createIndex(
+            "candidate_tags_tag", on: CandidateTag.schema, columns: ["tag_id", "candidate_id"])
+        try await database.createIndex(
+            "applications_outcome", on: JobApplication.schema, columns: ["outcome", "candidate_id"])
+        try await database.createIndex("candidates_language", on: Candidate.schema, columns: ["language"])
     }
 
     func revert(on database: any Database) async throws {

@@ -268,7 +268,7 @@ struct CampaignSender {
             date: now)
         let row = OutboxMessage(
             kind: "campaign",
-            dedupeKey: "campaign:\(prepared.campaignID.uuidString.lowercased()):\(person.id.uuidString.lowercased())",
+            dedupeKey: Self.dedupeKey(prepared.campaignID, person.id),
             transactional: false, candidateID: person.id,
             sender: Verp.address(.bounce, messageID: outboxID, domain: domain, secret: config.secret),
             recipient: person.email, subject: message.subject,
@@ -360,11 +360,18 @@ struct CampaignSender {
                 segments: membership))
     }
 
+    /// Who among `people` already has their row: by dedupe key, the unique index any campaign size reads fast.
     private func queued(_ campaignID: UUID, among people: [UUID], on db: any Database) async throws -> Set<UUID> {
         guard !people.isEmpty else { return [] }
+        let keys = Dictionary(uniqueKeysWithValues: people.map { (Self.dedupeKey(campaignID, $0), $0) })
         return Set(
-            try await OutboxMessage.query(on: db).filter(\.$campaignID == campaignID).filter(\.$candidate.$id ~~ people)
-                .all().compactMap { $0.$candidate.id })
+            try await OutboxMessage.query(on: db).filter(\.$dedupeKey ~~ Array(keys.keys)).all().compactMap {
+                keys[$0.dedupeKey]
+            })
+    }
+
+    static func dedupeKey(_ campaignID: UUID, _ candidateID: UUID) -> String {
+        "campaign:\(campaignID.uuidString.lowercased()):\(candidateID.uuidString.lowercased())"
     }
 
     /// `href` targets of a rendered body, unescaped, in order, once each.

@@ -179,46 +179,144 @@ struct SegmentQuery {
 
     // MARK: - Compilation
 
+    /// A condition answered by another table: the people for whom `condition` holds in `from`, joined on `column`.
+    private struct Lookup {
+        var from: SQLQueryString
+        var column: String
+        var condition: SQLQueryString
+
+        /// `c.id IN (…)`: the list is built once; the engine can start from it.
+        var membership: SQLQueryString { "c.id IN (SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition))" }
+        /// `EXISTS (…)`: one index probe per person already selected by something else.
+        var probe: SQLQueryString {
+            "EXISTS (SELECT 1 FROM \(from) WHERE \(unsafeRaw: column) = c.id AND \(condition))"
+        }
+    }
+
+    /// How few people a condition is likely to keep (lower: fewer), to choose where a query starts.
+    private static func rank(_ field: SegmentRule.Field) -> Int {
+        switch field {
+        case .keywords: 0
+        case .tag: 1
+        case .job: 2
+        case .clicked, .opened: 3
+        case .consent: 4
+        case .stageReached: 5
+        case .department: 6
+        case .source: 7
+        case .outcome: 8
+        case .appliedAfter, .appliedBefore: 9
+        case .location: 10
+        case .status: 11
+        case .language, .activeAfter, .activeBefore: 12
+        }
+    }
+
+    private func rank(_ definition: SegmentDefinition) -> Int {
+        if definition.negate { return 99 }
+        let ranks = definition.rules.map { $0.negate ? 99 : Self.rank($0.field) } + definition.groups.map(rank)
+        return (definition.match == .any ? ranks.max() : ranks.min()) ?? 99
+    }
+
+    /// An AND group on SQLite starts from its most selective member, written as a list; the other members that
+    /// look into another table become index probes, so SQLite builds one list instead of one per condition.
+    /// PostgreSQL plans lists as semi-joins whatever their number, so it gets lists everywhere.
     private func group(_ definition: SegmentDefinition) -> any SQLExpression {
-        let members = definition.rules.map(rule) + definition.groups.filter { !$0.isEmpty }.map(group)
+        enum Member {
+            case rule(SegmentRule)
+            case group(SegmentDefinition)
+        }
+        var members: [(Member, Int)] =
+            definition.rules.map { (.rule($0), $0.negate ? 99 : Self.rank($0.field)) }
+            + definition.groups.filter { !$0.isEmpty }.map { (.group($0), rank($0)) }
+        let probing = !db.isPostgres && definition.match == .all
+        if probing { members.sort { $0.1 < $1.1 } }
+        var driverChosen = false
+        let parts: [any SQLExpression] = members.map { member, _ in
+            switch member {
+            case .group(let nested):
+                driverChosen = true
+                return group(nested)
+            case .rule(let rule):
+                let probe = probing && driverChosen && lookup(rule) != nil
+                if !rule.negate { driverChosen = true }
+                return self.rule(rule, probe: probe)
+            }
+        }
         let joined = SQLGroupExpression(
-            members.isEmpty
+            parts.isEmpty
                 ? SQLRaw(definition.match == .all ? "1 = 1" : "1 = 0")
-                : SQLList(members, separator: SQLRaw(definition.match == .all ? " AND " : " OR ")))
+                : SQLList(parts, separator: SQLRaw(definition.match == .all ? " AND " : " OR ")))
         return definition.negate ? SQLQueryString("NOT \(joined)") : joined
     }
 
-    private func rule(_ rule: SegmentRule) -> any SQLExpression {
-        let expression = predicate(rule)
+    private func rule(_ rule: SegmentRule, probe: Bool) -> any SQLExpression {
+        let expression = predicate(rule, probe: probe)
         return rule.negate ? SQLQueryString("NOT (\(expression))") : SQLGroupExpression(expression)
     }
 
-    /// `c.id IN (…)` wherever possible: both engines then drive from the small side (the people with a tag, a
-    /// consent…) instead of probing every person.
-    private func predicate(_ rule: SegmentRule) -> SQLQueryString {
+    /// The conditions answered by another table, as a `Lookup`; nil for those on the person's own row (and for
+    /// keywords and series consents, which are always lists).
+    private func lookup(_ rule: SegmentRule) -> Lookup? {
         let value = rule.value.trimmingCharacters(in: .whitespaces)
-        func applications(_ condition: SQLQueryString) -> SQLQueryString {
-            "c.id IN (SELECT a.candidate_id FROM applications a WHERE \(condition))"
-        }
+        let applications: SQLQueryString = "applications a"
         switch rule.field {
-        case .status:
-            let active: SQLQueryString =
-                "c.id IN (SELECT a.candidate_id FROM applications a WHERE a.outcome = 'active')"
-            return value == "current" ? active : "NOT \(active)"
         case .outcome:
-            return applications("a.outcome = \(bind: value)")
+            return Lookup(from: applications, column: "a.candidate_id", condition: "a.outcome = \(bind: value)")
         case .stageReached:
             let kinds = StageKind.allCases.drop { $0.rawValue != value }.map { SQLBind($0.rawValue) }
-            return
-                "c.id IN (SELECT a.candidate_id FROM applications a JOIN stages s ON s.id = a.stage_id WHERE s.kind IN (\(SQLList(kinds))))"
+            return Lookup(
+                from: "applications a JOIN stages s ON s.id = a.stage_id", column: "a.candidate_id",
+                condition: "s.kind IN (\(SQLList(kinds)))")
         case .job:
-            return applications("a.job_id = \(bind: UUID(uuidString: value)!)")
+            return Lookup(
+                from: applications, column: "a.candidate_id", condition: "a.job_id = \(bind: UUID(uuidString: value)!)")
         case .department:
-            return
-                "c.id IN (SELECT a.candidate_id FROM applications a JOIN jobs j ON j.id = a.job_id WHERE LOWER(j.department) = LOWER(\(bind: value)))"
+            return Lookup(
+                from: "applications a JOIN jobs j ON j.id = a.job_id", column: "a.candidate_id",
+                condition: "LOWER(j.department) = LOWER(\(bind: value))")
         case .tag:
-            return
-                "c.id IN (SELECT ct.candidate_id FROM candidate_tags ct JOIN tags t ON t.id = ct.tag_id WHERE LOWER(t.name) = LOWER(\(bind: value)))"
+            return Lookup(
+                from: "candidate_tags ct JOIN tags t ON t.id = ct.tag_id", column: "ct.candidate_id",
+                condition: "LOWER(t.name) = LOWER(\(bind: value))")
+        case .source:
+            return Lookup(from: applications, column: "a.candidate_id", condition: "a.source = \(bind: value)")
+        case .appliedAfter:
+            return Lookup(
+                from: applications, column: "a.candidate_id", condition: "a.created_at >= \(bind: Self.day(value)!)")
+        case .appliedBefore:
+            return Lookup(
+                from: applications, column: "a.candidate_id", condition: "a.created_at < \(bind: Self.day(value)!)")
+        case .status:
+            return Lookup(from: applications, column: "a.candidate_id", condition: "a.outcome = 'active'")
+        case .opened, .clicked:
+            let since = now - Double(Int(value)!) * 86_400
+            return Lookup(
+                from: "campaign_events e", column: "e.candidate_id",
+                condition: "e.kind = \(bind: rule.field == .opened ? "open" : "click") AND e.at >= \(bind: since)")
+        case .consent:
+            guard let (purpose, series) = Self.consentTarget(value), series == nil,
+                let state = SegmentRule.ConsentStateName(rawValue: rule.option), state != .none
+            else { return nil }
+            let actions = Self.actions(purpose, state)
+            guard !actions.isEmpty else { return nil }
+            return Lookup(
+                from: "consent_states s", column: "s.candidate_id",
+                condition:
+                    "s.purpose = \(bind: purpose.rawValue) AND s.series = '' AND s.action IN (\(SQLList(actions.map { SQLBind($0.rawValue) })))"
+            )
+        case .keywords, .location, .language, .activeAfter, .activeBefore: return nil
+        }
+    }
+
+    private func predicate(_ rule: SegmentRule, probe: Bool) -> SQLQueryString {
+        let value = rule.value.trimmingCharacters(in: .whitespaces)
+        if rule.field == .status, let active = lookup(rule) {
+            let present = probe ? active.probe : active.membership
+            return value == "current" ? present : "NOT \(present)"
+        }
+        if let lookup = lookup(rule) { return probe ? lookup.probe : lookup.membership }
+        switch rule.field {
         case .keywords:
             let terms = Text.searchTerms(value)
             if db.isPostgres {
@@ -232,27 +330,26 @@ struct SegmentQuery {
         case .location:
             let pattern = "%" + value.lowercased() + "%"
             return
-                "(LOWER(c.location) LIKE \(bind: pattern) OR c.id IN (SELECT a.candidate_id FROM applications a JOIN jobs j ON j.id = a.job_id WHERE LOWER(j.location) LIKE \(bind: pattern)))"
+                "(LOWER(c.location) LIKE \(bind: pattern) OR EXISTS (SELECT 1 FROM applications a JOIN jobs j ON j.id = a.job_id WHERE a.candidate_id = c.id AND LOWER(j.location) LIKE \(bind: pattern)))"
         case .language:
             return "c.language = \(bind: value)"
-        case .source:
-            return applications("a.source = \(bind: value)")
-        case .appliedAfter:
-            return applications("a.created_at >= \(bind: Self.day(value)!)")
-        case .appliedBefore:
-            return applications("a.created_at < \(bind: Self.day(value)!)")
         case .activeAfter:
             return "COALESCE(c.last_active_contact_at, c.created_at) >= \(bind: Self.day(value)!)"
         case .activeBefore:
             return "COALESCE(c.last_active_contact_at, c.created_at) < \(bind: Self.day(value)!)"
-        case .opened, .clicked:
-            let since = now - Double(Int(value)!) * 86_400
-            let kind = rule.field == .opened ? "open" : "click"
-            return
-                "c.id IN (SELECT e.candidate_id FROM campaign_events e WHERE e.kind = \(bind: kind) AND e.at >= \(bind: since))"
-        case .consent:
+        default:
             let (purpose, series) = Self.consentTarget(value)!
             return consentState(purpose, series: series, state: SegmentRule.ConsentStateName(rawValue: rule.option)!)
+        }
+    }
+
+    private static func actions(_ purpose: ConsentPurpose, _ state: SegmentRule.ConsentStateName) -> [ConsentAction] {
+        switch state {
+        case .active:
+            Newsletter.doubleOptIn.contains(purpose) ? [.confirmed, .renewed] : [.granted, .confirmed, .renewed]
+        case .pending: Newsletter.doubleOptIn.contains(purpose) ? [.granted] : []
+        case .withdrawn: [.withdrawn, .expired]
+        case .none: []
         }
     }
 
@@ -266,14 +363,7 @@ struct SegmentQuery {
         if state == .none {
             return "c.id NOT IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope))"
         }
-        let actions: [ConsentAction] =
-            switch state {
-            case .active:
-                Newsletter.doubleOptIn.contains(purpose) ? [.confirmed, .renewed] : [.granted, .confirmed, .renewed]
-            case .pending: Newsletter.doubleOptIn.contains(purpose) ? [.granted] : []
-            case .withdrawn: [.withdrawn, .expired]
-            case .none: []
-            }
+        let actions = Self.actions(purpose, state)
         guard !actions.isEmpty else { return "1 = 0" }
         let latest: SQLQueryString =
             series == nil
