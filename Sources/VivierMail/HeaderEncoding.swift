@@ -47,21 +47,25 @@ enum HeaderEncoding {
     /// too long.
     static func mailboxText(_ mailbox: MailAddress, utf8Allowed: Bool, firstLineBudget: Int) -> String {
         guard let name = mailbox.name else { return mailbox.address }
-        let display: String
+        let pieces: [String]
         if name.isPrintableASCII || utf8Allowed {
             let atext = name.allSatisfy {
                 $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " " || "!#$%&'*+-/=?^_`{|}~".contains($0))
             }
-            display =
+            pieces = [
                 atext
-                ? name
-                : "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                    + "\""
+                    ? name
+                    : "\""
+                        + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                        + "\""
+            ]
         } else {
-            display = encodedWords(name, firstLineBudget: max(firstLineBudget, 24)).joined(separator: "\r\n ")
+            pieces = encodedWords(name, firstLineBudget: max(firstLineBudget, 24))
         }
-        let lastLine = display.components(separatedBy: "\r\n").last ?? display
-        let lastLineLength = display.contains("\r\n") ? lastLine.count : softLimit - firstLineBudget + lastLine.count
+        let display = pieces.joined(separator: "\r\n ")
+        // The length of the line the address would join: the display name's last line.
+        let lastLineLength =
+            pieces.count > 1 ? 1 + pieces[pieces.count - 1].count : softLimit - firstLineBudget + pieces[0].count
         let address = "<\(mailbox.address)>"
         return display + (lastLineLength + 1 + address.count > softLimit ? "\r\n " : " ") + address
     }

@@ -166,7 +166,7 @@ public struct MailMessage: Sendable {
 
     static func multipart(_ subtype: String, _ parts: [String]) -> String {
         // "=_" cannot occur in quoted-printable or base64 output, so this boundary never collides with content.
-        let boundary = "=_vivier_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let boundary = "=_vivier_" + String(UUID().uuidString.lowercased().filter { $0 != "-" })
         var out = "Content-Type: multipart/\(subtype);\r\n boundary=\"\(boundary)\"\r\n\r\n"
         for part in parts { out += "--\(boundary)\r\n\(part)\r\n" }
         return out + "--\(boundary)--\r\n"

@@ -313,4 +313,99 @@ struct IndicatorsTests {
             #expect(try await company.waitingOverTime().map(\.1) == [1, 1, 1, 1, 1, 2])
         }
     }
+
+    /// Two issues of a series and a one-off campaign, with hand-placed outcomes and events; a segment of two people.
+    @Test func campaigns_bySeriesAndSegment_andPoolMovement() async throws {
+        try await withApp { app, clock in
+            let now = clock.now()
+            let people = try await CampaignTests.people(app, 4, prefix: "k")
+            let series = NewsletterSeries(
+                name: "Tech", summary: "", cadence: .biweekly, weekday: 2, hour: 10, timeZone: "Europe/Paris",
+                offersDigest: false, segmentID: nil, at: now)
+            try await series.create(on: app.db)
+            func campaign(_ kind: Campaign.Kind, series: NewsletterSeries?) async throws -> UUID {
+                let campaign = Campaign(name: "c", kind: kind, purpose: .newsletter, at: now)
+                campaign.$series.id = series?.id
+                try await campaign.create(on: app.db)
+                return try campaign.requireID()
+            }
+            let issue1 = try await campaign(.newsletter, series: series)
+            let issue2 = try await campaign(.newsletter, series: series)
+            let oneOff = try await campaign(.oneOff, series: nil)
+            var rows: [UUID] = []
+            func message(_ campaignID: UUID, _ person: UUID, _ status: OutboxMessage.Status, reply: String = "250 ok")
+                async throws
+            {
+                let row = OutboxMessage(
+                    kind: "campaign", dedupeKey: "\(campaignID):\(person)", transactional: false, candidateID: person,
+                    sender: "s@x", recipient: "r@x", subject: "", message: "", needsSMTPUTF8: false, now: now - 86_400)
+                row.campaignID = campaignID
+                row.status = status
+                row.lastReply = reply
+                try await row.create(on: app.db)
+                rows.append(try row.requireID())
+            }
+            func event(_ campaignID: UUID, _ row: Int, _ kind: CampaignEvent.Kind) async throws {
+                try await CampaignEvent(
+                    campaignID: campaignID, outboxID: rows[row], candidateID: nil, kind: kind, at: now - 3600
+                ).create(on: app.db)
+            }
+            // Issue 1 to four people: three delivered, one hard bounce; person 0 clicks twice, person 1 once and
+            // opens; person 2 unsubscribes.
+            try await message(issue1, people[0], .sent)
+            try await message(issue1, people[1], .sent)
+            try await message(issue1, people[2], .sent)
+            try await message(issue1, people[3], .failed, reply: "bounce 5.1.1: unknown")
+            try await event(issue1, 0, .click)
+            try await event(issue1, 0, .click)
+            try await event(issue1, 1, .click)
+            try await event(issue1, 1, .open)
+            try await event(issue1, 2, .unsubscribe)
+            // Issue 2 to two people, both delivered; person 0 opens and complains.
+            try await message(issue2, people[0], .sent)
+            try await message(issue2, people[1], .sent)
+            try await event(issue2, 4, .open)
+            try await event(issue2, 4, .complaint)
+            // The one-off to one person, suppressed.
+            try await message(oneOff, people[3], .suppressed)
+
+            let indicators = Self.indicators(app, .company)
+            #expect(
+                try await indicators.campaignsBySeries() == [
+                    .init(
+                        name: "Tech", recipients: 6, delivered: 5, bounced: 1, uniqueClicks: 2, opens: 2,
+                        unsubscribes: 1, complaints: 1),
+                    .init(
+                        name: "one_off", recipients: 1, delivered: 0, bounced: 0, uniqueClicks: 0, opens: 0,
+                        unsubscribes: 0, complaints: 0),
+                ])
+            let tag = Tag(name: "vip")
+            try await tag.create(on: app.db)
+            for person in people.prefix(2) {
+                try await CandidateTag(candidateID: person, tagID: tag.requireID()).create(on: app.db)
+            }
+            try await Segment(
+                name: "VIP", definition: SegmentDefinition(rules: [SegmentRule(field: .tag, value: "vip")]), at: now
+            ).create(on: app.db)
+            // People 0 and 1: four messages (two per issue), all delivered, two clickers, two opens, one complaint.
+            #expect(
+                try await indicators.campaignsBySegment() == [
+                    .init(
+                        name: "VIP", recipients: 4, delivered: 4, bounced: 0, uniqueClicks: 2, opens: 2,
+                        unsubscribes: 0, complaints: 1)
+                ])
+
+            // Pool: people 0 and 1 join (one event each), person 1 leaves later; person 0 clicked: re-engaged.
+            for person in people.prefix(2) {
+                try await ConsentLedger.record(
+                    .talentPool, .granted, for: person, channel: .careerForm, language: .fr, on: app.db, now: now - 7200
+                )
+            }
+            try await ConsentLedger.record(
+                .talentPool, .withdrawn, for: people[1], channel: .portal, language: .fr, on: app.db, now: now - 60)
+            let clicker = try await CampaignEvent.query(on: app.db).filter(\.$kind == .click).all()
+            for event in clicker { event.$candidate.id = people[0]; try await event.save(on: app.db) }
+            #expect(try await indicators.poolMovement() == .init(joined: 2, left: 1, reengaged: 1))
+        }
+    }
 }

@@ -138,6 +138,11 @@ struct IndicatorsController {
         let noShows = try await current.noShows(), noShowsBefore = try await before.noShows()
         let pool = try await current.pool()
         let waitingSeries = try await current.waitingOverTime()
+        let movement = try await current.poolMovement()
+        // Campaigns are the company's, not a job's: shown to those who run them, not to hiring managers.
+        let seesCampaigns = try req.requireUser().canManage
+        let bySeries = seesCampaigns ? try await current.campaignsBySeries() : []
+        let bySegment = seesCampaigns ? try await current.campaignsBySegment() : []
         func share(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
         let ghosted = ghosting.reduce(0) { $0 + $1.unresponsive },
             ghostTotal = ghosting.reduce(0) { $0 + $1.applications }
@@ -203,119 +208,130 @@ struct IndicatorsController {
             "period=\(filters.periodKey)&scope=\(filters.scopeKey)&from=\(filters.from)&to=\(filters.to)"
             .addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""
         let csv = { (table: String) in "/app/indicators.csv?table=\(table)&\(query)" }
-        let tables = [
-            Table(
-                key: "decisions", title: req.t("indicators.table_decisions"),
-                headers: [req.t("indicators.col_measure"), req.t("indicators.col_count"), "≤ 3 j", "3–14 j", "> 14 j"],
-                rows: [
-                    [
-                        req.t("indicators.first_decision"), "\(first.count)", percent(first.within3, first.count),
-                        percent(first.within14, first.count), percent(first.over14, first.count),
+        let tables =
+            [
+                Table(
+                    key: "decisions", title: req.t("indicators.table_decisions"),
+                    headers: [
+                        req.t("indicators.col_measure"), req.t("indicators.col_count"), "≤ 3 j", "3–14 j", "> 14 j",
                     ],
-                    [
-                        req.t("indicators.reject_time"), "\(reject.count)", percent(reject.within3, reject.count),
-                        percent(reject.within14, reject.count), percent(reject.over14, reject.count),
+                    rows: [
+                        [
+                            req.t("indicators.first_decision"), "\(first.count)", percent(first.within3, first.count),
+                            percent(first.within14, first.count), percent(first.over14, first.count),
+                        ],
+                        [
+                            req.t("indicators.reject_time"), "\(reject.count)", percent(reject.within3, reject.count),
+                            percent(reject.within14, reject.count), percent(reject.over14, reject.count),
+                        ],
                     ],
-                ],
-                chart: Chart.bars(
-                    title: req.t("indicators.chart_decisions"),
-                    bars: [
-                        ("≤ 3 j", Double(first.within3)), ("3–14 j", Double(first.within14)),
-                        ("> 14 j", Double(first.over14)),
-                    ]),
-                csvURL: csv("decisions")),
-            Table(
-                key: "waiting", title: req.t("indicators.table_waiting"),
-                headers: [req.t("indicators.col_date"), req.t("indicators.col_applications")],
-                rows: waitingSeries.map { [Dates.day($0.0, language), "\($0.1)"] },
-                chart: Chart.bars(
-                    title: req.t("indicators.table_waiting"),
-                    bars: waitingSeries.map { (Dates.short($0.0, language), Double($0.1)) }),
-                csvURL: csv("waiting")),
-            Table(
-                key: "pool", title: req.t("indicators.table_pool"),
-                headers: [req.t("indicators.col_measure"), req.t("indicators.col_people"), "%"],
-                rows: ConsentPurpose.allCases.map {
-                    [
-                        req.t("consent.\($0.rawValue)"), "\(pool.consents[$0.rawValue] ?? 0)",
-                        percent(pool.consents[$0.rawValue] ?? 0, pool.people),
-                    ]
-                } + [
-                    [req.t("indicators.pool_expiring"), "\(pool.expiringWithin30Days)", ""],
-                    [req.t("indicators.pool_reapplied"), "\(pool.reapplied)", ""],
-                    [req.t("indicators.pool_hired"), "\(pool.hired)", ""],
-                ],
-                chart: Chart.bars(
-                    title: req.t("indicators.table_pool"),
-                    bars: ConsentPurpose.allCases.map {
-                        (req.t("consent.\($0.rawValue)"), Double(pool.consents[$0.rawValue] ?? 0))
-                    }),
-                csvURL: csv("pool")),
-            Table(
-                key: "coverage", title: req.t("indicators.table_coverage"),
-                headers: [
-                    req.t("indicators.col_source"), req.t("indicators.col_applications"),
-                    req.t("indicators.col_acknowledged"), "%",
-                ],
-                rows: coverage.map {
-                    [
-                        req.t("source.\($0.source)"), "\($0.applications)", "\($0.acknowledged)",
-                        percent($0.acknowledged, $0.applications),
-                    ]
-                },
-                chart: Chart.bars(
-                    title: req.t("indicators.table_coverage"),
-                    bars: coverage.map {
-                        (
-                            req.t("source.\($0.source)"),
-                            $0.applications == 0 ? 0 : Double($0.acknowledged) * 100 / Double($0.applications)
-                        )
+                    chart: Chart.bars(
+                        title: req.t("indicators.chart_decisions"),
+                        bars: [
+                            ("≤ 3 j", Double(first.within3)), ("3–14 j", Double(first.within14)),
+                            ("> 14 j", Double(first.over14)),
+                        ]),
+                    csvURL: csv("decisions")),
+                Table(
+                    key: "waiting", title: req.t("indicators.table_waiting"),
+                    headers: [req.t("indicators.col_date"), req.t("indicators.col_applications")],
+                    rows: waitingSeries.map { [Dates.day($0.0, language), "\($0.1)"] },
+                    chart: Chart.bars(
+                        title: req.t("indicators.table_waiting"),
+                        bars: waitingSeries.map { (Dates.short($0.0, language), Double($0.1)) }),
+                    csvURL: csv("waiting")),
+                Table(
+                    key: "pool", title: req.t("indicators.table_pool"),
+                    headers: [req.t("indicators.col_measure"), req.t("indicators.col_people"), "%"],
+                    rows: ConsentPurpose.allCases.map {
+                        [
+                            req.t("consent.\($0.rawValue)"), "\(pool.consents[$0.rawValue] ?? 0)",
+                            percent(pool.consents[$0.rawValue] ?? 0, pool.people),
+                        ]
+                    } + [
+                        [req.t("indicators.pool_expiring"), "\(pool.expiringWithin30Days)", ""],
+                        [req.t("indicators.pool_joined"), "\(movement.joined)", ""],
+                        [req.t("indicators.pool_left"), "\(movement.left)", ""],
+                        [req.t("indicators.pool_reengaged"), "\(movement.reengaged)", ""],
+                        [req.t("indicators.pool_reapplied"), "\(pool.reapplied)", ""],
+                        [req.t("indicators.pool_hired"), "\(pool.hired)", ""],
+                    ],
+                    chart: Chart.bars(
+                        title: req.t("indicators.table_pool"),
+                        bars: ConsentPurpose.allCases.map {
+                            (req.t("consent.\($0.rawValue)"), Double(pool.consents[$0.rawValue] ?? 0))
+                        }),
+                    csvURL: csv("pool")),
+            ]
+            + campaignTables(
+                visible: seesCampaigns, bySeries: bySeries, bySegment: bySegment, percent: percent, csv: csv, req) + [
+                Table(
+                    key: "coverage", title: req.t("indicators.table_coverage"),
+                    headers: [
+                        req.t("indicators.col_source"), req.t("indicators.col_applications"),
+                        req.t("indicators.col_acknowledged"), "%",
+                    ],
+                    rows: coverage.map {
+                        [
+                            req.t("source.\($0.source)"), "\($0.applications)", "\($0.acknowledged)",
+                            percent($0.acknowledged, $0.applications),
+                        ]
                     },
-                    unit: "%"),
-                csvURL: csv("coverage")),
-            Table(
-                key: "funnel", title: req.t("indicators.table_funnel"),
-                headers: [
-                    req.t("indicators.col_stage"), req.t("indicators.col_reached"), req.t("indicators.col_conversion"),
-                ],
-                rows: funnel.enumerated().map { index, step in
-                    [
-                        req.t("kind.\(step.kind)"), "\(step.reached)",
-                        index == 0 ? "—" : percent(step.reached, funnel[index - 1].reached),
-                    ]
-                },
-                chart: Chart.bars(
-                    title: req.t("indicators.table_funnel"),
-                    bars: funnel.map { (req.t("kind.\($0.kind)"), Double($0.reached)) }),
-                csvURL: csv("funnel")),
-            Table(
-                key: "sources", title: req.t("indicators.table_sources"),
-                headers: [
-                    req.t("indicators.col_source"), req.t("indicators.col_applications"), req.t("indicators.col_hired"),
-                ],
-                rows: sources.map { [req.t("source.\($0.source)"), "\($0.applications)", "\($0.hired)"] }
-                    + [[req.t("indicators.time_to_hire"), days(hire.median), ""]],
-                chart: Chart.bars(
-                    title: req.t("indicators.table_sources"),
-                    bars: sources.map { (req.t("source.\($0.source)"), Double($0.applications)) }),
-                csvURL: csv("sources")),
-            Table(
-                key: "ghosting", title: req.t("indicators.table_ghosting"),
-                headers: [
-                    req.t("indicators.col_stage"), req.t("indicators.col_applications"),
-                    req.t("indicators.col_unresponsive"), "%",
-                ],
-                rows: ghosting.map {
-                    [
-                        req.t("kind.\($0.stage)"), "\($0.applications)", "\($0.unresponsive)",
-                        percent($0.unresponsive, $0.applications),
-                    ]
-                },
-                chart: Chart.bars(
-                    title: req.t("indicators.table_ghosting"),
-                    bars: ghosting.map { (req.t("kind.\($0.stage)"), Double($0.unresponsive)) }),
-                csvURL: csv("ghosting")),
-        ]
+                    chart: Chart.bars(
+                        title: req.t("indicators.table_coverage"),
+                        bars: coverage.map {
+                            (
+                                req.t("source.\($0.source)"),
+                                $0.applications == 0 ? 0 : Double($0.acknowledged) * 100 / Double($0.applications)
+                            )
+                        },
+                        unit: "%"),
+                    csvURL: csv("coverage")),
+                Table(
+                    key: "funnel", title: req.t("indicators.table_funnel"),
+                    headers: [
+                        req.t("indicators.col_stage"), req.t("indicators.col_reached"),
+                        req.t("indicators.col_conversion"),
+                    ],
+                    rows: funnel.enumerated().map { index, step in
+                        [
+                            req.t("kind.\(step.kind)"), "\(step.reached)",
+                            index == 0 ? "—" : percent(step.reached, funnel[index - 1].reached),
+                        ]
+                    },
+                    chart: Chart.bars(
+                        title: req.t("indicators.table_funnel"),
+                        bars: funnel.map { (req.t("kind.\($0.kind)"), Double($0.reached)) }),
+                    csvURL: csv("funnel")),
+                Table(
+                    key: "sources", title: req.t("indicators.table_sources"),
+                    headers: [
+                        req.t("indicators.col_source"), req.t("indicators.col_applications"),
+                        req.t("indicators.col_hired"),
+                    ],
+                    rows: sources.map { [req.t("source.\($0.source)"), "\($0.applications)", "\($0.hired)"] }
+                        + [[req.t("indicators.time_to_hire"), days(hire.median), ""]],
+                    chart: Chart.bars(
+                        title: req.t("indicators.table_sources"),
+                        bars: sources.map { (req.t("source.\($0.source)"), Double($0.applications)) }),
+                    csvURL: csv("sources")),
+                Table(
+                    key: "ghosting", title: req.t("indicators.table_ghosting"),
+                    headers: [
+                        req.t("indicators.col_stage"), req.t("indicators.col_applications"),
+                        req.t("indicators.col_unresponsive"), "%",
+                    ],
+                    rows: ghosting.map {
+                        [
+                            req.t("kind.\($0.stage)"), "\($0.applications)", "\($0.unresponsive)",
+                            percent($0.unresponsive, $0.applications),
+                        ]
+                    },
+                    chart: Chart.bars(
+                        title: req.t("indicators.table_ghosting"),
+                        bars: ghosting.map { (req.t("kind.\($0.stage)"), Double($0.unresponsive)) }),
+                    csvURL: csv("ghosting")),
+            ]
         if req.url.path.hasSuffix(".csv") {
             let key = req.query[String.self, at: "table"] ?? ""
             guard let table = tables.first(where: { $0.key == key }) else { throw Abort(.notFound) }
@@ -418,5 +434,56 @@ enum CSV {
             name: .contentDisposition,
             value: CandidatesController.attachment(filename.replacingOccurrences(of: ":", with: "-")))
         return response
+    }
+}
+
+extension IndicatorsController {
+    /// Newsletters and campaigns of the period: by series (or kind) and by segment, each with its CSV.
+    func campaignTables(
+        visible: Bool, bySeries: [Indicators.CampaignLine], bySegment: [Indicators.CampaignLine],
+        percent: (Int, Int) -> String, csv: (String) -> String, _ req: Request
+    ) -> [Table] {
+        let headers = [
+            req.t("indicators.col_group"), req.t("campaigns.r_recipients"), req.t("campaigns.r_delivered"),
+            req.t("campaigns.r_bounced"), req.t("campaigns.r_clicks"), req.t("campaigns.r_opens"),
+            req.t("campaigns.r_unsubscribes"), req.t("campaigns.r_complaints"),
+        ]
+        func rows(_ lines: [Indicators.CampaignLine], kindNames: Bool) -> [[String]] {
+            lines.map { line in
+                let name =
+                    kindNames && Campaign.Kind(rawValue: line.name) != nil
+                    ? req.t("campaigns.kind.\(line.name)") : line.name
+                return [
+                    name, "\(line.recipients)", "\(line.delivered)", "\(line.bounced)",
+                    "\(line.uniqueClicks) (\(percent(line.uniqueClicks, line.delivered)))",
+                    "\(line.opens) (\(percent(line.opens, line.delivered)))", "\(line.unsubscribes)",
+                    "\(line.complaints)",
+                ]
+            }
+        }
+        guard visible else { return [] }
+        return [
+            Table(
+                key: "campaigns", title: req.t("indicators.table_campaigns"), headers: headers,
+                rows: rows(bySeries, kindNames: true),
+                chart: Chart.bars(
+                    title: req.t("indicators.table_campaigns"),
+                    bars: bySeries.map {
+                        (
+                            Campaign.Kind(rawValue: $0.name) != nil ? req.t("campaigns.kind.\($0.name)") : $0.name,
+                            $0.delivered == 0 ? 0 : Double($0.uniqueClicks) * 100 / Double($0.delivered)
+                        )
+                    }, unit: "%"),
+                csvURL: csv("campaigns")),
+            Table(
+                key: "campaign_segments", title: req.t("indicators.table_campaign_segments"), headers: headers,
+                rows: rows(bySegment, kindNames: false),
+                chart: Chart.bars(
+                    title: req.t("indicators.table_campaign_segments"),
+                    bars: bySegment.map {
+                        ($0.name, $0.delivered == 0 ? 0 : Double($0.uniqueClicks) * 100 / Double($0.delivered))
+                    }, unit: "%"),
+                csvURL: csv("campaign_segments")),
+        ]
     }
 }

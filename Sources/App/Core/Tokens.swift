@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 import Vapor
 
 /// Random tokens and keyed hashes. Tokens are 256 bits from the system CSPRNG (ASVS 7.2.3), URL-safe.
@@ -17,7 +18,19 @@ enum Tokens {
 
     /// HMAC-SHA256 of `message` under the installation secret.
     static func mac(_ message: String, secret: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: SymmetricKey(data: secret)))
+        Array(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key(secret)))
+    }
+
+    /// The key of the installation secret, made once: a campaign signs several links per recipient.
+    private static let lastKey = NIOLockedValueBox<(secret: [UInt8], key: SymmetricKey)?>(nil)
+
+    private static func key(_ secret: [UInt8]) -> SymmetricKey {
+        lastKey.withLockedValue { cached in
+            if let cached, cached.secret == secret { return cached.key }
+            let key = SymmetricKey(data: secret)
+            cached = (secret, key)
+            return key
+        }
     }
 
     /// The same, base64url.

@@ -46,7 +46,9 @@ struct CampaignSender {
         self.init(db: req.db, config: req.application.config, now: req.now)
     }
 
+    /// People rendered and written per transaction, and read from the database per query.
     static let pageSize = 500
+    static let batchSize = 5_000
     static let trackingLifetime: TimeInterval = 730 * 86_400
 
     // MARK: - Audience
@@ -135,12 +137,24 @@ struct CampaignSender {
             .all(decoding: IDRow.self).map(\.id)
         var added = 0
         var stencils: [String: Stencil] = [:]
-        for start in stride(from: 0, to: everyone.count, by: Self.pageSize) {
-            let page = everyone[start..<min(start + Self.pageSize, everyone.count)]
+        let resuming = campaign.recipients > 0
+        // The previous page's write: the next page is rendered while it commits.
+        var writing: Task<(stop: Bool, count: Int), any Error>?
+        func finishWrite() async throws -> Bool {
+            guard let pending = writing else { return false }
+            writing = nil
+            let result = try await pending.value
+            added += result.count
+            return result.stop
+        }
+        batches: for batchStart in stride(from: 0, to: everyone.count, by: Self.batchSize) {
+            let batch = everyone[batchStart..<min(batchStart + Self.batchSize, everyone.count)]
+            // Reads wait for the last write of the previous batch, so they see what it wrote.
+            if try await finishWrite() { break }
             let people = try await db.sql().raw(
                 """
                 SELECT c.id, c.email, c.first_name, c.last_name, c.language FROM candidates c
-                WHERE c.id IN (\(SQLList(page.map { SQLBind($0) }))) ORDER BY c.id
+                WHERE c.id IN (\(SQLList(batch.map { SQLBind($0) }))) ORDER BY c.id
                 """
             ).all(decoding: Person.self)
             var members: [String: Set<UUID>] = [:]
@@ -154,7 +168,8 @@ struct CampaignSender {
                         """
                     ).all(decoding: IDRow.self).map(\.id))
             }
-            let alreadyQueued = try await queued(campaignID, among: people.map(\.id), on: db)
+            // Only a queueing that resumes has people to skip; a duplicate is refused by the dedupe key anyway.
+            let alreadyQueued = resuming ? try await queued(campaignID, among: people.map(\.id), on: db) : []
             let todo = people.filter {
                 !alreadyQueued.contains($0.id) && !suppressed.contains(Suppression.hash($0.email))
             }
@@ -177,39 +192,45 @@ struct CampaignSender {
                     })
             }
             let work = todo.map { ($0, stencils[key($0)]!) }
-            let rows = try await withThrowingTaskGroup(of: [OutboxMessage].self) { group in
-                let lanes = max(ProcessInfo.processInfo.activeProcessorCount, 1)
-                let size = max((work.count + lanes - 1) / lanes, 1)
-                for start in stride(from: 0, to: work.count, by: size) {
-                    let chunk = Array(work[start..<min(start + size, work.count)])
-                    group.addTask {
-                        try chunk.map { try self.message(to: $0.0, prepared, stencil: $0.1) }
+            for pageStart in stride(from: 0, to: work.count, by: Self.pageSize) {
+                let page = Array(work[pageStart..<min(pageStart + Self.pageSize, work.count)])
+                let rows = try await render(page, prepared)
+                if try await finishWrite() { break batches }
+                let db = self.db
+                writing = Task {
+                    try await db.transaction { db -> (stop: Bool, count: Int) in
+                        guard let current = try await Campaign.find(campaignID, on: db), current.status != .cancelled
+                        else { return (true, 0) }
+                        // A row already queued (a concurrent or earlier queueing) is left alone by its dedupe key.
+                        let fresh = try await Self.insert(rows, held: current.status == .paused, on: db)
+                        current.recipients += fresh
+                        try await current.save(on: db)
+                        return (false, fresh)
                     }
                 }
-                var all: [OutboxMessage] = []
-                for try await part in group { all += part }
-                return all
             }
-            let (stop, count) = try await db.transaction { db -> (Bool, Int) in
-                guard let current = try await Campaign.find(campaignID, on: db), current.status != .cancelled else {
-                    return (true, 0)
-                }
-                // Checked again under the transaction: a concurrent queueing of the same page loses, not duplicates.
-                let queued = try await queued(campaignID, among: rows.compactMap { $0.$candidate.id }, on: db)
-                let fresh = rows.filter { !queued.contains($0.$candidate.id!) }
-                try await Self.insert(fresh, held: current.status == .paused, on: db)
-                current.recipients += fresh.count
-                try await current.save(on: db)
-                return (false, fresh.count)
-            }
-            added += count
-            if stop { break }
         }
+        _ = try await finishWrite()
         if let current = try await Campaign.find(campaignID, on: db), current.enqueuedAt == nil {
             current.enqueuedAt = now
             try await current.save(on: db)
         }
         return added
+    }
+
+    /// A page of messages, rendered on every core.
+    private func render(_ page: [(Person, Stencil)], _ prepared: Prepared) async throws -> [OutboxMessage] {
+        try await withThrowingTaskGroup(of: [OutboxMessage].self) { group in
+            let lanes = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+            let size = max((page.count + lanes - 1) / lanes, 1)
+            for start in stride(from: 0, to: page.count, by: size) {
+                let chunk = Array(page[start..<min(start + size, page.count)])
+                group.addTask { try chunk.map { try self.message(to: $0.0, prepared, stencil: $0.1) } }
+            }
+            var all: [OutboxMessage] = []
+            for try await part in group { all += part }
+            return all
+        }
     }
 
     /// Numbers the campaign's tracked links in the order they first appear (each language, every segment block
@@ -283,14 +304,15 @@ struct CampaignSender {
         return row
     }
 
-    /// One multi-row `INSERT` per page: Fluent's per-model encoding cost more than rendering the messages.
-    static func insert(_ rows: [OutboxMessage], held: Bool, on db: any Database) async throws {
-        guard !rows.isEmpty else { return }
+    /// One multi-row `INSERT` per hundred rows (Fluent's per-model encoding cost more than rendering the
+    /// messages); a row whose dedupe key exists is skipped. Returns how many were written.
+    static func insert(_ rows: [OutboxMessage], held: Bool, on db: any Database) async throws -> Int {
         let columns = [
             "id", "created_at", "updated_at", "kind", "dedupe_key", "transactional", "candidate_id", "sender",
             "recipient", "subject", "message", "needs_smtputf8", "status", "attempts", "next_attempt_at",
             "campaign_id", "consent_purpose", "consent_series", "not_after",
         ]
+        var written = 0
         for chunk in stride(from: 0, to: rows.count, by: 100).map({ Array(rows[$0..<min($0 + 100, rows.count)]) }) {
             var insert = db.sql().insert(into: OutboxMessage.schema).columns(columns)
             for row in chunk {
@@ -302,8 +324,9 @@ struct CampaignSender {
                 ]
                 insert = insert.values(values.map { SQLBind($0) })
             }
-            try await insert.run()
+            written += try await insert.ignoringConflicts(with: ["dedupe_key"]).returning("id").all().count
         }
+        return written
     }
 
     private static func unescape(_ attribute: String) -> String {

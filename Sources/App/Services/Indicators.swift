@@ -463,3 +463,116 @@ struct Indicators {
             comments: comments)
     }
 }
+
+// MARK: - Newsletters and campaigns
+
+extension Indicators {
+    /// What the campaign messages of a group did (a series, the one-off campaigns, the job proposals, a segment).
+    struct CampaignLine: Equatable, Sendable {
+        var name: String
+        var recipients: Int
+        var delivered: Int
+        var bounced: Int
+        var uniqueClicks: Int
+        var opens: Int
+        var unsubscribes: Int
+        var complaints: Int
+    }
+
+    /// The columns of a `CampaignLine` over outbox rows `o` of campaigns `c`: each event counted once per message.
+    private var campaignFigures: SQLQueryString {
+        func did(_ kind: String) -> SQLQueryString {
+            """
+            SUM(CASE WHEN EXISTS (SELECT 1 FROM campaign_events e WHERE e.campaign_id = o.campaign_id
+              AND e.kind = \(bind: kind) AND e.outbox_id = o.id) THEN 1 ELSE 0 END)
+            """
+        }
+        return """
+            COUNT(o.id) AS recipients, SUM(CASE WHEN o.status = 'sent' THEN 1 ELSE 0 END) AS delivered,
+            SUM(CASE WHEN o.last_reply LIKE 'bounce%' THEN 1 ELSE 0 END) AS bounced, \(did("click")) AS clicked,
+            \(did("open")) AS opened, \(did("unsubscribe")) AS unsubscribed, \(did("complaint")) AS complained
+            """
+    }
+
+    private struct CampaignRow: Decodable {
+        var name: String?
+        var recipients: Int
+        var delivered: Int?
+        var bounced: Int?
+        var clicked: Int?
+        var opened: Int?
+        var unsubscribed: Int?
+        var complained: Int?
+
+        func line(_ name: String) -> CampaignLine {
+            CampaignLine(
+                name: name, recipients: recipients, delivered: delivered ?? 0, bounced: bounced ?? 0,
+                uniqueClicks: clicked ?? 0, opens: opened ?? 0, unsubscribes: unsubscribed ?? 0,
+                complaints: complained ?? 0)
+        }
+    }
+
+    /// Campaign messages queued in the period, by newsletter series (other campaigns by kind). Campaigns are the
+    /// company's: the scope of the dashboard does not narrow them.
+    func campaignsBySeries() async throws -> [CampaignLine] {
+        try await sql.raw(
+            """
+            SELECT COALESCE(ns.name, c.kind) AS name, \(campaignFigures)
+            FROM outbox o JOIN campaigns c ON c.id = o.campaign_id
+            LEFT JOIN newsletter_series ns ON ns.id = c.series_id
+            WHERE o.created_at >= \(bind: period.start) AND o.created_at < \(bind: period.end)
+            GROUP BY COALESCE(ns.name, c.kind) ORDER BY 1
+            """
+        ).all(decoding: CampaignRow.self).map { $0.line($0.name ?? "") }
+    }
+
+    /// The same messages, for the people of each saved segment (as the segment stands now).
+    func campaignsBySegment() async throws -> [CampaignLine] {
+        var lines: [CampaignLine] = []
+        for segment in try await Segment.query(on: db).sort(\.$name).all() {
+            guard let condition = try? SegmentQuery(db: db, now: now).condition(segment.definition),
+                let row = try await sql.raw(
+                    """
+                    SELECT \(campaignFigures) FROM outbox o JOIN candidates c ON c.id = o.candidate_id
+                    WHERE o.campaign_id IS NOT NULL
+                    AND o.created_at >= \(bind: period.start) AND o.created_at < \(bind: period.end) AND \(condition)
+                    """
+                ).first(decoding: CampaignRow.self), row.recipients > 0
+            else { continue }
+            lines.append(row.line(segment.name))
+        }
+        return lines
+    }
+
+    /// People who joined the talent pool in the period and people who left it (withdrawn or expired), from the
+    /// ledger; and people of the pool who clicked a campaign or replied (re-engaged).
+    struct PoolMovement: Equatable, Sendable {
+        var joined: Int
+        var left: Int
+        var reengaged: Int
+    }
+
+    func poolMovement() async throws -> PoolMovement {
+        func people(_ actions: [String]) async throws -> Int {
+            try await count(
+                """
+                SELECT DISTINCT candidate_id FROM consent_events WHERE purpose = 'talent_pool'
+                AND action IN (\(SQLList(actions.map { SQLBind($0) })))
+                AND created_at >= \(bind: period.start) AND created_at < \(bind: period.end)
+                """)
+        }
+        let reengaged = try await count(
+            """
+            SELECT candidate_id FROM campaign_events WHERE kind = 'click'
+              AND at >= \(bind: period.start) AND at < \(bind: period.end) AND candidate_id IS NOT NULL
+            UNION
+            SELECT i.candidate_id FROM interactions i WHERE i.kind = 'reply'
+              AND i.created_at >= \(bind: period.start) AND i.created_at < \(bind: period.end)
+              AND i.candidate_id IN (SELECT candidate_id FROM consent_states WHERE purpose = 'talent_pool'
+                AND action IN ('granted', 'confirmed', 'renewed'))
+            """)
+        return PoolMovement(
+            joined: try await people(["granted"]), left: try await people(["withdrawn", "expired"]),
+            reengaged: reengaged)
+    }
+}
