@@ -18,7 +18,6 @@ enum SQLiteSettings {
             try await db.raw("PRAGMA synchronous = FULL").run()
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA busy_timeout = 5000").run()
-            try await db.raw("PRAGMA cache_size = -16384").run()
             let synchronous = try await db.raw("PRAGMA synchronous").first()?.decode(
                 column: "synchronous", as: Int.self)
             let foreignKeys = try await db.raw("PRAGMA foreign_keys").first()?.decode(
