@@ -33,7 +33,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     row.querySelector(".rule-option").hidden = field !== "consent";
   };
-  rules.querySelectorAll(".rule").forEach(fit);
+  rules.querySelectorAll(".rule").forEach((row) => fit(row, false));
   rules.addEventListener("change", (event) => {
     const row = event.target.closest(".rule");
     if (row && event.target.classList.contains("rule-field")) fit(row, true);
