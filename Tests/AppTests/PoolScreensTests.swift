@@ -82,7 +82,10 @@ struct PoolScreensTests {
             form.removeLast(2)
             #expect(try await browser.post(url, form + [("intent", "send")]).status == .seeOther)
             let campaign = try #require(try await Campaign.query(on: app.db).first())
-            _ = try await CampaignSender.runDue(app: app, now: clock.now())
+            // "Send now" queues in the background: wait until every recipient has their row.
+            for _ in 0..<200 where try await Campaign.find(campaign.requireID(), on: app.db)?.enqueuedAt == nil {
+                try await Task.sleep(for: .milliseconds(25))
+            }
             #expect(try await Campaign.find(campaign.requireID(), on: app.db)?.status == .sending)
             let page = try await browser.open(url)
             #expect(page.body.contains("role=\"progressbar\"") && page.body.contains("Mettre en pause"))

@@ -81,6 +81,7 @@ struct ServeTests {
         #expect(delivered.count == 1)
         if let name = delivered.first {
             let message = try String(contentsOf: inbox.appendingPathComponent(name), encoding: .utf8)
+            #expect(message.contains("\r\nSubject: "), "a whole message was delivered")
         }
 
         server.terminate()

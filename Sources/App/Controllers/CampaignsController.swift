@@ -82,11 +82,7 @@ struct CampaignsController {
 
     // MARK: - The campaign page
 
-    struct Preview: Encodable {
-        var subject: String
-        var html: String
-        var text: String
-    }
+    typealias Preview = TemplatesController.Preview
 
     struct Target: Encodable {
         var name: String
@@ -328,18 +324,7 @@ struct CampaignsController {
                 }
             }
             if req.headers.first(name: "X-Preview") != nil {
-                struct Fragment: Encodable {
-                    var preview: Preview?
-                    var problems: [String]
-                    var hasProblems: Bool
-                    var t: [String: String]
-                }
-                return try await req.view.render(
-                    "app/template_preview",
-                    Fragment(
-                        preview: preview, problems: problems, hasProblems: !problems.isEmpty,
-                        t: req.application.translations.table(req.language))
-                ).encodeResponse(for: req).get()
+                return try await req.previewFragment(preview, problems: problems)
             }
             return try await render(
                 req, campaign, form: form, problems: problems, preview: preview,

@@ -113,19 +113,7 @@ struct TemplatesController {
         if form.intent == "preview" {
             let preview = problems.isEmpty ? try await preview(template, kind: kind, form.candidate, req) : nil
             if req.headers.first(name: "X-Preview") != nil {
-                // The live preview: a fragment, no layout.
-                struct Fragment: Encodable {
-                    var preview: Preview?
-                    var problems: [String]
-                    var hasProblems: Bool
-                    var t: [String: String]
-                }
-                return try await req.view.render(
-                    "app/template_preview",
-                    Fragment(
-                        preview: preview, problems: problems, hasProblems: !problems.isEmpty,
-                        t: req.application.translations.table(req.language))
-                ).encodeResponse(for: req)
+                return try await req.previewFragment(preview, problems: problems)
             }
             return try await render(
                 req, kind: kind, language: language, jobID: jobID, subject: subject, body: body, problems: problems,
@@ -246,5 +234,23 @@ struct TemplatesController {
                         author: $0.author?.name ?? "")
                 },
                 hasVersions: !versions.isEmpty, currentVersion: currentVersion, preview: preview))
+    }
+}
+
+extension Request {
+    /// The live preview of a message being written (a template, a campaign): a fragment without the page layout.
+    func previewFragment(_ preview: TemplatesController.Preview?, problems: [String]) async throws -> Response {
+        struct Fragment: Encodable {
+            var preview: TemplatesController.Preview?
+            var problems: [String]
+            var hasProblems: Bool
+            var t: [String: String]
+        }
+        return try await view.render(
+            "app/template_preview",
+            Fragment(
+                preview: preview, problems: problems, hasProblems: !problems.isEmpty,
+                t: application.translations.table(language))
+        ).encodeResponse(for: self).get()
     }
 }
