@@ -153,7 +153,16 @@ struct PoolScreensTests {
 
             let browser = try await Self.recruiter(app)
             let url = SiteURL.jobMatch(try job.requireID())
+            // Opening the job leads to the people it matches.
+            job.status = .draft
+            try await job.save(on: app.db)
+            _ = try await browser.open(SiteURL.editJob(try job.requireID()))
+            let opened = try await browser.post(
+                SiteURL.editJob(try job.requireID()).replacingOccurrences(of: "/edit", with: "/status"),
+                [("status", "open")])
+            #expect(opened.status == .seeOther && opened.headers.first(name: .location) == url)
             let page = try await browser.open(url)
+            #expect(page.body.contains("2 personnes du vivier"))
             #expect(page.body.contains("tag : swift") && page.body.contains("m0@example.com") == false)
             let drafted = try await browser.post(url, [("pick_\(people[0].uuidString.lowercased())", "on")])
             #expect(drafted.status == .seeOther)

@@ -201,9 +201,18 @@ struct JobsController {
         guard let status = Job.Status(rawValue: try req.content.decode(StatusForm.self).status) else {
             throw Abort(.unprocessableEntity, reason: req.t("error.choose"))
         }
+        let opening = status == .open && job.status != .open
         job.status = status
         if status == .open && job.publishedAt == nil { job.publishedAt = req.now }
         try await job.save(on: req.db)
+        // A job that opens is proposed to the pool people it matches, for those who run campaigns.
+        if opening, try req.requireUser().canManage {
+            let matches = try await JobMatch.propose(for: job, on: req.db, now: req.now).count
+            if matches > 0 {
+                return req.redirect(
+                    to: SiteURL.jobMatch(try job.requireID()), flash: "flash.job_open_matches|\(matches)")
+            }
+        }
         return req.redirect(to: SiteURL.editJob(try job.requireID()), flash: "flash.job_\(status.rawValue)")
     }
 
