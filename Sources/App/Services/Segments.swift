@@ -74,6 +74,14 @@ struct SegmentDefinition: Codable, Sendable, Equatable {
 struct SegmentQuery {
     let db: any Database
     let now: Date
+    /// For a first page in id order: PostgreSQL then walks the people by id and stops at the page's end, instead of
+    /// computing the whole list first (which is what makes counts fast).
+    var streaming = false
+
+    init(db: any Database, now: Date) {
+        self.db = db
+        self.now = now
+    }
 
     struct Invalid: Error, CustomStringConvertible {
         var problems: [String]
@@ -169,7 +177,9 @@ struct SegmentQuery {
         _ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil, after: UUID? = nil,
         limit: Int
     ) async throws -> [UUID] {
-        let condition = try condition(definition, requiring: consent)
+        var streaming = self
+        streaming.streaming = true
+        let condition = try streaming.condition(definition, requiring: consent)
         let from: any SQLExpression = after.map { SQLQueryString("AND c.id > \(bind: $0)") } ?? SQLRaw("")
         struct Row: Decodable { var id: UUID }
         return try await db.sql().raw(
@@ -321,15 +331,16 @@ struct SegmentQuery {
         }
         if let lookup = lookup(rule) {
             if probe { return lookup.probe }
-            return db.isPostgres && Self.rank(rule.field) <= 3 ? lookup.array : lookup.membership
+            return db.isPostgres && !streaming && Self.rank(rule.field) <= 3 ? lookup.array : lookup.membership
         }
         switch rule.field {
         case .keywords:
             let terms = Text.searchTerms(value)
             if db.isPostgres {
                 let query = terms.map { "\($0):*" }.joined(separator: " & ")
-                return
-                    "c.id = ANY(ARRAY(SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: query))))"
+                let list: SQLQueryString =
+                    "SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: query))"
+                return streaming ? "c.id IN (\(list))" : "c.id = ANY(ARRAY(\(list)))"
             }
             let match = terms.map { "\"\($0)\"*" }.joined(separator: " ")
             return
