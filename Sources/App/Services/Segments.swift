@@ -245,7 +245,9 @@ struct SegmentQuery {
             + definition.groups.filter { !$0.isEmpty }.map { (.group($0), rank($0)) }
         let probing = definition.match == .all
         if probing { members.sort { $0.1 < $1.1 } }
-        var driverChosen = false
+        // A first page on SQLite without a selective condition walks the people in id order and probes each, so it
+        // stops at the page's end instead of building the list of a whole department first.
+        var driverChosen = probing && streaming && !db.isPostgres && (members.first?.1 ?? 99) > 3
         let parts: [any SQLExpression] = members.map { member, _ in
             switch member {
             case .group(let nested):
