@@ -100,7 +100,6 @@ struct CampaignSender {
         var campaignID: UUID
         var campaign: Campaign
         var company: Company
-        var job: Job?
         var from: MailAddress
         var templates: [Language: MessageTemplate.Compiled]
         /// Tracked web addresses of the campaign and their numbers.
@@ -126,7 +125,7 @@ struct CampaignSender {
         let job = try await campaign.$job.get(on: db)
         let audience = try await audience(campaign)
         let prepared = Prepared(
-            campaignID: campaignID, campaign: campaign, company: company, job: job,
+            campaignID: campaignID, campaign: campaign, company: company,
             from: try MailAddress(config.mail.from.address, name: company.name), templates: templates,
             links: try await numberLinks(campaignID, templates: templates, blocks: blocks, company: company, job: job))
         let suppressed = Set(try await Suppression.query(on: db).all().map(\.addressHash))
