@@ -176,7 +176,6 @@ struct CampaignTests {
     @Test func message_hasItsHeaders_segmentBlocks_andTrackedLinks() async throws {
         try await withApp { app, clock in
             let people = try await Self.people(app, 2, prefix: "t")
-            let tagged = try #require(try await Candidate.find(people[0], on: app.db))
             let tag = Tag(name: "swift")
             try await tag.create(on: app.db)
             try await CandidateTag(candidateID: people[0], tagID: tag.requireID()).create(on: app.db)
@@ -230,7 +229,6 @@ struct CampaignTests {
             #expect(report.links[0].uniqueClicks == 1)
             let segment = try #require(report.segments.first { $0.name == "Développeurs Swift" })
             #expect(segment.recipients == 1 && segment.uniqueClicks == 1)
-            _ = tagged
         }
     }
 

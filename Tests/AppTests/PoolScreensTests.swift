@@ -96,7 +96,8 @@ struct PoolScreensTests {
             #expect(try await browser.post(url + "/cancel", []).status == .seeOther)
             #expect(try await CampaignSender.progress(campaign.requireID(), on: app.db).cancelled == 5)
             // A campaign that left cannot be edited any more.
-            #expect(try await browser.post(url, form + [("intent", "save")]).status == .seeOther)
+            let late = form.map { $0.0 == "name" ? ("name", "Renamed after sending") : $0 }
+            #expect(try await browser.post(url, late + [("intent", "save")]).status == .seeOther)
             #expect(try await Campaign.find(campaign.requireID(), on: app.db)?.name == "Portes ouvertes")
         }
     }

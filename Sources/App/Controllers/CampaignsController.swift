@@ -24,8 +24,10 @@ struct CampaignsController {
 
     @Sendable func list(req: Request) async throws -> Response {
         var rows: [ListRow] = []
-        for campaign in try await Campaign.query(on: req.db).sort(\.$createdAt, .descending).limit(200).all() {
-            let progress = try await CampaignSender.progress(try campaign.requireID(), on: req.db)
+        let campaigns = try await Campaign.query(on: req.db).sort(\.$createdAt, .descending).limit(200).all()
+        let progresses = try await CampaignSender.progress(of: campaigns.compactMap(\.id), on: req.db)
+        for campaign in campaigns {
+            let progress = progresses[try campaign.requireID()] ?? CampaignSender.Progress()
             rows.append(
                 ListRow(
                     url: SiteURL.campaign(try campaign.requireID()), name: campaign.name,

@@ -448,11 +448,13 @@ extension IndicatorsController {
             req.t("campaigns.r_bounced"), req.t("campaigns.r_clicks"), req.t("campaigns.r_opens"),
             req.t("campaigns.r_unsubscribes"), req.t("campaigns.r_complaints"),
         ]
+        // Campaigns outside a series are grouped by kind: shown by the kind's name.
+        func label(_ name: String) -> String {
+            Campaign.Kind(rawValue: name) != nil ? req.t("campaigns.kind.\(name)") : name
+        }
         func rows(_ lines: [Indicators.CampaignLine], kindNames: Bool) -> [[String]] {
             lines.map { line in
-                let name =
-                    kindNames && Campaign.Kind(rawValue: line.name) != nil
-                    ? req.t("campaigns.kind.\(line.name)") : line.name
+                let name = kindNames ? label(line.name) : line.name
                 return [
                     name, "\(line.recipients)", "\(line.delivered)", "\(line.bounced)",
                     "\(line.uniqueClicks) (\(percent(line.uniqueClicks, line.delivered)))",
@@ -469,10 +471,7 @@ extension IndicatorsController {
                 chart: Chart.bars(
                     title: req.t("indicators.table_campaigns"),
                     bars: bySeries.map {
-                        (
-                            Campaign.Kind(rawValue: $0.name) != nil ? req.t("campaigns.kind.\($0.name)") : $0.name,
-                            $0.delivered == 0 ? 0 : Double($0.uniqueClicks) * 100 / Double($0.delivered)
-                        )
+                        (label($0.name), $0.delivered == 0 ? 0 : Double($0.uniqueClicks) * 100 / Double($0.delivered))
                     }, unit: "%"),
                 csvURL: csv("campaigns")),
             Table(

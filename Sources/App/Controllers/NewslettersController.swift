@@ -81,16 +81,17 @@ struct NewslettersController {
         }
         var issues: [Issue] = []
         if let id = series?.id {
-            for campaign in try await Campaign.query(on: req.db).filter(\.$series.$id == id)
+            let campaigns = try await Campaign.query(on: req.db).filter(\.$series.$id == id)
                 .sort(\.$createdAt, .descending).all()
-            {
+            let progress = try await CampaignSender.progress(of: campaigns.compactMap(\.id), on: req.db)
+            for campaign in campaigns {
                 issues.append(
                     Issue(
                         url: SiteURL.campaign(try campaign.requireID()), name: campaign.name,
                         statusLabel: req.t("campaigns.status.\(campaign.status.rawValue)"),
                         status: campaign.status.rawValue,
                         date: Dates.day(campaign.startedAt ?? campaign.scheduledAt ?? campaign.createdAt, req.language),
-                        sent: try await CampaignSender.progress(try campaign.requireID(), on: req.db).sent))
+                        sent: progress[try campaign.requireID()]?.sent ?? 0))
             }
         }
         let segments = try await Segment.query(on: req.db).sort(\.$name).all()

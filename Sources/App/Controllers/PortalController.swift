@@ -221,14 +221,14 @@ struct PortalController {
             .filter(\.$status == .sent).sort(\.$createdAt, .descending).limit(50).all()
         let state = try await ConsentLedger.state(of: candidateID, on: req.db)
         let wordings = try await ConsentWording.query(on: req.db).filter(\.$locale == language.rawValue).all()
-        var series: [Choice] = []
-        for item in try await NewsletterSeries.query(on: req.db).sort(\.$name).all() {
-            series.append(
-                Choice(
-                    value: try item.requireID().uuidString.lowercased(),
-                    label: item.summary.isEmpty ? item.name : "\(item.name) — \(item.summary)",
-                    selected: try await ConsentLedger.state(of: candidateID, series: item.id, on: req.db)[.newsletter]
-                        ?? false))
+        let allSeries = try await NewsletterSeries.query(on: req.db).sort(\.$name).all()
+        let receives = try await ConsentLedger.newsletters(
+            of: candidateID, series: allSeries.compactMap(\.id), on: req.db)
+        let series = try allSeries.map { item in
+            Choice(
+                value: try item.requireID().uuidString.lowercased(),
+                label: item.summary.isEmpty ? item.name : "\(item.name) — \(item.summary)",
+                selected: receives[try item.requireID()] ?? false)
         }
         let erasure =
             try await Interaction.query(on: req.db).filter(\.$candidate.$id == candidateID)
@@ -329,9 +329,10 @@ struct PortalController {
             // With the newsletter kept, each series the person unticks (or ticks again) is its own event.
             guard wanted.contains(.newsletter) else { return }
             let keep = Set((form.series ?? []).compactMap(UUID.init(uuidString:)))
-            for item in try await NewsletterSeries.query(on: db).all() {
-                let id = try item.requireID()
-                let current = try await ConsentLedger.state(of: candidateID, series: id, on: db)[.newsletter] ?? false
+            let series = try await NewsletterSeries.query(on: db).all().compactMap(\.id)
+            let receives = try await ConsentLedger.newsletters(of: candidateID, series: series, on: db)
+            for id in series {
+                let current = receives[id] ?? false
                 if current != keep.contains(id) {
                     try await ConsentLedger.record(
                         .newsletter, keep.contains(id) ? .confirmed : .withdrawn, for: candidateID, channel: .portal,

@@ -18,23 +18,14 @@ struct CampaignReport: Encodable, Sendable {
     var unsubscribes = 0
     var complaints = 0
     var links: [Link] = []
-    var segments: [SegmentLine] = []
+    /// The campaign's recipients who are in a saved segment now.
+    var segments: [Indicators.CampaignLine] = []
 
     struct Link: Encodable, Sendable {
         var position: Int
         var url: String
         var uniqueClicks: Int
         var clicks: Int
-    }
-
-    /// The campaign's recipients who are in a saved segment now.
-    struct SegmentLine: Encodable, Sendable {
-        var name: String
-        var recipients: Int
-        var delivered: Int
-        var uniqueClicks: Int
-        var opens: Int
-        var unsubscribes: Int
     }
 
     static func make(_ campaign: Campaign, db: any Database, now: Date) async throws -> CampaignReport {
@@ -98,36 +89,8 @@ struct CampaignReport: Encodable, Sendable {
             Link(position: $0.position, url: $0.url, uniqueClicks: $0.people, clicks: $0.total)
         }
 
-        struct SegmentRow: Decodable {
-            var recipients: Int
-            var delivered: Int?
-            var clicked: Int?
-            var opened: Int?
-            var unsubscribed: Int?
-        }
-        func did(_ kind: String) -> SQLQueryString {
-            """
-            SUM(CASE WHEN EXISTS (SELECT 1 FROM campaign_events e WHERE e.outbox_id = o.id AND e.kind = \(bind: kind))
-            THEN 1 ELSE 0 END)
-            """
-        }
-        for segment in try await Segment.query(on: db).sort(\.$name).all() {
-            guard let condition = try? SegmentQuery(db: db, now: now).condition(segment.definition) else { continue }
-            guard
-                let row = try await sql.raw(
-                    """
-                    SELECT COUNT(*) AS recipients, SUM(CASE WHEN o.status = 'sent' THEN 1 ELSE 0 END) AS delivered,
-                    \(did("click")) AS clicked, \(did("open")) AS opened, \(did("unsubscribe")) AS unsubscribed
-                    FROM outbox o JOIN candidates c ON c.id = o.candidate_id
-                    WHERE o.campaign_id = \(bind: campaignID) AND \(condition)
-                    """
-                ).first(decoding: SegmentRow.self), row.recipients > 0
-            else { continue }
-            report.segments.append(
-                SegmentLine(
-                    name: segment.name, recipients: row.recipients, delivered: row.delivered ?? 0,
-                    uniqueClicks: row.clicked ?? 0, opens: row.opened ?? 0, unsubscribes: row.unsubscribed ?? 0))
-        }
+        report.segments = try await Indicators.campaignsBySegment(
+            messages: "o.campaign_id = \(bind: campaignID)", db: db, now: now)
         return report
     }
 }

@@ -358,22 +358,19 @@ struct CampaignSender {
     }
 
     /// The campaign as `candidate` would read it (previews and test sends): their segments, their links.
-    func render(_ campaign: Campaign, for candidate: Candidate, subject: String? = nil, body: String? = nil)
-        async throws -> MessageTemplate.Rendered
-    {
+    func render(_ campaign: Campaign, for candidate: Candidate) async throws -> MessageTemplate.Rendered {
         let language = Language(rawValue: candidate.language) ?? .fr
         let segments = try await Segment.query(on: db).all()
         let candidateID = try candidate.requireID()
         var membership: [String: Bool] = [:]
-        for segment in CampaignContent.blocks(in: body ?? campaign.body(language), segments: segments) {
+        for segment in CampaignContent.blocks(in: campaign.body(language), segments: segments) {
             let condition = try SegmentQuery(db: db, now: now).condition(segment.definition)
             membership[CampaignContent.key(segment)] =
                 try await db.sql().raw(
                     "SELECT c.id FROM candidates c WHERE \(condition) AND c.id = \(bind: candidateID)"
                 ).all().count > 0
         }
-        let template = MessageTemplate(
-            subject: subject ?? campaign.subject(language), body: body ?? campaign.body(language))
+        let template = MessageTemplate(subject: campaign.subject(language), body: campaign.body(language))
         return try template.render(
             context(
                 firstName: candidate.firstName, lastName: candidate.lastName, candidateID: candidateID,
@@ -500,21 +497,33 @@ struct CampaignSender {
     }
 
     static func progress(_ campaignID: UUID, on db: any Database) async throws -> Progress {
+        try await progress(of: [campaignID], on: db)[campaignID] ?? Progress()
+    }
+
+    /// The progress of several campaigns in one query (the campaign list, a newsletter's issues).
+    static func progress(of campaignIDs: [UUID], on db: any Database) async throws -> [UUID: Progress] {
+        guard !campaignIDs.isEmpty else { return [:] }
         struct Row: Decodable {
+            var campaign_id: UUID
             var status: String
             var n: Int
         }
-        var progress = Progress()
+        var progress: [UUID: Progress] = [:]
         for row in try await db.sql().raw(
-            "SELECT status, COUNT(*) AS n FROM outbox WHERE campaign_id = \(bind: campaignID) GROUP BY status"
+            """
+            SELECT campaign_id, status, COUNT(*) AS n FROM outbox
+            WHERE campaign_id IN (\(SQLList(campaignIDs.map { SQLBind($0) }))) GROUP BY campaign_id, status
+            """
         ).all(decoding: Row.self) {
+            var current = progress[row.campaign_id] ?? Progress()
             switch OutboxMessage.Status(rawValue: row.status) {
-            case .sent: progress.sent += row.n
-            case .pending, .claimed, .inFlight, .retry, .held: progress.pending += row.n
-            case .failed, .inDoubt: progress.failed += row.n
-            case .suppressed: progress.suppressed += row.n
-            case .cancelled, nil: progress.cancelled += row.n
+            case .sent: current.sent += row.n
+            case .pending, .claimed, .inFlight, .retry, .held: current.pending += row.n
+            case .failed, .inDoubt: current.failed += row.n
+            case .suppressed: current.suppressed += row.n
+            case .cancelled, nil: current.cancelled += row.n
             }
+            progress[row.campaign_id] = current
         }
         return progress
     }

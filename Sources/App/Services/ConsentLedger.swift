@@ -9,7 +9,17 @@ enum ConsentLedger {
     static func state(of candidateID: UUID, series: UUID? = nil, on db: any Database) async throws
         -> [ConsentPurpose: Bool]
     {
+        state(from: try await events(of: candidateID, on: db), series: series)
+    }
+
+    /// Whether the person receives each of `series`, from one reading of their ledger.
+    static func newsletters(of candidateID: UUID, series: [UUID], on db: any Database) async throws -> [UUID: Bool] {
         let events = try await events(of: candidateID, on: db)
+        return Dictionary(
+            uniqueKeysWithValues: series.map { ($0, state(from: events, series: $0)[.newsletter] ?? false) })
+    }
+
+    private static func state(from events: [ConsentEvent], series: UUID?) -> [ConsentPurpose: Bool] {
         var state: [ConsentPurpose: Bool] = [:]
         for event in events where event.seriesID == nil || event.seriesID == series {
             state[event.purpose] = [.granted, .confirmed, .renewed].contains(event.action)

@@ -468,7 +468,7 @@ struct Indicators {
 
 extension Indicators {
     /// What the campaign messages of a group did (a series, the one-off campaigns, the job proposals, a segment).
-    struct CampaignLine: Equatable, Sendable {
+    struct CampaignLine: Equatable, Sendable, Encodable {
         var name: String
         var recipients: Int
         var delivered: Int
@@ -480,7 +480,7 @@ extension Indicators {
     }
 
     /// The columns of a `CampaignLine` over outbox rows `o` of campaigns `c`: each event counted once per message.
-    private var campaignFigures: SQLQueryString {
+    static var campaignFigures: SQLQueryString {
         func did(_ kind: String) -> SQLQueryString {
             """
             SUM(CASE WHEN EXISTS (SELECT 1 FROM campaign_events e WHERE e.campaign_id = o.campaign_id
@@ -517,7 +517,7 @@ extension Indicators {
     func campaignsBySeries() async throws -> [CampaignLine] {
         try await sql.raw(
             """
-            SELECT COALESCE(ns.name, c.kind) AS name, \(campaignFigures)
+            SELECT COALESCE(ns.name, c.kind) AS name, \(Self.campaignFigures)
             FROM outbox o JOIN campaigns c ON c.id = o.campaign_id
             LEFT JOIN newsletter_series ns ON ns.id = c.series_id
             WHERE o.created_at >= \(bind: period.start) AND o.created_at < \(bind: period.end)
@@ -528,14 +528,22 @@ extension Indicators {
 
     /// The same messages, for the people of each saved segment (as the segment stands now).
     func campaignsBySegment() async throws -> [CampaignLine] {
+        try await Self.campaignsBySegment(
+            messages: "o.created_at >= \(bind: period.start) AND o.created_at < \(bind: period.end)", db: db, now: now)
+    }
+
+    /// What the campaign messages `messages` (a condition on `outbox o`) did, for the people of each saved
+    /// segment who received one: the dashboard's figures and a campaign's report.
+    static func campaignsBySegment(messages: SQLQueryString, db: any Database, now: Date) async throws
+        -> [CampaignLine]
+    {
         var lines: [CampaignLine] = []
         for segment in try await Segment.query(on: db).sort(\.$name).all() {
             guard let condition = try? SegmentQuery(db: db, now: now).condition(segment.definition),
-                let row = try await sql.raw(
+                let row = try await db.sql().raw(
                     """
                     SELECT \(campaignFigures) FROM outbox o JOIN candidates c ON c.id = o.candidate_id
-                    WHERE o.campaign_id IS NOT NULL
-                    AND o.created_at >= \(bind: period.start) AND o.created_at < \(bind: period.end) AND \(condition)
+                    WHERE o.campaign_id IS NOT NULL AND \(messages) AND \(condition)
                     """
                 ).first(decoding: CampaignRow.self), row.recipients > 0
             else { continue }
