@@ -77,4 +77,7 @@ extension String {
 
     /// The string without surrounding whitespace.
     public var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    /// The string, or nil when empty: Leaf's `#if` takes any string, the empty one too, as true.
+    public var nonEmpty: String? { isEmpty ? nil : self }
 }

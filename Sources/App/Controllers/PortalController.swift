@@ -124,15 +124,16 @@ struct PortalController {
 
     struct InterviewRow: Encodable {
         var when: String
-        var place: String
-        var video: String
-        var with: String
+        /// Absent rather than empty, so the page leaves out what the recruiter did not give.
+        var place: String?
+        var video: String?
+        var with: String?
         var calendarURL: String
     }
 
     struct LinkRow: Encodable {
         var title: String
-        var summary: String
+        var summary: String?
         var url: String
     }
 
@@ -202,7 +203,8 @@ struct PortalController {
                                 Date.FormatStyle(
                                     date: .complete, time: .shortened, locale: language.locale, timeZone: zone))
                                 + " (\(zone.identifier))",
-                            place: interview.location, video: interview.videoURL, with: interview.interviewers,
+                            place: interview.location.nonEmpty, video: interview.videoURL.nonEmpty,
+                            with: interview.interviewers.nonEmpty,
                             calendarURL: SiteURL.portal
                                 + "/interviews/\(try interview.requireID().uuidString.lowercased()).ics")
                     }))
@@ -212,7 +214,7 @@ struct PortalController {
                 where !resources.contains(where: { $0.url == resource["url"] }) {
                     resources.append(
                         LinkRow(
-                            title: resource["title"] ?? "", summary: resource["summary"] ?? "",
+                            title: resource["title"] ?? "", summary: resource["summary"]?.nonEmpty,
                             url: resource["url"] ?? ""))
                 }
             }

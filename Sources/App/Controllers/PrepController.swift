@@ -7,7 +7,7 @@ struct PrepController {
     struct Row: Encodable {
         var id: String
         var title: String
-        var summary: String
+        var summary: String?
         var kind: String
         var stage: String
         var job: String
@@ -38,7 +38,7 @@ struct PrepController {
             Content(
                 rows: resources.map {
                     Row(
-                        id: $0.id?.uuidString.lowercased() ?? "", title: $0.title, summary: $0.summary,
+                        id: $0.id?.uuidString.lowercased() ?? "", title: $0.title, summary: $0.summary.nonEmpty,
                         kind: $0.url.isEmpty ? req.t("prep.kind_text") : req.t("prep.kind_link"),
                         stage: req.t("kind.\($0.stageKind)"), job: $0.job?.title ?? req.t("template.all_jobs"),
                         language: $0.language.uppercased())

@@ -151,6 +151,18 @@ final class Campaign: Model, @unchecked Sendable {
 
     func subject(_ language: Language) -> String { language == .fr ? subjectFR : subjectEN }
     func body(_ language: Language) -> String { language == .fr ? bodyFR : bodyEN }
+
+    /// The body as it goes out: the author's, ending with the person's preference and unsubscribe links unless the
+    /// author placed both, so that no message of a campaign lacks them.
+    func bodyAsSent(_ language: Language) -> String {
+        let body = body(language)
+        guard !(body.contains("preferences_url") && body.contains("unsubscribe_url")) else { return body }
+        let footer =
+            language == .fr
+            ? "[Mes préférences]({{preferences_url}}) · [Me désinscrire]({{unsubscribe_url}})"
+            : "[My preferences]({{preferences_url}}) · [Unsubscribe]({{unsubscribe_url}})"
+        return body + "\n\n" + footer + "\n"
+    }
     var editable: Bool { status == .draft || status == .scheduled }
 }
 

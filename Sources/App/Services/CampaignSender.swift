@@ -116,7 +116,7 @@ struct CampaignSender {
         let segments = try await Segment.query(on: db).all()
         var templates: [Language: MessageTemplate.Compiled] = [:]
         for language in Language.allCases {
-            let template = MessageTemplate(subject: campaign.subject(language), body: campaign.body(language))
+            let template = MessageTemplate(subject: campaign.subject(language), body: campaign.bodyAsSent(language))
             let problems = template.problems(against: CampaignContent.schema(segments: segments))
             guard problems.isEmpty else { throw Abort(.unprocessableEntity, reason: "\(problems[0])") }
             templates[language] = try template.compiled()
@@ -370,7 +370,7 @@ struct CampaignSender {
                     "SELECT c.id FROM candidates c WHERE \(condition) AND c.id = \(bind: candidateID)"
                 ).all().count > 0
         }
-        let template = MessageTemplate(subject: campaign.subject(language), body: campaign.body(language))
+        let template = MessageTemplate(subject: campaign.subject(language), body: campaign.bodyAsSent(language))
         return try template.render(
             context(
                 firstName: candidate.firstName, lastName: candidate.lastName, candidateID: candidateID,
