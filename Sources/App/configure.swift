@@ -26,6 +26,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     }
 
     app.blobs = try FileBlobStore(directory: config.blobDirectory)
+    app.storage[Application.BrandKey.self] = .init(nil)
     app.translations = try Translations(
         directory: URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Locales"))
     app.shippedTemplates = try ShippedTemplates(

@@ -23,6 +23,10 @@ func routes(_ app: Application) throws {
 
     let forms = app.grouped(CSRFMiddleware(maxBody: 1 << 20))
 
+    let brand = BrandController()
+    app.get("brand", "theme.css", use: brand.theme)
+    app.get("brand", "logo", ":key", use: brand.logo)
+
     // Campaign click counter and open pixel: fetched by mail clients and proxies, no session.
     let tracking = TrackingController()
     app.get("c", ":token", use: tracking.click)
@@ -196,6 +200,8 @@ func routes(_ app: Application) throws {
         admins.post("pipeline", use: admin.savePipeline)
         admins.get("company", use: admin.company)
         admins.post("company", use: admin.saveCompany)
+        admins.on(.POST, "company", "logo", body: .collect(maxSize: "1mb"), use: admin.saveLogo)
+        admins.post("company", "logo", "delete", use: admin.deleteLogo)
     }
 }
 

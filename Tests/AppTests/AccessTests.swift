@@ -76,6 +76,11 @@ struct AccessTests {
         "POST /app/pipeline": [.login, .forbidden, .forbidden, .allowed],
         "GET /app/company": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/company": [.login, .forbidden, .forbidden, .allowed],
+        "POST /app/company/logo": [.login, .forbidden, .forbidden, .allowed],
+        "POST /app/company/logo/delete": [.login, .forbidden, .forbidden, .allowed],
+        // The company's colour and logo: public, as candidates' pages and emails show them; another key is 404.
+        "GET /brand/theme.css": [.allowed, .allowed, .allowed, .allowed],
+        "GET /brand/logo/:key": [.notFound, .notFound, .notFound, .notFound],
         "POST /app/jobs/:id/reject": [.login, .forbidden, .allowed, .allowed],
         "GET /app/waiting": [.login, .allowed, .allowed, .allowed],
         "GET /app/indicators": [.login, .allowed, .allowed, .allowed],

@@ -210,6 +210,10 @@ struct CampaignTests {
             #expect(!html.contains("example.com/jobs"), "the author's link goes through the click counter")
             #expect(html.contains("/portal/t/"), "the person's own link is not rewritten")
             #expect(html.contains("/o/"), "open pixel")
+            // The author placed the preference link but not the unsubscribe link: both end the message once.
+            #expect(text.contains("Me désinscrire") && text.contains("\(app.config.publicURL)/unsubscribe/"))
+            #expect(html.components(separatedBy: "/unsubscribe/").count == 2)
+            #expect(html.components(separatedBy: "/portal/t/").count == 2)
 
             // A click redirects to the original address, counts, and is an active contact; the pixel counts an open.
             let click = try PortalTests.link("/c/", in: mine, app)

@@ -125,19 +125,30 @@ struct MomentsTests {
             let job = try await Fixtures.job(app, title: "Data Analyst")
             _ = try await Fixtures.apply(Browser(app), slug: job.slug)
             let application = try #require(try await JobApplication.query(on: app.db).first())
+            // Another application without a promised date (made before promises existed).
+            _ = try await Fixtures.apply(Browser(app), slug: job.slug, first: "Marc", email: "marc@example.com")
+            let unpromised = try #require(
+                try await JobApplication.query(on: app.db).filter(\.$id != application.requireID()).first())
+            unpromised.promisedBy = nil
+            try await unpromised.save(on: app.db)
             let scheduler = Scheduler(app: app)
             #expect(try await scheduler.runOnce().updates == 0, "the acknowledgement is no news; 0 days")
 
-            // Seven days later (Monday afternoon): one "still in progress", once.
+            // Seven days later (Monday afternoon): one "still in progress" each, once.
             clock.advance(by: 7 * 86_400)
-            #expect(try await scheduler.runOnce().updates == 1)
+            #expect(try await scheduler.runOnce().updates == 2)
             #expect(try await scheduler.runOnce().updates == 0)
             let update = try #require(
-                try await OutboxMessage.query(on: app.db).filter(\.$kind == "still_in_progress").first())
+                try await OutboxMessage.query(on: app.db).filter(\.$kind == "still_in_progress")
+                    .filter(\.$applicationID == application.requireID()).first())
             #expect(Self.text(update).contains("toujours à l'étude"))
             #expect(
                 Self.text(update).contains(Dates.day(try #require(application.promisedBy), .fr))
                     == (application.promisedBy! > clock.now()))
+            let withoutDate = try #require(
+                try await OutboxMessage.query(on: app.db).filter(\.$kind == "still_in_progress")
+                    .filter(\.$applicationID == unpromised.requireID()).first())
+            #expect(!Self.text(withoutDate).contains("au plus tard") && !Self.text(withoutDate).contains("nil"))
 
             // An invitation left unanswered for the silence delay: a follow-up and the unresponsive mark, once.
             let browser = Browser(app)

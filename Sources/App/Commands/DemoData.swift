@@ -14,6 +14,15 @@ enum DemoData {
             return
         }
         try await load(on: app.db, config: app.config, now: app.clock.now())
+        // The company's logo and colour, as an admin would set them on the company page.
+        let logo = URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Demo/logo.png")
+        if let data = FileManager.default.contents(atPath: logo.path) {
+            let bytes = [UInt8](data)
+            var company = try await Company.load(on: app.db)
+            company.logo = try app.blobs.put(bytes) + "|image/png"
+            company.brandColor = "#0b5d3b"
+            try await company.save(on: app.db)
+        }
         console.output("Demo data loaded: 6 jobs, \(candidateCount) candidates.", style: .success)
     }
 

@@ -178,6 +178,7 @@ struct AdminController {
     struct CompanyContent: Encodable {
         var values: [String: String]
         var errors: [String: String]
+        var brand: Brand
         /// Where the SMS provider posts replies, when texts are on.
         var smsWebhook: String?
     }
@@ -192,6 +193,7 @@ struct AdminController {
         var no_news_days: String?
         var silence_days: String?
         var reminder_hours: String?
+        var brand_color: String?
     }
 
     private func values(_ company: Company) -> [String: String] {
@@ -200,6 +202,7 @@ struct AdminController {
             "time_zone": company.timeZone, "sending_opens": String(company.sendingOpens),
             "sending_closes": String(company.sendingCloses), "no_news_days": String(company.noNewsDays),
             "silence_days": String(company.silenceDays), "reminder_hours": String(company.reminderHours),
+            "brand_color": company.brandColor,
         ]
     }
 
@@ -213,7 +216,7 @@ struct AdminController {
         let company = try await Company.load(on: req.db)
         return try await req.page(
             "app/company", title: req.t("company.title"),
-            CompanyContent(values: values(company), errors: [:], smsWebhook: smsWebhook(req)))
+            CompanyContent(values: values(company), errors: [:], brand: Brand(company), smsWebhook: smsWebhook(req)))
     }
 
     @Sendable func saveCompany(req: Request) async throws -> Response {
@@ -251,6 +254,16 @@ struct AdminController {
         number("no_news_days", form.no_news_days, 1...60, into: &company.noNewsDays)
         number("silence_days", form.silence_days, 1...60, into: &company.silenceDays)
         number("reminder_hours", form.reminder_hours, 1...168, into: &company.reminderHours)
+        raw["brand_color"] = (form.brand_color ?? "").trimmed
+        switch BrandColor.parse(form.brand_color ?? "") {
+        case .success(let color): company.brandColor = color
+        case .failure(.notHex): errors["brand_color"] = req.t("error.brand_color")
+        case .failure(.tooLight(let ratio)):
+            errors["brand_color"] = req.t("error.brand_color_light").replacingOccurrences(
+                of: "%@", with: ratio.formatted(.number.precision(.fractionLength(1)).locale(req.language.locale)))
+        }
+        let stored = try await Company.load(on: req.db)
+        company.logo = stored.logo
         if errors["sending_opens"] == nil, errors["sending_closes"] == nil,
             company.sendingCloses <= company.sendingOpens
         {
@@ -259,9 +272,53 @@ struct AdminController {
         guard errors.isEmpty else {
             return try await req.page(
                 "app/company", title: req.t("company.title"), status: .unprocessableEntity,
-                CompanyContent(values: raw, errors: errors, smsWebhook: smsWebhook(req)))
+                CompanyContent(values: raw, errors: errors, brand: Brand(stored), smsWebhook: smsWebhook(req)))
         }
         try await company.save(on: req.db)
+        req.application.forgetBrand()
         return req.redirect(to: SiteURL.company, flash: "flash.company_saved")
+    }
+
+    struct LogoForm: Content {
+        var logo: File?
+    }
+
+    /// A new logo (PNG, JPEG or WebP, sniffed, ≤ 512 KB); the previous file is removed once the new one is in use.
+    @Sendable func saveLogo(req: Request) async throws -> Response {
+        let file = try req.content.decode(LogoForm.self).logo
+        let bytes = file.map { Array($0.data.readableBytesView) } ?? []
+        let problem: String? =
+            if bytes.isEmpty { "error.logo_required" } else if bytes.count > Brand.maxLogoBytes {
+                "error.logo_too_large"
+            } else if Brand.logoType(bytes) == nil { "error.logo_type" } else { nil }
+        var company = try await Company.load(on: req.db)
+        if let problem {
+            return try await req.page(
+                "app/company", title: req.t("company.title"), status: .unprocessableEntity,
+                CompanyContent(
+                    values: values(company), errors: ["logo": req.t(problem)], brand: Brand(company),
+                    smsWebhook: smsWebhook(req)))
+        }
+        let previous = company.logo
+        company.logo = try req.application.blobs.put(bytes) + "|" + Brand.logoType(bytes)!
+        try await company.save(on: req.db)
+        req.application.forgetBrand()
+        try? Self.removeLogo(previous, req)
+        return req.redirect(to: SiteURL.company, flash: "flash.logo_saved")
+    }
+
+    @Sendable func deleteLogo(req: Request) async throws -> Response {
+        var company = try await Company.load(on: req.db)
+        let previous = company.logo
+        company.logo = ""
+        try await company.save(on: req.db)
+        req.application.forgetBrand()
+        try? Self.removeLogo(previous, req)
+        return req.redirect(to: SiteURL.company, flash: "flash.logo_removed")
+    }
+
+    private static func removeLogo(_ logo: String, _ req: Request) throws {
+        guard let key = logo.split(separator: "|").first else { return }
+        try req.application.blobs.delete(String(key))
     }
 }

@@ -317,7 +317,11 @@ struct CampaignsController {
             if problems.isEmpty, let person = try await previewPerson(form.preview_for, campaign, req) {
                 let rendered = try await CampaignSender(req).render(campaign, for: person)
                 preview = Preview(
-                    subject: rendered.subject, html: CandidateMail.frame(rendered.html, subject: rendered.subject),
+                    subject: rendered.subject,
+                    html: CandidateMail.frame(
+                        rendered.html, subject: rendered.subject,
+                        brand: try await req.application.brand(on: req.db),
+                        publicURL: req.application.config.publicURL),
                     text: rendered.text)
                 if intent == "test" {
                     try await testSend(rendered, req)
@@ -368,7 +372,10 @@ struct CampaignsController {
         let message = MailMessage(
             from: try MailAddress(req.application.config.mail.from.address, name: company.name),
             to: [try MailAddress(user.email, name: user.name)], subject: "[Test] " + rendered.subject,
-            text: rendered.text, html: CandidateMail.frame(rendered.html, subject: rendered.subject))
+            text: rendered.text,
+            html: CandidateMail.frame(
+                rendered.html, subject: rendered.subject, brand: Brand(company),
+                publicURL: req.application.config.publicURL))
         try await Outbox.enqueue(
             message, kind: "campaign_test", dedupeKey: "campaign_test:\(UUID())", transactional: true, candidateID: nil,
             on: req.db, now: req.now)

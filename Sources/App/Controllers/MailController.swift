@@ -172,9 +172,11 @@ struct MailController {
         let framed = html.replacingOccurrences(of: "<head>", with: "<head><base target=\"_blank\">")
         let response = Response(status: .ok, body: .init(string: framed))
         response.headers.contentType = .html
+        // Images: inline ones and the company's logo only — never the open pixel, which would count a recruiter's look.
+        let logos = req.application.config.publicURL + "/brand/logo/"
         response.headers.replaceOrAdd(
             name: "Content-Security-Policy",
-            value: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
+            value: "default-src 'none'; style-src 'unsafe-inline'; img-src data: \(logos); frame-ancestors 'self'; "
                 + "sandbox allow-popups allow-popups-to-escape-sandbox")
         response.headers.replaceOrAdd(name: "X-Frame-Options", value: "SAMEORIGIN")
         return response

@@ -13,6 +13,8 @@ struct Page<Content: Encodable>: Encodable {
     var flash: String?
     var flashKind: String
     var path: String
+    /// The company's name, colour and logo, for the career site and the portal.
+    var brand: Brand
     var content: Content
 
     struct UserSummary: Encodable {
@@ -50,7 +52,7 @@ extension Request {
             },
             csrf: csrfToken, flash: flash.flatMap { $0.count == 2 ? flashText($0[1]) : nil },
             flashKind: flash?.first ?? "",
-            path: url.path, content: content)
+            path: url.path, brand: try await application.brand(on: db), content: content)
         let response = try await view.render(template, page).encodeResponse(status: status, for: self).get()
         if flash != nil { response.cookies[Self.flashCookie] = .expired }
         return response

@@ -152,17 +152,18 @@ final class Campaign: Model, @unchecked Sendable {
     func subject(_ language: Language) -> String { language == .fr ? subjectFR : subjectEN }
     func body(_ language: Language) -> String { language == .fr ? bodyFR : bodyEN }
 
-    /// The body as it goes out: the author's, ending with the person's preference and unsubscribe links unless the
-    /// author placed both, so that no message of a campaign lacks them.
+    /// The body as it goes out: the author's, ending with the person's preference and unsubscribe links where the
+    /// author did not place them, so that no message of a campaign lacks either.
     func bodyAsSent(_ language: Language) -> String {
         let body = body(language)
-        guard !(body.contains("preferences_url") && body.contains("unsubscribe_url")) else { return body }
-        let footer =
+        let links =
             language == .fr
-            ? "[Mes préférences]({{preferences_url}}) · [Me désinscrire]({{unsubscribe_url}})"
-            : "[My preferences]({{preferences_url}}) · [Unsubscribe]({{unsubscribe_url}})"
-        return body + "\n\n" + footer + "\n"
+            ? [("preferences_url", "Mes préférences"), ("unsubscribe_url", "Me désinscrire")]
+            : [("preferences_url", "My preferences"), ("unsubscribe_url", "Unsubscribe")]
+        let missing = links.filter { !body.contains($0.0) }.map { "[\($0.1)]({{\($0.0)}})" }
+        return missing.isEmpty ? body : body + "\n\n" + missing.joined(separator: " · ") + "\n"
     }
+
     var editable: Bool { status == .draft || status == .scheduled }
 }
 

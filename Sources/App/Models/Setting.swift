@@ -33,6 +33,10 @@ struct Company: Codable, Sendable {
     var silenceDays = 5
     /// Hours before an interview its reminder goes out.
     var reminderHours = 24
+    /// The company's colour on the career site, the portal and in emails: links, buttons, the top of messages.
+    var brandColor = BrandColor.default
+    /// The logo's blob key and media type ("key|image/png"), empty when there is none.
+    var logo = ""
 
     static let fallback = Company(name: "Vivier", website: "", country: "FR")
 
@@ -43,7 +47,7 @@ struct Company: Codable, Sendable {
             ("name", name), ("website", website), ("country", country), ("time_zone", timeZone),
             ("sending_opens", String(sendingOpens)), ("sending_closes", String(sendingCloses)),
             ("no_news_days", String(noNewsDays)), ("silence_days", String(silenceDays)),
-            ("reminder_hours", String(reminderHours)),
+            ("reminder_hours", String(reminderHours)), ("brand_color", brandColor), ("logo", logo),
         ]
     }
 
@@ -61,6 +65,10 @@ struct Company: Codable, Sendable {
         company.noNewsDays = number("no_news_days", fallback.noNewsDays)
         company.silenceDays = number("silence_days", fallback.silenceDays)
         company.reminderHours = number("reminder_hours", fallback.reminderHours)
+        // Written into style sheets and emails: only a colour that passes the form's check is used.
+        company.brandColor =
+            (try? BrandColor.parse(text("brand_color", fallback.brandColor)).get()) ?? fallback.brandColor
+        company.logo = text("logo", fallback.logo)
         return company
     }
 

@@ -277,7 +277,9 @@ struct CampaignSender {
         let message = MailMessage(
             from: prepared.from,
             to: [try MailAddress(person.email, name: "\(person.first_name) \(person.last_name)")],
-            subject: rendered.subject, text: rendered.text, html: CandidateMail.frame(html, subject: rendered.subject),
+            subject: rendered.subject, text: rendered.text,
+            html: CandidateMail.frame(
+                html, subject: rendered.subject, brand: Brand(prepared.company), publicURL: config.publicURL),
             replyTo: try MailAddress(
                 Verp.address(.reply, messageID: outboxID, domain: domain, secret: config.secret),
                 name: prepared.company.name),

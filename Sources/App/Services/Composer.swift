@@ -163,7 +163,8 @@ struct Composer {
             kind, candidate: candidate, application: application, job: job, extra: extra,
             portalURL: try await portalLink(for: candidate.requireID()))
         var message = try CandidateMail.message(
-            from: config.mail.from, company: rendered.company, to: candidate, rendered: rendered.message,
+            from: config.mail.from, brand: Brand(rendered.company), publicURL: config.publicURL, to: candidate,
+            rendered: rendered.message,
             calendar: calendar)
         message.attachments = attachments
         return try await Outbox.enqueue(
@@ -176,7 +177,7 @@ struct Composer {
     func render(
         _ kind: MessageKind, candidate: Candidate, application: JobApplication?, job: Job?, extra: [String: Any],
         portalURL: String, draft: MessageTemplate? = nil
-    ) async throws -> (message: MessageTemplate.Rendered, version: String, company: String) {
+    ) async throws -> (message: MessageTemplate.Rendered, version: String, company: Company) {
         let language = Language(rawValue: candidate.language) ?? .fr
         let (template, version) =
             if let draft { (draft, "preview") } else {
@@ -187,7 +188,7 @@ struct Composer {
             candidate: candidate, application: application, job: job, company: company, language: language,
             portalURL: portalURL)
         context.merge(extra) { _, new in new }
-        return (try template.render(context), version, company.name)
+        return (try template.render(context), version, company)
     }
 
     /// "sous 8 jours ouvrés" / "within 8 working days": the delay as a person says it.

@@ -94,14 +94,17 @@ struct Scheduler {
                     let candidate = try await Candidate.find(application.$candidate.id, on: db)
                 else { return 0 }
                 let language = Language(rawValue: candidate.language) ?? .fr
-                let promised = application.promisedBy.flatMap { $0 > now ? Dates.day($0, language) : nil }
+                var extra: [String: Any] = [
+                    "days_since_applied": Int(now.timeIntervalSince(application.createdAt ?? now) / 86_400)
+                ]
+                // Only a date still ahead; an absent key (not a nil in an Any, which renders "nil") hides the line.
+                if let promised = application.promisedBy, promised > now {
+                    extra["promised_date"] = Dates.day(promised, language)
+                }
                 let queued = try await Composer(db: db, app: app, now: now, company: company).send(
                     .stillInProgress, to: candidate, application: application,
                     job: try await application.$job.get(on: db),
-                    extra: [
-                        "promised_date": promised as Any,
-                        "days_since_applied": Int(now.timeIntervalSince(application.createdAt ?? now) / 86_400),
-                    ],
+                    extra: extra,
                     dedupeKey: "progress:\(applicationID.uuidString.lowercased()):\(Int(since.timeIntervalSince1970))",
                     sendAt: window.nextMoment(from: now))
                 return queued ? 1 : 0
