@@ -24,7 +24,7 @@ os.environ.setdefault("SE_AVOID_STATS", "true")  # no network calls from seleniu
 import axe_playwright_python
 import axe_selenium_python
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -136,7 +136,14 @@ class Browser(unittest.TestCase):
         action()
         if confirm:
             self.wait(EC.alert_is_present()).accept()
-        self.wait(EC.staleness_of(page))
+
+        def replaced(_):
+            try:
+                page.is_enabled()
+                return False
+            except WebDriverException:  # stale, or "does not belong to the document": either way, a new page
+                return True
+        self.wait(replaced)
 
     def login(self, account):
         self.driver.delete_all_cookies()
@@ -388,7 +395,34 @@ class Browser(unittest.TestCase):
         self.submit(lambda: box.find_element(By.XPATH, "./ancestor::form").find_element(By.CSS_SELECTOR, "button").click())
         self.assertTrue(self.flash())
         self.assertNotEqual(was, self.find("#consent-job_alerts").is_selected())
-        self.state["portal"] = True
+
+        # The unsubscribe address of the campaign's header: a GET shows a page with a button and changes nothing.
+        campaign = self.wait_for_mail(lambda m: self.state["campaign_subject"] in str(m["Subject"]))[0]
+        unsubscribe = str(campaign["List-Unsubscribe"]).split("<")[1].split(">")[0]
+        self.get(unsubscribe)
+        self.audit([None])
+        self.submit(lambda: self.find("main form button").click())
+        self.audit([None])
+
+    def test_08b_a_visitor_joins_the_talent_community_with_double_opt_in(self):
+        self.driver.delete_all_cookies()
+        self.get("/talent-community")
+        address = f"noemie.{RUN}@example.com"
+        self.find("#first_name").send_keys("Noémie")
+        self.find("#email").send_keys(address)
+        self.find("#consent_newsletter").click()
+        self.submit(lambda: self.find("main form button[type=submit]").click())
+        self.audit([None])
+        confirmation = self.wait_for_mail(lambda m: address in str(m["To"]))[0]
+        link = next(word for word in body(confirmation, "plain").split() if "/confirm/" in word).strip("()<>")
+        self.get(link)
+        self.audit([None])
+        self.submit(lambda: self.find("main form button").click())
+        self.assertIn("confirm", self.driver.current_url)
+        self.audit([None])
+        # The link works once.
+        self.get(link)
+        self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "main form button"), [])
 
     # MARK: - Accessibility of every public page and the main recruiter pages
 
