@@ -98,6 +98,31 @@ struct OutboxTests {
         }
     }
 
+    @Test func queue_pagesOf50_filteredByStatusAndAddress() async throws {
+        try await withApp { app, _ in
+            try await Fixtures.user(app, "ana@example.com", role: .admin)
+            for index in 0..<120 { try await Self.enqueue(app, "person\(index)@example.com") }
+            try await Self.enqueue(app, "helene.lefevre@example.org")
+            let browser = Browser(app)
+            try await browser.login("ana@example.com")
+            func rows(_ page: Browser.Page) -> Int {
+                page.body.components(separatedBy: "<td><span class=\"badge").count - 1
+            }
+            let first = try await browser.get("/app/outbox")
+            #expect(rows(first) == 50 && first.body.contains("1 / 3") && first.body.contains("/app/outbox?page=2"))
+            let last = try await browser.get("/app/outbox?page=3")
+            #expect(rows(last) == 21 && last.body.contains("3 / 3") && !last.body.contains("rel=\"next\""))
+            #expect(rows(try await browser.get("/app/outbox?page=99")) == 21, "past the end: the last page")
+            let found = try await browser.get("/app/outbox?status=pending&q=LEFEVRE")
+            #expect(rows(found) == 1 && found.body.contains("helene.lefevre@example.org"))
+            #expect(!found.body.contains("class=\"pagination\""), "one page: no pagination")
+            let none = try await browser.get("/app/outbox?status=sent&q=lefevre")
+            #expect(rows(none) == 0 && none.body.contains("Aucun message ne correspond"))
+            let people = try await browser.get("/app/outbox?status=pending&q=person")
+            #expect(people.body.contains("/app/outbox?status=pending&amp;q=person&amp;page=2"))
+        }
+    }
+
     @Test func replyClasses_driveRetryFailureAndDoubt() async throws {
         try await withApp { app, clock in
             let transport = ScriptedTransport([

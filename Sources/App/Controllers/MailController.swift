@@ -32,16 +32,33 @@ struct MailController {
         var counts: [Count]
         var rows: [QueueRow]
         var total: Int
+        var status: String
+        var q: String
+        var pagination: Pagination
         var transport: String
         var canAdminister: Bool
     }
 
+    static let pageSize = 50
+
+    /// The queue, newest first, 50 a page; by status, and by any part of the recipient's address.
     @Sendable func outbox(req: Request) async throws -> Response {
         let filter = req.query[String.self, at: "status"].flatMap(OutboxMessage.Status.init(rawValue:))
+        let q = (req.query[String.self, at: "q"] ?? "").trimmed.lowercased()
         let counts = try await Outbox.counts(on: req.db)
-        var query = OutboxMessage.query(on: req.db).sort(\.$updatedAt, .descending).limit(200)
-        if let filter { query = query.filter(\.$status == filter) }
-        let rows = try await query.all().map { message in
+        func filtered() -> QueryBuilder<OutboxMessage> {
+            var query = OutboxMessage.query(on: req.db)
+            if let filter { query = query.filter(\.$status == filter) }
+            if !q.isEmpty { query = query.filter(\.$recipient ~~ q) }
+            return query
+        }
+        let total = filter == nil && q.isEmpty ? counts.values.reduce(0, +) : try await filtered().count()
+        let pagination = Pagination(
+            page: req.query[Int.self, at: "page"] ?? 1, total: total, size: Self.pageSize, path: SiteURL.outbox,
+            query: [("status", filter?.rawValue ?? ""), ("q", q)])
+        let messages = try await filtered().sort(\.$updatedAt, .descending)
+            .offset(pagination.offset(size: Self.pageSize)).limit(Self.pageSize).all()
+        let rows = messages.map { message in
             QueueRow(
                 id: message.id?.uuidString.lowercased() ?? "",
                 status: req.t("outbox.status.\(message.status.rawValue)"),
@@ -60,8 +77,8 @@ struct MailController {
                     status: $0.rawValue, label: req.t("outbox.status.\($0.rawValue)"), count: counts[$0] ?? 0,
                     selected: $0 == filter)
             },
-            rows: rows, total: counts.values.reduce(0, +), transport: transport,
-            canAdminister: try req.requireUser().isAdmin)
+            rows: rows, total: counts.values.reduce(0, +), status: filter?.rawValue ?? "", q: q,
+            pagination: pagination, transport: transport, canAdminister: try req.requireUser().isAdmin)
         return try await req.page("app/outbox", title: req.t("outbox.title"), content)
     }
 
@@ -122,6 +139,7 @@ struct MailController {
         var rows: [MailboxRow]
         var directory: String
         var enabled: Bool
+        var pagination: Pagination
     }
 
     @Sendable func mailbox(req: Request) async throws -> Response {
@@ -135,17 +153,25 @@ struct MailController {
                 files.append((name, attributes?[.modificationDate] as? Date ?? .distantPast))
             }
         }
-        let rows = files.sorted { $0.date > $1.date }.prefix(200).compactMap { file -> MailboxRow? in
+        let pagination = Pagination(
+            page: req.query[Int.self, at: "page"] ?? 1, total: files.count, size: Self.pageSize,
+            path: SiteURL.mailbox, query: [])
+        let page = files.sorted { $0.date > $1.date }.dropFirst(pagination.offset(size: Self.pageSize))
+            .prefix(Self.pageSize)
+        let rows = page.compactMap { file -> MailboxRow? in
             guard let data = try? readMaildirFile(file.name, in: directory) else { return nil }
             let reader = MailReader(Array(data.prefix(16_384)))
             return MailboxRow(
-                name: file.name, subject: reader.header("Subject") ?? "—", to: reader.header("To") ?? "",
+                name: file.name, subject: reader.header("Subject").map(MailReader.decodeWords) ?? "—",
+                to: reader.header("To").map(MailReader.decodeWords) ?? "",
                 date: Dates.dayTime(file.date, req.language),
                 url: "/app/mailbox/\(file.name)")
         }
         return try await req.page(
             "app/mailbox", title: req.t("mailbox.title"),
-            MailboxContent(rows: rows, directory: directory.path, enabled: req.application.config.mail.smtp == nil))
+            MailboxContent(
+                rows: rows, directory: directory.path, enabled: req.application.config.mail.smtp == nil,
+                pagination: pagination))
     }
 
     struct Header: Encodable {

@@ -76,3 +76,27 @@ extension Request {
         return response
     }
 }
+
+/// Previous / next links of a list cut into pages, keeping the list's other query parameters.
+struct Pagination: Encodable {
+    var page: Int
+    var pages: Int
+    var previousURL: String?
+    var nextURL: String?
+
+    init(page requested: Int, total: Int, size: Int, path: String, query: [(String, String)]) {
+        pages = max(1, (total + size - 1) / size)
+        page = min(max(1, requested), pages)
+        func url(_ number: Int) -> String {
+            var components = URLComponents()
+            components.path = path
+            components.queryItems = (query + [("page", String(number))]).filter { !$0.1.isEmpty }
+                .map { URLQueryItem(name: $0.0, value: $0.1) }
+            return components.string ?? path
+        }
+        previousURL = page > 1 ? url(page - 1) : nil
+        nextURL = page < pages ? url(page + 1) : nil
+    }
+
+    func offset(size: Int) -> Int { (page - 1) * size }
+}

@@ -3,6 +3,8 @@ import Foundation
 /// Every path Vivier links to, built in one place so links in pages and (later) emails cannot go stale.
 enum SiteURL {
     static let careers = "/careers"
+    static let outbox = "/app/outbox"
+    static let mailbox = "/app/mailbox"
     static let brandTheme = "/brand/theme.css"
     static func brandLogo(_ key: String) -> String { "/brand/logo/\(key)" }
     static let spontaneous = "/careers/apply"
