@@ -33,6 +33,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         directory: URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Templates"))
 
     app.views.use(.leaf)
+    app.leaf.tags["number"] = NumberTag()
     app.leaf.cache.isEnabled = app.environment.isRelease
 
     app.middleware = .init()
