@@ -8,6 +8,7 @@ one browser and run in order: each builds on the previous one, as a working day 
 """
 
 import base64
+import contextlib
 import email
 import email.policy
 import hashlib
@@ -185,6 +186,24 @@ class Browser(unittest.TestCase):
             problems += self.violations()
         self.assertFalse(problems, "\n".join(problems))
 
+    @contextlib.contextmanager
+    def phone(self):
+        """The browser at 390 px wide (an iPhone 12 to 15) for the steps inside."""
+        self.driver.set_window_size(390, 844)
+        try:
+            yield
+        finally:
+            self.driver.set_window_size(1280, 900)
+
+    def assert_fits(self):
+        """Nothing past the right edge: the page would scroll sideways, or a box would cut off what it holds."""
+        beyond = self.driver.execute_script("""
+            return [...document.querySelectorAll("body *")]
+              .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 1)
+              .map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")).slice(0, 5);
+        """)
+        self.assertEqual(beyond, [], f"{self.driver.current_url} is wider than the window")
+
     def job_path(self):
         if "job" not in self.state:
             self.get("/careers")
@@ -228,19 +247,23 @@ class Browser(unittest.TestCase):
         self.assertIn("/portal/t/", body(ack[0], "plain"))
 
     def test_02_apply_with_a_cv_on_a_phone(self):
-        self.driver.set_window_size(390, 844)
-        try:
+        with self.phone():
             self.get(self.job_path() + "/apply")
-            width = self.driver.execute_script("return document.documentElement.scrollWidth")
-            self.assertLessEqual(width, 390, "the apply form scrolls sideways on a phone")
+            self.assert_fits()
             self.fill_application("Marc", f"Phone-{RUN}", f"marc.{RUN}@example.com")
             submit = self.find("form.stacked button[type=submit]")
             self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", submit)
             submit.click()
             self.wait(EC.url_contains("/careers/thanks"))
             self.audit([None])
-        finally:
-            self.driver.set_window_size(1280, 900)
+            # The portal of this application, from its acknowledgement, on the phone.
+            ack = self.wait_for_mail(lambda m: f"marc.{RUN}@example.com" in str(m["To"]))[0]
+            portal = next(word for word in body(ack, "plain").split() if "/portal/t/" in word).strip("()<>.,")
+            self.get(portal)
+            self.wait(EC.url_contains("/portal"))
+            self.assert_fits()
+            self.audit([None])
+        self.driver.delete_all_cookies()
 
     def test_03_apply_with_the_keyboard_only(self):
         """Tab from the top of the page, type into whatever has focus, Space on the boxes, Enter to send. The
@@ -389,6 +412,8 @@ class Browser(unittest.TestCase):
         self.wait(EC.url_contains("/portal"))
         self.assertIn(CANDIDATE["first"], self.find("main").text)
         self.audit([None])
+        with self.phone():
+            self.assert_fits()
         box = self.find("#consent-job_alerts")
         was = box.is_selected()
         box.click()
@@ -433,6 +458,10 @@ class Browser(unittest.TestCase):
         pages = ["/careers", "/careers?lang=en", job, job + "/apply", "/talent-community", "/portal/login", "/login",
                  survey]
         self.audit(pages)
+        with self.phone():
+            for page in pages:
+                self.get(page)
+                self.assert_fits()
         self.get(survey)
         self.find("input[name=score][value='9']").click()
         self.submit(lambda: self.find("main form button").click())
