@@ -67,7 +67,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "VivierCoreTests", dependencies: ["VivierCore"], swiftSettings: strict),
-        .testTarget(name: "VivierMailTests", dependencies: ["VivierMail"], swiftSettings: strict),
+        .testTarget(
+            name: "VivierMailTests",
+            dependencies: ["VivierMail", "VivierCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .testTarget(
             name: "AppTests",
             dependencies: [

@@ -24,6 +24,7 @@ extension Application {
         migrations.add(CreateIndicatorIndexes())
         migrations.add(UpdateCandidatesAddRhythm())
         migrations.add(CreateCampaigns())
+        migrations.add(UpdateCandidatesAddErasedAt())
     }
 }
 

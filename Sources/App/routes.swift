@@ -66,8 +66,9 @@ func routes(_ app: Application) throws {
         forms.post("portal", "consents", use: portal.saveConsents)
         forms.post("portal", "unsubscribe-all", use: portal.unsubscribeAll)
         forms.post("portal", "applications", ":id", "withdraw", use: portal.withdraw)
-        forms.get("portal", "export", use: portal.export)
-        forms.post("portal", "erase", use: portal.requestErasure)
+        forms.post("portal", "export", use: portal.requestExport)
+        forms.get("portal", "export", ":token", use: portal.downloadExport)
+        forms.post("portal", "erase", use: portal.erase)
 
         forms.get("talent-community", use: community.form)
         forms.post("talent-community", use: community.join)
@@ -132,6 +133,8 @@ func routes(_ app: Application) throws {
         backOffice.post("candidates", ":id", "tags", use: candidates.addTag)
         backOffice.post("candidates", ":id", "tags", ":tagID", "delete", use: candidates.removeTag)
         managers.post("candidates", ":id", "merge", use: candidates.merge)
+        managers.get("candidates", ":id", "export", use: candidates.export)
+        admins.post("candidates", ":id", "erase", use: candidates.erase)
         backOffice.get("documents", ":id", use: candidates.document)
     }
 

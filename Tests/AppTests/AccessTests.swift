@@ -61,6 +61,8 @@ struct AccessTests {
         "POST /app/candidates/:id/tags": [.login, .allowed, .allowed, .allowed],
         "POST /app/candidates/:id/tags/:tagID/delete": [.login, .allowed, .allowed, .allowed],
         "POST /app/candidates/:id/merge": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/candidates/:id/export": [.login, .forbidden, .allowed, .allowed],
+        "POST /app/candidates/:id/erase": [.login, .forbidden, .forbidden, .allowed],
         "GET /app/documents/:id": [.login, .allowed, .allowed, .allowed],
         "GET /app/outbox": [.login, .forbidden, .allowed, .allowed],
         "POST /app/outbox/test": [.login, .forbidden, .forbidden, .allowed],
@@ -110,7 +112,8 @@ struct AccessTests {
         "POST /portal/consents": [.allowed, .allowed, .allowed, .allowed],
         "POST /portal/unsubscribe-all": [.allowed, .allowed, .allowed, .allowed],
         "POST /portal/applications/:id/withdraw": [.allowed, .allowed, .allowed, .allowed],
-        "GET /portal/export": [.allowed, .allowed, .allowed, .allowed],
+        "POST /portal/export": [.allowed, .allowed, .allowed, .allowed],
+        "GET /portal/export/:token": [.allowed, .allowed, .allowed, .allowed],
         "POST /portal/erase": [.allowed, .allowed, .allowed, .allowed],
         "GET /consent/:token": [.allowed, .allowed, .allowed, .allowed],
         "POST /consent/:token": [.allowed, .allowed, .allowed, .allowed],
@@ -161,6 +164,8 @@ struct AccessTests {
         var otherDocument: UUID
         var tag: UUID
         var someUser: UUID
+        /// A person of their own for the erasure route, which would otherwise empty the others.
+        var erasable: UUID
     }
 
     /// Two jobs, one assigned to the hiring manager, each with one applicant who sent a CV.
@@ -180,6 +185,9 @@ struct AccessTests {
         try await tag.create(on: app.db)
         try await CandidateTag(candidateID: try a.requireID(), tagID: try tag.requireID()).create(on: app.db)
         try await CandidateTag(candidateID: try b.requireID(), tagID: try tag.requireID()).create(on: app.db)
+        let erasable = Candidate(
+            id: UUID(), email: "erasable@example.com", firstName: "E", lastName: "Rasable", phone: "", language: .fr)
+        try await erasable.create(on: app.db)
         func application(_ c: Candidate) async throws -> UUID {
             try #require(
                 try await JobApplication.query(on: app.db).filter(\.$candidate.$id == c.requireID()).first()?.id)
@@ -192,7 +200,7 @@ struct AccessTests {
             otherApplication: try await application(b),
             assignedCandidate: try a.requireID(), otherCandidate: try b.requireID(),
             assignedDocument: try await document(a), otherDocument: try await document(b),
-            tag: try tag.requireID(), someUser: try someUser.requireID())
+            tag: try tag.requireID(), someUser: try someUser.requireID(), erasable: try erasable.requireID())
     }
 
     static func path(_ route: Route, _ world: World, hidden: Bool) -> String {
@@ -213,6 +221,7 @@ struct AccessTests {
                     switch area {
                     case "jobs": id = (hidden ? world.otherJob.id : world.assignedJob.id)!
                     case "applications": id = hidden ? world.otherApplication : world.assignedApplication
+                    case "candidates" where route.path.last.map({ "\($0)" }) == "erase": id = world.erasable
                     case "candidates": id = hidden ? world.otherCandidate : world.assignedCandidate
                     case "documents": id = hidden ? world.otherDocument : world.assignedDocument
                     case "users": id = world.someUser

@@ -99,19 +99,6 @@ struct PortalTests {
             let withdrawn = try await JobApplication.find(application.id, on: app.db)
             #expect(withdrawn?.outcome == .withdrawn && withdrawn?.closingReason == "candidate_withdrew")
 
-            // Export: everything, recruiters' notes included.
-            let export = try await candidate.get("/portal/export")
-            #expect(export.status == .ok && export.headers.contentType == .json)
-            #expect(export.body.contains("marqueur-note") && export.body.contains("helene@example.com"))
-            #expect(export.body.contains("\"consentEvents\""))
-
-            // Erasure: recorded once, shown to the candidate.
-            _ = try await candidate.post("/portal/erase", [])
-            _ = try await candidate.post("/portal/erase", [])
-            #expect(try await Interaction.query(on: app.db).filter(\.$kind == .erasureRequested).count() == 1)
-            let after = try await candidate.get("/portal").body
-            #expect(after.contains("effacement est enregistrée"))
-
             // Someone else's application cannot be withdrawn from this session.
             let other = try await Fixtures.job(app, title: "Autre")
             _ = try await Fixtures.apply(Browser(app), slug: other.slug, email: "autre@example.com")
@@ -120,6 +107,27 @@ struct PortalTests {
             let refused = try await candidate.post(
                 "/portal/applications/\(try foreign.requireID().uuidString.lowercased())/withdraw", [])
             #expect(refused.status == .notFound)
+
+            // Export: the session asks, the address receives a single-use link valid 24 hours, the link downloads.
+            #expect(try await candidate.post("/portal/export", []).status == .seeOther)
+            let mail = try #require(try await OutboxMessage.query(on: app.db).filter(\.$kind == "data_export").first())
+            #expect(mail.recipient == "helene@example.com")
+            let download = try Self.link("/portal/export/", in: mail, app)
+            let fromTheMailbox = Browser(app)
+            let archive = try await fromTheMailbox.get(download)
+            #expect(archive.status == .ok && archive.headers.contentType?.subType == "zip")
+            let json = try #require(PrivacyTests.entries(of: archive.bytes)["vivier-data.json"])
+            let text = String(decoding: json, as: UTF8.self)
+            #expect(
+                text.contains("marqueur-note") && text.contains("helene@example.com") && text.contains("consentEvents"))
+            #expect(try await fromTheMailbox.get(download).status == .conflict, "the link works once")
+
+            // Erasure: at once, the session ends, the person is gone.
+            let erased = try await candidate.post("/portal/erase", [])
+            #expect(erased.status == .ok && erased.body.contains("ont été effacées"))
+            #expect(try await Candidate.find(candidateID, on: app.db)?.erasedAt != nil)
+            #expect(try await candidate.get("/portal").status == .seeOther)
+
         }
     }
 

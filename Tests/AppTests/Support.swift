@@ -57,6 +57,8 @@ final class Browser: @unchecked Sendable {
         var status: HTTPStatus
         var headers: HTTPHeaders
         var body: String
+        /// The body as it came, for downloads.
+        var bytes: [UInt8] = []
 
         var location: String? { headers.first(name: .location) }
 
@@ -87,7 +89,9 @@ final class Browser: @unchecked Sendable {
                     cookies[parts[0]] = parts[1]
                 }
             }
-            page = Page(status: response.status, headers: response.headers, body: response.body.string)
+            page = Page(
+                status: response.status, headers: response.headers, body: response.body.string,
+                bytes: Array(response.body.readableBytesView))
         }
         return page!
     }

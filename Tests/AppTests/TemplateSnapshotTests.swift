@@ -58,6 +58,7 @@ struct TemplateSnapshotTests {
             "days_since_applied": 9,
             "awaiting": fr ? "notre invitation à un entretien" : "our interview invitation",
             "survey_url": "https://jobs.atelier-boreal.example/survey/TOKEN",
+            "export_url": "https://jobs.atelier-boreal.example/portal/export/TOKEN",
             "partner": ["company": "Nordique SA", "name": "Léa Martin"],
             "confirm_url": "https://jobs.atelier-boreal.example/confirm/TOKEN",
             "purposes": fr ? "la lettre d'information et les alertes offres d'emploi" : "the newsletter and job alerts",

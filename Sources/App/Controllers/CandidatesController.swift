@@ -39,7 +39,7 @@ struct CandidatesController {
         let tagFilter = req.query[String.self, at: "tag"] ?? ""
         let page = max(1, req.query[Int.self, at: "page"] ?? 1)
 
-        var query = Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil)
+        var query = Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil).filter(\.$erasedAt == nil)
         var ranking: [UUID]?
         if !q.isEmpty {
             let hits = try await SearchIndex.search(q, on: req.db)
@@ -281,6 +281,8 @@ struct CandidatesController {
         let access = try await Access.of(req)
         let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
         let id = try candidate.requireID()
+        // An erased person is gone from the recruiters' screens; the indicators still count their history.
+        guard candidate.erasedAt == nil else { throw Abort(.notFound) }
         var applicationsQuery = JobApplication.query(on: req.db).filter(\.$candidate.$id == id).with(\.$job).with(
             \.$stage
         ).sort(\.$createdAt, .descending)
@@ -521,6 +523,32 @@ struct CandidatesController {
         else { return req.redirect(to: SiteURL.candidate(targetID), flash: "flash.merge_not_found", kind: .error) }
         try await Merge.run(from: sourceID, into: targetID, actorID: access.user.id, now: req.now, on: req.db)
         return req.redirect(to: SiteURL.candidate(targetID), flash: "flash.merged")
+    }
+
+    // MARK: - Rights of the person
+
+    /// Everything held about the person, as the portal gives it to them (GDPR art. 15 and 20), for a request that
+    /// came by post or by email; recorded on the timeline.
+    @Sendable func export(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
+        let id = try candidate.requireID()
+        guard candidate.erasedAt == nil else { throw Abort(.notFound) }
+        let zip = try await PersonalData.archive(of: id, db: req.db, blobs: req.application.blobs, now: req.now)
+        try await Interaction(
+            candidateID: id, applicationID: nil, actorID: access.user.id, kind: .exported, detail: "", at: req.now
+        ).create(on: req.db)
+        return PersonalData.download(zip, name: "vivier-\(id.uuidString.lowercased().prefix(8)).zip")
+    }
+
+    /// Erasure by an admin (a request by post, by email, or left in the portal before it erased at once).
+    @Sendable func erase(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let candidate = try await access.candidate(req.uuidParameter("id"), on: req.db)
+        try await PersonalData.erase(
+            try candidate.requireID(), actor: access.user.id, channel: .recruiter, app: req.application, db: req.db,
+            now: req.now)
+        return req.redirect(to: SiteURL.candidates, flash: "flash.erased")
     }
 
     // MARK: - Files

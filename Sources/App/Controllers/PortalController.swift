@@ -156,7 +156,6 @@ struct PortalController {
         var resources: [LinkRow]
         var messages: [MessageRow]
         var consents: [ConsentRow]
-        var erasureRequested: Bool
         /// Each newsletter series, to keep or leave one by one.
         var series: [Choice]
         var hasSeries: Bool
@@ -232,9 +231,6 @@ struct PortalController {
                 label: item.summary.isEmpty ? item.name : "\(item.name) — \(item.summary)",
                 selected: receives[try item.requireID()] ?? false)
         }
-        let erasure =
-            try await Interaction.query(on: req.db).filter(\.$candidate.$id == candidateID)
-            .filter(\.$kind == .erasureRequested).count() > 0
         return try await req.page(
             "portal/home", title: req.t("portal.title"),
             PortalContent(
@@ -248,7 +244,7 @@ struct PortalController {
                         wording: wordings.filter { $0.purpose == purpose }.max { $0.version < $1.version }?.text ?? "",
                         granted: state[purpose] ?? false)
                 },
-                erasureRequested: erasure, series: series, hasSeries: !series.isEmpty,
+                series: series, hasSeries: !series.isEmpty,
                 languages: Language.allCases.map {
                     Choice(
                         value: $0.rawValue, label: req.t("language.\($0.rawValue)"),
@@ -367,28 +363,53 @@ struct PortalController {
         return req.redirect(to: SiteURL.portal, flash: "flash.application_withdrawn")
     }
 
-    /// Everything Vivier holds about the candidate, as JSON.
-    @Sendable func export(req: Request) async throws -> Response {
-        let candidate = try await requireCandidate(req)
-        let data = try await DataExport.json(of: try candidate.requireID(), on: req.db)
-        let response = Response(status: .ok, body: .init(data: data))
-        response.headers.contentType = .json
-        response.headers.contentDisposition = .init(.attachment, filename: "vivier-my-data.json")
-        return response
-    }
-
-    /// Records the request; an admin sees it on the candidate's page (the erasure itself is an admin action).
-    @Sendable func requestErasure(req: Request) async throws -> Response {
+    /// A copy of everything, after the person proves again they hold the address: the link goes by email, works
+    /// once and for 24 hours, so a left-open session is not enough to take someone's file.
+    @Sendable func requestExport(req: Request) async throws -> Response {
         let candidate = try await requireCandidate(req)
         let candidateID = try candidate.requireID()
-        if try await Interaction.query(on: req.db).filter(\.$candidate.$id == candidateID)
-            .filter(\.$kind == .erasureRequested).count() == 0
+        let token = SignedLink.make(
+            ["export", candidateID.uuidString.lowercased()], expires: req.now + 86_400,
+            secret: req.application.config.secret)
+        try await Composer(db: req.db, app: req.application, now: req.now).send(
+            .dataExport, to: candidate, application: nil, job: nil,
+            extra: ["export_url": req.application.config.publicURL + SiteURL.portalExport(token)],
+            dedupeKey: "export:\(candidateID.uuidString.lowercased()):\(Int(req.now.timeIntervalSince1970))")
+        return req.redirect(to: SiteURL.portal + "#data", flash: "flash.export_sent")
+    }
+
+    /// The archive, from the emailed link.
+    @Sendable func downloadExport(req: Request) async throws -> Response {
+        let token = req.parameters.get("token") ?? ""
+        switch try await SignedLink.openOnce(
+            token, kind: "export", count: 2, secret: req.application.config.secret, now: req.now, on: req.db)
         {
-            try await Interaction(
-                candidateID: candidateID, applicationID: nil, actorID: nil, kind: .erasureRequested, detail: "portal",
-                at: req.now
-            ).create(on: req.db)
+        case .failure(let problem): return try await LinkProblem.page(problem, req)
+        case .success(let fields):
+            guard let id = UUID(uuidString: fields[1]), let candidate = try await Candidate.find(id, on: req.db),
+                candidate.erasedAt == nil
+            else { return try await LinkProblem.page(.tampered, req) }
+            let zip = try await PersonalData.archive(
+                of: id, db: req.db, blobs: req.application.blobs, now: req.now)
+            try await req.db.transaction { db in
+                try await UsedToken(tokenHash: Tokens.hash(token), at: req.now).create(on: db)
+                try await Interaction(
+                    candidateID: id, applicationID: nil, actorID: nil, kind: .exported, detail: "portal", at: req.now
+                ).create(on: db)
+            }
+            return PersonalData.download(zip, name: "vivier-my-data.zip")
         }
-        return req.redirect(to: SiteURL.portal + "#data", flash: "flash.erasure_requested")
+    }
+
+    /// Erasure at the person's request, at once: nothing of theirs stays but what the statistics need, and a hash
+    /// of their address so that nobody writes to them again.
+    @Sendable func erase(req: Request) async throws -> Response {
+        let candidate = try await requireCandidate(req)
+        try await PersonalData.erase(
+            try candidate.requireID(), actor: nil, channel: .portal, app: req.application, db: req.db, now: req.now)
+        let response = try await req.page("portal/erased", title: req.t("portal.erased_title"), [String: String]())
+        response.cookies[Self.cookie] = HTTPCookies.Value(
+            string: "", expires: Date(timeIntervalSince1970: 0), path: "/portal")
+        return response
     }
 }

@@ -3,7 +3,8 @@ import FluentSQLiteDriver
 import SQLKit
 import Vapor
 
-/// The embedded database's durability settings: WAL journal, `synchronous=FULL`, foreign keys on. Applied to the
+/// The embedded database's durability settings: WAL journal, `synchronous=FULL`, foreign keys on, and
+/// `secure_delete` so an erased person's rows are overwritten in the file, not just unlinked. Applied to the
 /// connection of every event loop (the SQLite driver keeps one per loop) and read back, so a build of SQLite that
 /// ignores them stops the boot instead of silently losing data.
 enum SQLiteSettings {
@@ -18,6 +19,7 @@ enum SQLiteSettings {
             try await db.raw("PRAGMA synchronous = FULL").run()
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA busy_timeout = 5000").run()
+            try await db.raw("PRAGMA secure_delete = ON").run()
             let synchronous = try await db.raw("PRAGMA synchronous").first()?.decode(
                 column: "synchronous", as: Int.self)
             let foreignKeys = try await db.raw("PRAGMA foreign_keys").first()?.decode(
@@ -27,6 +29,13 @@ enum SQLiteSettings {
                     variable: "VIVIER_DATABASE_URL", problem: "SQLite refused synchronous=FULL or foreign_keys=ON")
             }
         }
+    }
+
+    /// After an erasure: the search index's old segments merged away and the write-ahead log emptied into the
+    /// database, so no earlier copy of the person's pages stays in either file.
+    static func scrub(_ db: any Database) async throws {
+        try await db.sql().raw("INSERT INTO candidate_search (candidate_search) VALUES ('optimize')").run()
+        try await db.sql().raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
     }
 
     static func journalMode(_ db: any Database) async throws -> String? {

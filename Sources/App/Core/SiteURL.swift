@@ -30,6 +30,7 @@ enum SiteURL {
     static let portal = "/portal"
     static let portalLogin = "/portal/login"
     static func portalEntry(_ token: String) -> String { "/portal/t/\(token)" }
+    static func portalExport(_ token: String) -> String { "/portal/export/\(token)" }
     static func optIn(_ token: String) -> String { "/consent/\(token)" }
     static func prepResource(_ token: String) -> String { "/prep/\(token)" }
     static func survey(_ token: String) -> String { "/survey/\(token)" }

@@ -22,6 +22,8 @@ final class Candidate: Model, @unchecked Sendable {
     @Field(key: "language") var language: String
     /// Where the person lives or wants to work ("Lyon"), as they or a recruiter wrote it; optional.
     @Field(key: "location") var location: String
+    /// When the person was erased (GDPR art. 17): the record stays, anonymous, for the statistics.
+    @OptionalField(key: "erased_at") var erasedAt: Date?
     /// `biweekly` (every issue) or `monthly` (a digest of the month's issues).
     @Field(key: "newsletter_rhythm") var newsletterRhythm: String
 

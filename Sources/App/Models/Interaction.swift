@@ -23,6 +23,8 @@ final class Interaction: Model, @unchecked Sendable {
         case resourceOpened = "resource_opened"
         case portalVisit = "portal_visit"
         case erasureRequested = "erasure_requested"
+        case erased
+        case exported
         case cvForwarded = "cv_forwarded"
     }
 

@@ -20,6 +20,7 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
     case portalLink = "portal_link"
     case cvForwarded = "cv_forwarded"
     case consentConfirmation = "consent_confirmation"
+    case dataExport = "data_export"
 
     /// The template used to tell a candidate `reason`.
     static func rejection(_ reason: ClosingReason) -> MessageKind {
@@ -75,6 +76,8 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
             fields += ["partner.company", "partner.name"]
         case .consentConfirmation:
             fields += ["confirm_url", "purposes"]
+        case .dataExport:
+            fields += ["export_url"]
         }
         return TemplateSchema(fields)
     }
