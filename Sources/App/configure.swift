@@ -56,6 +56,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(IngestMailCommand(), as: "ingest-mail")
     app.asyncCommands.use(SegmentCommand(), as: "segment")
     app.asyncCommands.use(QueueCampaignsCommand(), as: "queue-campaigns")
+    app.asyncCommands.use(AuditCommand(), as: "audit")
 }
 
 /// Prepares the database for use: engine settings checked, migrations run. Called by `serve`, `demo`, `migrate`

@@ -25,6 +25,7 @@ extension Application {
         migrations.add(UpdateCandidatesAddRhythm())
         migrations.add(CreateCampaigns())
         migrations.add(UpdateCandidatesAddErasedAt())
+        migrations.add(CreateAuditLog())
     }
 }
 

@@ -203,6 +203,7 @@ func routes(_ app: Application) throws {
         admins.post("pipeline", use: admin.savePipeline)
         admins.get("company", use: admin.company)
         admins.post("company", use: admin.saveCompany)
+        admins.get("audit", use: AuditController().list)
         admins.on(.POST, "company", "logo", body: .collect(maxSize: "1mb"), use: admin.saveLogo)
         admins.post("company", "logo", "delete", use: admin.deleteLogo)
     }

@@ -78,6 +78,7 @@ struct AccessTests {
         "POST /app/pipeline": [.login, .forbidden, .forbidden, .allowed],
         "GET /app/company": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/company": [.login, .forbidden, .forbidden, .allowed],
+        "GET /app/audit": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/company/logo": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/company/logo/delete": [.login, .forbidden, .forbidden, .allowed],
         // The company's colour and logo: public, as candidates' pages and emails show them; another key is 404.

@@ -306,6 +306,10 @@ struct UserCommand: AsyncCommand {
             email: email, name: signature.name, role: role, passwordHash: try Bcrypt.hash(password),
             locale: app.config.defaultLanguage.rawValue)
         try await user.create(on: app.db)
+        try await AuditLog.record(
+            .userCreated, actor: nil, label: "command line",
+            target: "user:\(try user.requireID().uuidString.lowercased())",
+            detail: "role=\(role.rawValue)", ip: "", on: app.db, now: app.clock.now())
         context.console.output("Created \(role.rawValue) \(email).", style: .success)
     }
 }
@@ -382,5 +386,29 @@ struct QueueCampaignsCommand: AsyncCommand {
             String(
                 format: "queued=%d seconds=%.2f", queued,
                 Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    }
+}
+
+/// `vivier audit verify`: walks the audit log's chain and says whether it is whole; exits 1 at the first event that
+/// is missing, altered or out of place.
+struct AuditCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "action", help: "verify") var action: String
+    }
+
+    var help: String { "Checks the audit log's hash chain: vivier audit verify" }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard signature.action == "verify" else { throw Abort(.badRequest, reason: "the only action is: verify") }
+        let app = context.application
+        try await prepareDatabase(app)
+        switch try await AuditLog.verify(on: app.db) {
+        case .intact(let events):
+            context.console.output("Audit log intact: \(events) events, every link checked.", style: .success)
+        case .broken(let seq, let reason):
+            context.console.error("Audit log broken at event \(seq): \(reason).")
+            try? await app.asyncShutdown()
+            exit(1)
+        }
     }
 }

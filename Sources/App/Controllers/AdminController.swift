@@ -56,8 +56,11 @@ struct AdminController {
                 status: .unprocessableEntity)
         }
         let hash = try await req.password.async.hash(password)
-        try await User(email: email, name: name, role: role, passwordHash: hash, locale: req.language.rawValue).create(
-            on: req.db)
+        let user = User(email: email, name: name, role: role, passwordHash: hash, locale: req.language.rawValue)
+        try await user.create(on: req.db)
+        try await req.audit(
+            .userCreated, target: "user:\(try user.requireID().uuidString.lowercased())",
+            detail: "role=\(role.rawValue)")
         return req.redirect(to: SiteURL.users, flash: "flash.user_created")
     }
 
@@ -79,6 +82,7 @@ struct AdminController {
         if user.id == me.id && (role != .admin || !active) {
             return req.redirect(to: SiteURL.users, flash: "flash.cannot_demote_self", kind: .error)
         }
+        let before = "role=\(user.role.rawValue) active=\(user.active)"
         try await req.db.transaction { db in
             user.role = role
             user.active = active
@@ -86,6 +90,9 @@ struct AdminController {
             // A disabled user is signed out everywhere at once (ASVS 7.4.2).
             if !active { try await Sessions.closeAll(of: id, on: db) }
         }
+        try await req.audit(
+            .userChanged, target: "user:\(id.uuidString.lowercased())",
+            detail: "\(before) → role=\(role.rawValue) active=\(active)")
         return req.redirect(to: SiteURL.users, flash: "flash.user_saved")
     }
 
@@ -155,6 +162,7 @@ struct AdminController {
                 try await PipelineTemplateStage(position: position, template: stage).create(on: db)
             }
         }
+        try await req.audit(.settingsChanged, target: "settings:pipeline", detail: "\(stages.count) stages")
         return req.redirect(to: SiteURL.pipeline, flash: "flash.pipeline_saved")
     }
 
@@ -276,6 +284,7 @@ struct AdminController {
         }
         try await company.save(on: req.db)
         req.application.forgetBrand()
+        try await req.audit(.settingsChanged, target: "settings:company")
         return req.redirect(to: SiteURL.company, flash: "flash.company_saved")
     }
 
@@ -304,6 +313,7 @@ struct AdminController {
         try await company.save(on: req.db)
         req.application.forgetBrand()
         try? Self.removeLogo(previous, req)
+        try await req.audit(.settingsChanged, target: "settings:logo", detail: "uploaded")
         return req.redirect(to: SiteURL.company, flash: "flash.logo_saved")
     }
 
@@ -314,6 +324,7 @@ struct AdminController {
         try await company.save(on: req.db)
         req.application.forgetBrand()
         try? Self.removeLogo(previous, req)
+        try await req.audit(.settingsChanged, target: "settings:logo", detail: "removed")
         return req.redirect(to: SiteURL.company, flash: "flash.logo_removed")
     }
 

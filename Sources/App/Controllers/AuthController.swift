@@ -40,6 +40,11 @@ struct AuthController {
         guard let user, user.active, matches else {
             try await RateLimiter.failedLogin.record(key: limitKey, on: req.db, now: req.now)
             req.logger.notice("login failed", metadata: ["reason": "bad credentials"])
+            // The account when it exists; an unknown address is not written down (it may be a typed password).
+            try await AuditLog.record(
+                .loginFailed, actor: nil, label: user?.email ?? "unknown account",
+                target: user.map { "user:\($0.id?.uuidString.lowercased() ?? "")" } ?? "", ip: req.clientAddress,
+                on: req.db, now: req.now)
             return try await req.page(
                 "auth/login", title: req.t("login.title"), status: .unauthorized,
                 LoginContent(next: safeNext(form.next), email: email, error: req.t("login.failed")))
@@ -47,6 +52,9 @@ struct AuthController {
         try await RateLimiter.failedLogin.reset(key: limitKey, on: req.db)
         if let previous = req.userSession { try await Sessions.close(previous, on: req.db) }
         let cookie = try await Sessions.open(for: user, on: req)
+        try await AuditLog.record(
+            .login, actor: user, target: "user:\(try user.requireID().uuidString.lowercased())", ip: req.clientAddress,
+            on: req.db, now: req.now)
         let response = req.redirect(to: safeNext(form.next))
         response.cookies[Sessions.cookieName(production: req.application.config.production)] = cookie
         response.cookies[CSRFMiddleware.cookie] = .expired
@@ -54,7 +62,10 @@ struct AuthController {
     }
 
     @Sendable func logout(req: Request) async throws -> Response {
-        if let session = req.userSession { try await Sessions.close(session, on: req.db) }
+        if let session = req.userSession {
+            try await Sessions.close(session, on: req.db)
+            try await req.audit(.logout, target: "user:\(session.$user.id.uuidString.lowercased())")
+        }
         let response = req.redirect(to: SiteURL.login, flash: "flash.logged_out")
         response.cookies[Sessions.cookieName(production: req.application.config.production)] = .expired
         return response
@@ -109,6 +120,9 @@ struct AuthController {
             company.name = companyName
             try await company.save(on: db)
         }
+        try await AuditLog.record(
+            .userCreated, actor: user, target: "user:\(try user.requireID().uuidString.lowercased())",
+            detail: "first admin, from the setup link", ip: req.clientAddress, on: req.db, now: req.now)
         let cookie = try await Sessions.open(for: user, on: req)
         let response = req.redirect(to: SiteURL.dashboard, flash: "flash.welcome")
         response.cookies[Sessions.cookieName(production: req.application.config.production)] = cookie

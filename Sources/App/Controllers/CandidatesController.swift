@@ -538,6 +538,7 @@ struct CandidatesController {
         try await Interaction(
             candidateID: id, applicationID: nil, actorID: access.user.id, kind: .exported, detail: "", at: req.now
         ).create(on: req.db)
+        try await req.audit(.candidateExported, target: "candidate:\(id.uuidString.lowercased())")
         return PersonalData.download(zip, name: "vivier-\(id.uuidString.lowercased().prefix(8)).zip")
     }
 
@@ -548,6 +549,7 @@ struct CandidatesController {
         try await PersonalData.erase(
             try candidate.requireID(), actor: access.user.id, channel: .recruiter, app: req.application, db: req.db,
             now: req.now)
+        try await req.audit(.candidateErased, target: "candidate:\(try candidate.requireID().uuidString.lowercased())")
         return req.redirect(to: SiteURL.candidates, flash: "flash.erased")
     }
 
@@ -565,6 +567,9 @@ struct CandidatesController {
             _ = try await access.application(applicationID, on: req.db)
         }
         let bytes = try req.application.blobs.get(document.storageKey)
+        try await req.audit(
+            .cvDownloaded, target: "document:\(id.uuidString.lowercased())",
+            detail: "candidate:\(document.$candidate.id.uuidString.lowercased())")
         let response = Response(status: .ok, body: .init(data: Data(bytes)))
         response.headers.contentType = HTTPMediaType(
             type: "application", subType: String(document.kind.mediaType.dropFirst("application/".count)))

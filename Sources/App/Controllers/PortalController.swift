@@ -397,6 +397,7 @@ struct PortalController {
                     candidateID: id, applicationID: nil, actorID: nil, kind: .exported, detail: "portal", at: req.now
                 ).create(on: db)
             }
+            try await req.audit(.candidateExported, target: "candidate:\(id.uuidString.lowercased())", label: "portal")
             return PersonalData.download(zip, name: "vivier-my-data.zip")
         }
     }
@@ -407,6 +408,8 @@ struct PortalController {
         let candidate = try await requireCandidate(req)
         try await PersonalData.erase(
             try candidate.requireID(), actor: nil, channel: .portal, app: req.application, db: req.db, now: req.now)
+        try await req.audit(
+            .candidateErased, target: "candidate:\(try candidate.requireID().uuidString.lowercased())", label: "portal")
         let response = try await req.page("portal/erased", title: req.t("portal.erased_title"), [String: String]())
         response.cookies[Self.cookie] = HTTPCookies.Value(
             string: "", expires: Date(timeIntervalSince1970: 0), path: "/portal")

@@ -4,6 +4,7 @@ import Foundation
 enum SiteURL {
     static let careers = "/careers"
     static let outbox = "/app/outbox"
+    static let audit = "/app/audit"
     static let mailbox = "/app/mailbox"
     static let brandTheme = "/brand/theme.css"
     static func brandLogo(_ key: String) -> String { "/brand/logo/\(key)" }

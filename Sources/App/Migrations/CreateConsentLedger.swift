@@ -27,31 +27,8 @@ struct CreateConsentLedger: AsyncMigration {
             "consent_events_candidate", on: ConsentEvent.schema, columns: ["candidate_id", "purpose", "created_at"])
 
         // The ledger is proof: the engine itself refuses to rewrite it, whatever the code above it does.
-        let sql = database.sql()
         for table in [ConsentEvent.schema, ConsentWording.schema] {
-            if database.isPostgres {
-                try await sql.raw(
-                    """
-                    CREATE FUNCTION \(unsafeRaw: table)_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN RAISE EXCEPTION '\(unsafeRaw: table) is append-only'; END $$
-                    """
-                ).run()
-                try await sql.raw(
-                    """
-                    CREATE TRIGGER \(unsafeRaw: table)_append_only BEFORE UPDATE OR DELETE ON \(unsafeRaw: table)
-                    FOR EACH ROW EXECUTE FUNCTION \(unsafeRaw: table)_append_only()
-                    """
-                ).run()
-            } else {
-                for operation in ["UPDATE", "DELETE"] {
-                    try await sql.raw(
-                        """
-                        CREATE TRIGGER \(unsafeRaw: table)_no_\(unsafeRaw: operation.lowercased()) BEFORE \(unsafeRaw: operation) ON \(unsafeRaw: table)
-                        BEGIN SELECT RAISE(ABORT, '\(unsafeRaw: table) is append-only'); END
-                        """
-                    ).run()
-                }
-            }
+            try await AppendOnly.protect(table, on: database)
         }
         let now = Date()
         for wording in ConsentWording.initial {
@@ -64,10 +41,8 @@ struct CreateConsentLedger: AsyncMigration {
     func revert(on database: any Database) async throws {
         try await database.schema(ConsentEvent.schema).delete()
         try await database.schema(ConsentWording.schema).delete()
-        if database.isPostgres {
-            for table in [ConsentEvent.schema, ConsentWording.schema] {
-                try await database.sql().raw("DROP FUNCTION \(unsafeRaw: table)_append_only()").run()
-            }
+        for table in [ConsentEvent.schema, ConsentWording.schema] {
+            try await AppendOnly.release(table, on: database)
         }
     }
 }
@@ -93,4 +68,41 @@ extension ConsentWording {
         (.jobAlerts, "fr", "Recevoir par email les nouvelles offres correspondant à mon profil."),
         (.jobAlerts, "en", "Receive new jobs matching my profile by email."),
     ]
+}
+
+/// Tables the engine itself keeps append-only: a trigger refuses every UPDATE and DELETE, whatever the code does.
+enum AppendOnly {
+    static func protect(_ table: String, on database: any Database) async throws {
+        let sql = database.sql()
+        if database.isPostgres {
+            try await sql.raw(
+                """
+                CREATE FUNCTION \(unsafeRaw: table)_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION '\(unsafeRaw: table) is append-only'; END $$
+                """
+            ).run()
+            try await sql.raw(
+                """
+                CREATE TRIGGER \(unsafeRaw: table)_append_only BEFORE UPDATE OR DELETE ON \(unsafeRaw: table)
+                FOR EACH ROW EXECUTE FUNCTION \(unsafeRaw: table)_append_only()
+                """
+            ).run()
+        } else {
+            for operation in ["UPDATE", "DELETE"] {
+                try await sql.raw(
+                    """
+                    CREATE TRIGGER \(unsafeRaw: table)_no_\(unsafeRaw: operation.lowercased()) BEFORE \(unsafeRaw: operation) ON \(unsafeRaw: table)
+                    BEGIN SELECT RAISE(ABORT, '\(unsafeRaw: table) is append-only'); END
+                    """
+                ).run()
+            }
+        }
+    }
+
+    /// After the table itself is dropped (a migration's revert).
+    static func release(_ table: String, on database: any Database) async throws {
+        if database.isPostgres {
+            try await database.sql().raw("DROP FUNCTION \(unsafeRaw: table)_append_only()").run()
+        }
+    }
 }
