@@ -26,6 +26,7 @@ extension Application {
         migrations.add(CreateCampaigns())
         migrations.add(UpdateCandidatesAddErasedAt())
         migrations.add(CreateAuditLog())
+        migrations.add(CreateSecondFactor())
     }
 }
 

@@ -79,6 +79,14 @@ struct AccessTests {
         "GET /app/company": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/company": [.login, .forbidden, .forbidden, .allowed],
         "GET /app/audit": [.login, .forbidden, .forbidden, .allowed],
+        // Every user's own second factor; an admin cannot turn it off.
+        "GET /app/security": [.login, .allowed, .allowed, .allowed],
+        "POST /app/security/totp": [.login, .allowed, .allowed, .allowed],
+        "POST /app/security/recovery": [.login, .allowed, .allowed, .allowed],
+        "POST /app/security/totp/disable": [.login, .forbidden, .forbidden, .forbidden],
+        // Without a password just checked in this browser, back to the sign-in page.
+        "GET /login/code": [.login, .login, .login, .login],
+        "POST /login/code": [.login, .login, .login, .login],
         "POST /app/company/logo": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/company/logo/delete": [.login, .forbidden, .forbidden, .allowed],
         // The company's colour and logo: public, as candidates' pages and emails show them; another key is 404.

@@ -51,7 +51,7 @@ struct AuditTests {
                 lines == [
                     "admin@example.com login_failed \(adminTarget) ",
                     "unknown account login_failed  ",
-                    "admin@example.com login \(adminTarget) ",
+                    "admin@example.com login \(adminTarget) with app",
                     "admin@example.com cv_downloaded document:\(try document.requireID().uuidString.lowercased()) candidate:\(candidateID)",
                     "admin@example.com candidate_exported candidate:\(candidateID) ",
                     "admin@example.com user_created user:\(try lea.requireID().uuidString.lowercased()) role=recruiter",

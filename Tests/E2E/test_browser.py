@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import pathlib
+import sys
 import tempfile
 import time
 import unittest
@@ -32,6 +33,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sign_in import Accounts  # noqa: E402
 
 BASE = os.environ["VIVIER_E2E_BASE"]
 DATA = pathlib.Path(os.environ["VIVIER_E2E_DATA"])
@@ -95,6 +99,7 @@ class Browser(unittest.TestCase):
         cls.driver.set_script_timeout(60)
         cls.driver.set_window_size(1280, 900)
         cls.state = {}
+        cls.accounts = Accounts()
 
     @classmethod
     def tearDownClass(cls):
@@ -147,12 +152,7 @@ class Browser(unittest.TestCase):
         self.wait(replaced)
 
     def login(self, account):
-        self.driver.delete_all_cookies()
-        self.get("/login")
-        self.find("#email").send_keys(account[0])
-        self.find("#password").send_keys(account[1])
-        self.find("form.stacked button").click()
-        self.wait(EC.url_contains("/app"))
+        self.accounts.sign_in(self.driver, BASE, *account)
 
     def wait_for_mail(self, predicate, timeout=30):
         deadline = time.time() + timeout
@@ -472,6 +472,26 @@ class Browser(unittest.TestCase):
         self.submit(lambda: self.find("form.stacked button[type=submit]").click())
         self.wait_for(".error")
         self.audit([None])
+
+    def test_09b_an_admin_enrols_an_authenticator_app_then_signs_in_with_it(self):
+        """The admin has enrolled at their first sign-in (test 08); signing in again asks for the app's code."""
+        self.assertIn(ADMIN[0], self.accounts.keys)
+        self.assertEqual(len(self.accounts.recovery[ADMIN[0]]), 10)
+        self.driver.delete_all_cookies()
+        self.get("/login")
+        self.find("#email").send_keys(ADMIN[0])
+        self.find("#password").send_keys(ADMIN[1])
+        self.submit(lambda: self.find("form.stacked button").click())
+        self.assertIn("/login/code", self.driver.current_url)
+        self.audit([None])
+        self.find("#code").send_keys("000000")
+        self.submit(lambda: self.find("form.stacked button").click())
+        self.assertIn("/login/code", self.driver.current_url)
+        self.assertTrue(self.find(".flash-error").is_displayed())
+        self.find("#code").send_keys(self.accounts.recovery[ADMIN[0]].pop())
+        self.submit(lambda: self.find("form.stacked button").click())
+        self.assertTrue(self.driver.current_url.rstrip("/").endswith("/app"))
+        self.audit(["/app/security", "/app/audit"])
 
     def test_10_recruiter_pages_pass_axe(self):
         self.login(RECRUITER)

@@ -50,12 +50,81 @@ struct AuthController {
                 LoginContent(next: safeNext(form.next), email: email, error: req.t("login.failed")))
         }
         try await RateLimiter.failedLogin.reset(key: limitKey, on: req.db)
+        if user.hasSecondFactor {
+            // The password is right; the session waits for the app's code (5 minutes, this browser only).
+            let pending = SignedLink.make(
+                ["2fa", try user.requireID().uuidString.lowercased(), safeNext(form.next).filter { $0 != "|" }],
+                expires: req.now + 300, secret: req.application.config.secret)
+            let response = req.redirect(to: SiteURL.loginCode)
+            response.cookies[Self.pendingCookie] = HTTPCookies.Value(
+                string: pending, maxAge: 300, path: "/login", isSecure: req.application.config.production,
+                isHTTPOnly: true, sameSite: .lax)
+            return response
+        }
+        return try await signIn(user, next: safeNext(form.next), detail: "", req)
+    }
+
+    static let pendingCookie = "vivier_2fa"
+
+    /// The user whose password was right a moment ago in this browser, and where they were going.
+    private func pending(_ req: Request) async throws -> (User, String)? {
+        guard let value = req.cookies[Self.pendingCookie]?.string,
+            case .success(let fields) = SignedLink.open(value, secret: req.application.config.secret, now: req.now),
+            fields.count == 3, fields[0] == "2fa", let id = UUID(uuidString: fields[1]),
+            let user = try await User.find(id, on: req.db), user.active, user.hasSecondFactor
+        else { return nil }
+        return (user, fields[2])
+    }
+
+    struct CodeContent: Encodable {
+        var error: String?
+    }
+
+    struct CodeForm: Content {
+        var code: String?
+    }
+
+    @Sendable func codeForm(req: Request) async throws -> Response {
+        guard try await pending(req) != nil else { return req.redirect(to: SiteURL.login) }
+        return try await req.page("auth/code", title: req.t("login.code_title"), CodeContent(error: nil))
+    }
+
+    @Sendable func code(req: Request) async throws -> Response {
+        guard let (user, next) = try await pending(req) else { return req.redirect(to: SiteURL.login) }
+        let key = try user.requireID().uuidString.lowercased()
+        func refuse(_ message: String, _ status: HTTPStatus) async throws -> Response {
+            try await req.page(
+                "auth/code", title: req.t("login.code_title"), status: status, CodeContent(error: message))
+        }
+        if try await RateLimiter.secondFactor.isExceeded(key: key, on: req.db, now: req.now) {
+            return try await refuse(req.t("login.rate_limited"), .tooManyRequests)
+        }
+        let typed = try req.content.decode(CodeForm.self).code ?? ""
+        guard
+            let method = try await SecondFactor.verify(
+                typed, for: user, config: req.application.config, on: req.db, now: req.now)
+        else {
+            try await RateLimiter.secondFactor.record(key: key, on: req.db, now: req.now)
+            try await AuditLog.record(
+                .loginFailed, actor: nil, label: user.email, target: "user:\(key)", detail: "wrong code",
+                ip: req.clientAddress, on: req.db, now: req.now)
+            return try await refuse(req.t("login.code_wrong"), .unauthorized)
+        }
+        try await RateLimiter.secondFactor.reset(key: key, on: req.db)
+        let response = try await signIn(user, next: next, detail: "with \(method.rawValue)", req)
+        response.cookies[Self.pendingCookie] = HTTPCookies.Value(
+            string: "", expires: Date(timeIntervalSince1970: 0), path: "/login")
+        return response
+    }
+
+    /// A new session (a fresh token, ASVS 7.2.4), recorded in the audit log.
+    private func signIn(_ user: User, next: String, detail: String, _ req: Request) async throws -> Response {
         if let previous = req.userSession { try await Sessions.close(previous, on: req.db) }
         let cookie = try await Sessions.open(for: user, on: req)
         try await AuditLog.record(
-            .login, actor: user, target: "user:\(try user.requireID().uuidString.lowercased())", ip: req.clientAddress,
-            on: req.db, now: req.now)
-        let response = req.redirect(to: safeNext(form.next))
+            .login, actor: user, target: "user:\(try user.requireID().uuidString.lowercased())", detail: detail,
+            ip: req.clientAddress, on: req.db, now: req.now)
+        let response = req.redirect(to: next)
         response.cookies[Sessions.cookieName(production: req.application.config.production)] = cookie
         response.cookies[CSRFMiddleware.cookie] = .expired
         return response

@@ -10,6 +10,8 @@ struct RateLimiter {
     static let failedLogin = RateLimiter(bucket: "login", limit: 5, window: 15 * 60)
     static let application = RateLimiter(bucket: "apply", limit: 10, window: 60)
     static let portalLink = RateLimiter(bucket: "portal", limit: 5, window: 15 * 60)
+    /// Codes of the second factor, per account: 5 wrong codes in 15 minutes and the account waits.
+    static let secondFactor = RateLimiter(bucket: "totp", limit: 5, window: 15 * 60)
 
     func isExceeded(key: String, on db: any Database, now: Date) async throws -> Bool {
         let count = try await RateEvent.query(on: db)

@@ -101,6 +101,11 @@ struct RequireUser: AsyncMiddleware {
             }
             throw Abort(.unauthorized)
         }
+        // An admin without a second factor can do one thing: set it up (ASVS 6.3.3).
+        if request.currentUser?.mustEnrolSecondFactor == true, !request.url.path.hasPrefix(SiteURL.security) {
+            guard request.method == .GET else { throw Abort(.forbidden) }
+            return request.redirect(to: SiteURL.security)
+        }
         return try await next.respond(to: request)
     }
 }

@@ -5,6 +5,8 @@ enum SiteURL {
     static let careers = "/careers"
     static let outbox = "/app/outbox"
     static let audit = "/app/audit"
+    static let loginCode = "/login/code"
+    static let security = "/app/security"
     static let mailbox = "/app/mailbox"
     static let brandTheme = "/brand/theme.css"
     static func brandLogo(_ key: String) -> String { "/brand/logo/\(key)" }

@@ -21,6 +21,12 @@ final class User: Model, @unchecked Sendable {
     @Field(key: "password_hash") var passwordHash: String
     @Field(key: "locale") var locale: String
     @Field(key: "active") var active: Bool
+    /// The authenticator app's secret, sealed with the installation secret; set at enrolment, in use once
+    /// `totpEnabledAt` is set.
+    @OptionalField(key: "totp_secret") var totpSecret: String?
+    @OptionalField(key: "totp_enabled_at") var totpEnabledAt: Date?
+    /// The last time step whose code was accepted: a code works once.
+    @OptionalField(key: "totp_last_step") var totpLastStep: Int64?
 
     init() {}
 
@@ -41,6 +47,40 @@ extension User {
     /// Exports, bulk email, job and user administration.
     var canManage: Bool { role != .hiringManager }
     var isAdmin: Bool { role == .admin }
+    var hasSecondFactor: Bool { totpEnabledAt != nil }
+    /// Admins may not work without a second factor (ASVS 6.3.3); recruiters choose.
+    var mustEnrolSecondFactor: Bool { isAdmin && !hasSecondFactor }
+}
+
+/// A single-use code that stands in for the authenticator app when it is lost; only its hash is kept.
+final class RecoveryCode: Model, @unchecked Sendable {
+    static let schema = "recovery_codes"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "user_id") var user: User
+    @Field(key: "code_hash") var codeHash: String
+    @OptionalField(key: "used_at") var usedAt: Date?
+
+    init() {}
+
+    init(userID: UUID, code: String) {
+        self.$user.id = userID
+        self.codeHash = RecoveryCode.hash(code)
+    }
+
+    /// Codes are 10 random letters and digits (about 50 bits): a plain hash is enough, and lets a login find it.
+    static func hash(_ code: String) -> String {
+        Tokens.hash(code.uppercased().filter { $0.isLetter || $0.isNumber })
+    }
+
+    static func generate() -> [String] {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return (0..<10).map { _ in
+            let letters = String((0..<10).map { _ in alphabet.randomElement(using: &generator)! })
+            return letters.prefix(5) + "-" + letters.suffix(5)
+        }
+    }
 }
 
 /// A login session. The cookie carries a random token; only its SHA-256 is stored, so a database leak does not
