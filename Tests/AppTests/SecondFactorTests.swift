@@ -39,8 +39,9 @@ struct SecondFactorTests {
             let page = try await browser.open(SiteURL.security)
             #expect(page.body.contains("otpauth://totp/") && page.body.contains("Les administrateurs doivent"))
             let stored = try #require(try await User.find(admin.id, on: app.db)?.totpSecret)
-            #expect(!stored.contains(Base32.encode(Array("x".utf8))) && stored.count > 40, "sealed, not plain")
             let secret = try #require(SecondFactor.open(stored, with: app.config.secret))
+            #expect(!stored.contains(Base32.encode(secret)) && Data(base64Encoded: stored) != nil, "sealed, not plain")
+            #expect(SecondFactor.open(stored, with: Array("another installation secret 0123456789".utf8)) == nil)
             // The page's key is the stored one.
             let shown = try #require(page.body.firstMatch(of: #/id="totp-secret">([A-Z2-7 ]+)</#)?.output.1)
             #expect(Base32.decode(String(shown)) == secret)
