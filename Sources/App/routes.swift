@@ -80,6 +80,9 @@ func routes(_ app: Application) throws {
         forms.get("consent", ":token", use: links.optInPage)
         forms.post("consent", ":token", use: links.optInConfirm)
         forms.get("prep", ":token", use: links.prepResource)
+        let retention = RetentionController()
+        forms.get("keep", ":token", use: retention.keepPage)
+        forms.post("keep", ":token", use: retention.keep)
         forms.get("survey", ":token", use: links.surveyForm)
         forms.post("survey", ":token", use: links.surveyAnswer)
     }
@@ -206,6 +209,8 @@ func routes(_ app: Application) throws {
         admins.get("company", use: admin.company)
         admins.post("company", use: admin.saveCompany)
         admins.get("audit", use: AuditController().list)
+        admins.get("retention", use: RetentionController().show)
+        admins.post("retention", use: RetentionController().save)
         let security = SecurityController()
         backOffice.get("security", use: security.show)
         backOffice.post("security", "totp", use: security.enable)

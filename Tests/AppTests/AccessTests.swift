@@ -79,6 +79,10 @@ struct AccessTests {
         "GET /app/company": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/company": [.login, .forbidden, .forbidden, .allowed],
         "GET /app/audit": [.login, .forbidden, .forbidden, .allowed],
+        "GET /app/retention": [.login, .forbidden, .forbidden, .allowed],
+        "POST /app/retention": [.login, .forbidden, .forbidden, .allowed],
+        "GET /keep/:token": [.allowed, .allowed, .allowed, .allowed],
+        "POST /keep/:token": [.allowed, .allowed, .allowed, .allowed],
         // Every user's own second factor; an admin cannot turn it off.
         "GET /app/security": [.login, .allowed, .allowed, .allowed],
         "POST /app/security/totp": [.login, .allowed, .allowed, .allowed],

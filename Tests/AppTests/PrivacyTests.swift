@@ -177,6 +177,18 @@ struct PrivacyTests {
             #expect(try await JobApplication.query(on: app.db).count() == 1)
             #expect(try await Interview.query(on: app.db).count() == 1)
             #expect(try await recruiter.get(SiteURL.candidate(candidateID)).status == .notFound)
+
+            // Applying again is a new relationship: a new record, and the acknowledgement is not blocked.
+            _ = try await Fixtures.apply(
+                Browser(app), slug: job.slug, first: "Hélène", last: "Nouvelle", email: "\(marker)@example.com",
+                cv: Fixtures.pdf)
+            let again = try #require(
+                try await Candidate.query(on: app.db).filter(\.$email == "\(marker)@example.com").first())
+            #expect(try again.requireID() != candidateID)
+            #expect(try await Suppression.query(on: app.db).filter(\.$addressHash == hash).count() == 0)
+            // A second erasure works too (the emptied address stays unique).
+            try await PersonalData.erase(
+                try again.requireID(), actor: nil, channel: .portal, app: app, db: app.db, now: clock.now())
         }
     }
 

@@ -59,6 +59,7 @@ struct TemplateSnapshotTests {
             "awaiting": fr ? "notre invitation à un entretien" : "our interview invitation",
             "survey_url": "https://jobs.atelier-boreal.example/survey/TOKEN",
             "export_url": "https://jobs.atelier-boreal.example/portal/export/TOKEN",
+            "keep_url": "https://jobs.atelier-boreal.example/keep/TOKEN", "expiry_date": "30 novembre 2026",
             "partner": ["company": "Nordique SA", "name": "Léa Martin"],
             "confirm_url": "https://jobs.atelier-boreal.example/confirm/TOKEN",
             "purposes": fr ? "la lettre d'information et les alertes offres d'emploi" : "the newsletter and job alerts",

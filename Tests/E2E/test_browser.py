@@ -455,8 +455,10 @@ class Browser(unittest.TestCase):
         self.driver.delete_all_cookies()
         job = self.job_path()
         survey = "/survey/" + signed_link(["survey", str(uuid.uuid4()), "", "rejected"])
+        # The retention notice's "keep my profile" page, for the candidate of the earlier steps.
+        keep = "/keep/" + signed_link(["keep", self.state["candidate"].rsplit("/", 1)[-1]])
         pages = ["/careers", "/careers?lang=en", job, job + "/apply", "/talent-community", "/portal/login", "/login",
-                 survey]
+                 survey, keep]
         self.audit(pages)
         with self.phone():
             for page in pages:
@@ -504,7 +506,8 @@ class Browser(unittest.TestCase):
         boards = [a.get_attribute("href") for a in self.driver.find_elements(By.CSS_SELECTOR, "a[href$='/board']")]
         self.audit(boards[:2])
         self.login(ADMIN)
-        self.audit(["/app/company", "/app/users", "/app/partners", "/app/mailbox", "/app/pipeline"])
+        self.audit(["/app/company", "/app/users", "/app/partners", "/app/mailbox", "/app/pipeline", "/app/retention",
+                    "/app/audit", "/app/security"])
 
 
 if __name__ == "__main__":

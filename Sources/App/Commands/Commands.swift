@@ -412,3 +412,24 @@ struct AuditCommand: AsyncCommand {
         }
     }
 }
+
+/// `vivier purge [--dry-run]`: the retention pass the scheduler runs daily, now — with `--dry-run`, only what it
+/// would do: renewal notices to send, people to anonymise, profiles expiring within 30 days.
+struct PurgeCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Flag(name: "dry-run", help: "Count without sending or anonymising anything") var dryRun: Bool
+    }
+
+    var help: String { "Runs the retention pass: vivier purge [--dry-run]" }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await prepareDatabase(app)
+        let report = try await Retention(app: app, now: app.clock.now()).run(dryRun: signature.dryRun)
+        let verb = signature.dryRun ? "would send" : "sent"
+        let anonymise = signature.dryRun ? "would anonymise" : "anonymised"
+        context.console.print(
+            "Retention: \(verb) \(report.notices) renewal notice(s), \(anonymise) \(report.anonymised) person(s); "
+                + "\(report.expiringIn30Days) profile(s) expire within 30 days.")
+    }
+}

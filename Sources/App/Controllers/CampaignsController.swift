@@ -362,7 +362,9 @@ struct CampaignsController {
             return person
         }
         if let first = try await sampleRecipients(campaign, req).first { return first }
-        return try await Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil).filter(\.$email != "").first()
+        return try await Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil).filter(\.$email != "").filter(
+            \.$erasedAt == nil
+        ).first()
     }
 
     /// The preview goes to the signed-in recruiter, marked as a test, never counted in the campaign.

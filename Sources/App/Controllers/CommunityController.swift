@@ -124,7 +124,7 @@ struct CommunityController {
         case .success(let fields):
             let purposes = fields[2].split(separator: ",").compactMap { ConsentPurpose(rawValue: String($0)) }
             guard let id = UUID(uuidString: fields[1]), let candidate = try await Candidate.find(id, on: req.db),
-                !candidate.email.isEmpty, !purposes.isEmpty
+                candidate.hasAddress, !purposes.isEmpty
             else { return .failure(.tampered) }
             return .success((candidate, purposes, token))
         }
@@ -201,7 +201,7 @@ struct CommunityController {
         switch try await subscriber(req) {
         case .failure(let problem): return try await LinkProblem.page(problem, req)
         case .success(let (candidate, outboxID)):
-            if !candidate.email.isEmpty {
+            if candidate.hasAddress {
                 try await Newsletter.unsubscribe(
                     candidate, channel: .emailLink, purposes: [.newsletter, .jobAlerts], on: req.db, now: req.now)
             }

@@ -23,7 +23,7 @@ struct EmailLinksController {
         case .failure(let problem): return .failure(problem)
         case .success(let fields):
             guard let purpose = ConsentPurpose(rawValue: fields[1]), let id = UUID(uuidString: fields[2]),
-                let candidate = try await Candidate.find(id, on: req.db), !candidate.email.isEmpty
+                let candidate = try await Candidate.find(id, on: req.db), candidate.hasAddress
             else { return .failure(.tampered) }
             return .success((purpose, candidate, token))
         }

@@ -103,7 +103,7 @@ struct PortalController {
     }
 
     private func requireCandidate(_ req: Request) async throws -> Candidate {
-        guard let candidate = try await Self.candidate(req), !candidate.email.isEmpty else {
+        guard let candidate = try await Self.candidate(req), candidate.hasAddress else {
             throw Abort.redirect(to: SiteURL.portalLogin)
         }
         return candidate

@@ -208,7 +208,7 @@ struct TemplatesController {
             .sort(\.$version, .descending).limit(20).all()
         let jobs = try await Job.query(on: req.db).sort(\.$title).all()
         let candidates = try await Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil)
-            .filter(\.$email != "").sort(\.$createdAt, .descending).limit(20).all()
+            .filter(\.$email != "").filter(\.$erasedAt == nil).sort(\.$createdAt, .descending).limit(20).all()
         let query = jobID.map { "?job=\($0.uuidString.lowercased())" } ?? ""
         let action = SiteURL.template(kind.rawValue, language.rawValue) + query
         return try await req.page(

@@ -40,12 +40,17 @@ final class AppMetrics: Sendable {
         for (kind, count) in [
             ("still_in_progress", report.updates), ("follow_up", report.followUps), ("survey", report.surveys),
             ("digest", report.digests), ("sms", report.texts),
-            ("newsletter_digest", report.newsletterDigests),
+            ("newsletter_digest", report.newsletterDigests), ("retention_notice", report.retentionNotices),
         ] where count > 0 {
             registry.makeCounter(
                 name: "vivier_scheduler_messages_total", labels: [("kind", kind)],
                 help: "Messages queued by the timers, by kind."
             ).increment(by: Int64(count))
+        }
+        if report.anonymised > 0 {
+            registry.makeCounter(
+                name: "vivier_retention_anonymised_total", help: "People anonymised when their retention period ended."
+            ).increment(by: Int64(report.anonymised))
         }
     }
 

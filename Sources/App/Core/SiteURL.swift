@@ -7,6 +7,8 @@ enum SiteURL {
     static let audit = "/app/audit"
     static let loginCode = "/login/code"
     static let security = "/app/security"
+    static let retention = "/app/retention"
+    static func keep(_ token: String) -> String { "/keep/\(token)" }
     static let mailbox = "/app/mailbox"
     static let brandTheme = "/brand/theme.css"
     static func brandLogo(_ key: String) -> String { "/brand/logo/\(key)" }

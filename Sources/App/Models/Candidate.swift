@@ -24,6 +24,12 @@ final class Candidate: Model, @unchecked Sendable {
     @Field(key: "location") var location: String
     /// When the person was erased (GDPR art. 17): the record stays, anonymous, for the statistics.
     @OptionalField(key: "erased_at") var erasedAt: Date?
+
+    /// Someone Vivier may write to: not erased, with an address.
+    var hasAddress: Bool { erasedAt == nil && !email.isEmpty }
+
+    /// What an erased person's address becomes: unique (the column is), no one's, never deliverable.
+    static func erasedAddress(_ id: UUID) -> String { "erased:\(id.uuidString.lowercased())" }
     /// `biweekly` (every issue) or `monthly` (a digest of the month's issues).
     @Field(key: "newsletter_rhythm") var newsletterRhythm: String
 

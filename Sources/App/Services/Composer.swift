@@ -157,7 +157,7 @@ struct Composer {
         extra: [String: Any] = [:], dedupeKey: String, sendAt: Date? = nil,
         calendar: (method: String, body: String)? = nil, attachments: [Attachment] = []
     ) async throws -> Bool {
-        guard !candidate.email.isEmpty else { return false }
+        guard candidate.hasAddress else { return false }
         if try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupeKey).count() > 0 { return false }
         let rendered = try await render(
             kind, candidate: candidate, application: application, job: job, extra: extra,

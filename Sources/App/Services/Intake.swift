@@ -106,6 +106,10 @@ struct Intake {
             candidate = Candidate(
                 email: email, firstName: input.firstName, lastName: input.lastName, phone: input.phone,
                 language: submission.language)
+            // Someone erased who applies again starts a new relationship: the erasure's block on their address
+            // goes (an unsubscribe stays: marketing needs a new consent anyway).
+            try await Suppression.query(on: db).filter(\.$addressHash == Suppression.hash(email))
+                .filter(\.$reason == "erased").delete()
         }
         candidate.lastActiveContactAt = now
         try await candidate.save(on: db)

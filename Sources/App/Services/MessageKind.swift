@@ -21,6 +21,7 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
     case cvForwarded = "cv_forwarded"
     case consentConfirmation = "consent_confirmation"
     case dataExport = "data_export"
+    case retentionNotice = "retention_notice"
 
     /// The template used to tell a candidate `reason`.
     static func rejection(_ reason: ClosingReason) -> MessageKind {
@@ -78,6 +79,8 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
             fields += ["confirm_url", "purposes"]
         case .dataExport:
             fields += ["export_url"]
+        case .retentionNotice:
+            fields += ["keep_url", "expiry_date"]
         }
         return TemplateSchema(fields)
     }

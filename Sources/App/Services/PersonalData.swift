@@ -165,15 +165,23 @@ enum PersonalData {
     /// else has, and the copies in the local mailbox. What stays is anonymous and keeps the indicators right: dates, stages,
     /// outcomes, message kinds and statuses, consent events (no free text; the proof of consent) and a hash of
     /// the address in the suppression list, so the person is never written to again.
+    enum ErasureReason: String {
+        /// The person asked (GDPR art. 17): their address is also suppressed, so nobody writes to them again.
+        case request
+        /// The retention period ran out: anonymised, not an objection.
+        case retention
+    }
+
     static func erase(
-        _ candidateID: UUID, actor: UUID?, channel: ConsentChannel, app: Application, db: any Database, now: Date
+        _ candidateID: UUID, actor: UUID?, channel: ConsentChannel, reason: ErasureReason = .request,
+        app: Application, db: any Database, now: Date
     ) async throws {
         let people = try await Candidate.query(on: db).group(.or) {
             $0.filter(\.$id == candidateID).filter(\.$mergedInto.$id == candidateID)
         }.all()
         let ids = try people.map { try $0.requireID() }
         let files = try await Document.query(on: db).filter(\.$candidate.$id ~~ ids).all().map(\.storageKey)
-        let addresses = people.map(\.email).filter { !$0.isEmpty }
+        let addresses = people.filter(\.hasAddress).map(\.email)
         try await db.transaction { db in
             for person in people {
                 let id = try person.requireID()
@@ -217,7 +225,7 @@ enum PersonalData {
                     .set(\.$status, to: .cancelled).update()
                 try await SMSMessage.query(on: db).filter(\.$candidate.$id == id)
                     .set(\.$phone, to: "").set(\.$text, to: "").set(\.$lastError, to: nil).update()
-                person.email = ""
+                person.email = Candidate.erasedAddress(id)
                 person.firstName = ""
                 person.lastName = ""
                 person.phone = ""
@@ -225,10 +233,10 @@ enum PersonalData {
                 person.erasedAt = now
                 try await person.save(on: db)
                 try await Interaction(
-                    candidateID: id, applicationID: nil, actorID: actor, kind: .erased, detail: "", at: now
+                    candidateID: id, applicationID: nil, actorID: actor, kind: .erased, detail: reason.rawValue, at: now
                 ).create(on: db)
             }
-            for address in Set(addresses.map { $0.lowercased() }) {
+            for address in Set(addresses.map { $0.lowercased() }) where reason == .request {
                 let hash = Suppression.hash(address)
                 if try await Suppression.query(on: db).filter(\.$addressHash == hash).filter(\.$reason == "erased")
                     .count() == 0

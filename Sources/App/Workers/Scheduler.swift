@@ -21,6 +21,8 @@ struct Scheduler {
         var texts = 0
         var campaignMessages = 0
         var newsletterDigests = 0
+        var retentionNotices = 0
+        var anonymised = 0
     }
 
     /// Runs until cancelled, once a minute.
@@ -48,6 +50,10 @@ struct Scheduler {
         report.newsletterDigests = try await CampaignSender.monthlyDigests(
             app: app, now: now, timeZone: window.timeZone)
         report.campaignMessages = try await CampaignSender.runDue(app: app, now: now)
+        if let retention = try await Retention.runDaily(app: app, now: now, window: window) {
+            report.retentionNotices = retention.notices
+            report.anonymised = retention.anonymised
+        }
         app.metrics.schedulerRun(report)
         return report
     }
