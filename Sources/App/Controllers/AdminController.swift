@@ -247,21 +247,15 @@ struct AdminController {
         company.timeZone = (form.time_zone ?? "").trimmed
         raw["time_zone"] = company.timeZone
         if TimeZone(identifier: company.timeZone) == nil { errors["time_zone"] = req.t("error.time_zone") }
-        /// A whole number within bounds, or an error next to the field.
-        func number(_ key: String, _ value: String?, _ range: ClosedRange<Int>, into field: inout Int) {
-            let text = (value ?? "").trimmed
-            raw[key] = text
-            if let number = Int(text), range.contains(number) {
-                field = number
-            } else {
-                errors[key] = String(format: req.t("error.number_between"), range.lowerBound, range.upperBound)
-            }
-        }
-        number("sending_opens", form.sending_opens, 0...23, into: &company.sendingOpens)
-        number("sending_closes", form.sending_closes, 1...24, into: &company.sendingCloses)
-        number("no_news_days", form.no_news_days, 1...60, into: &company.noNewsDays)
-        number("silence_days", form.silence_days, 1...60, into: &company.silenceDays)
-        number("reminder_hours", form.reminder_hours, 1...168, into: &company.reminderHours)
+        req.formNumber(
+            "sending_opens", form.sending_opens, 0...23, into: &company.sendingOpens, raw: &raw, errors: &errors)
+        req.formNumber(
+            "sending_closes", form.sending_closes, 1...24, into: &company.sendingCloses, raw: &raw, errors: &errors)
+        req.formNumber("no_news_days", form.no_news_days, 1...60, into: &company.noNewsDays, raw: &raw, errors: &errors)
+        req.formNumber(
+            "silence_days", form.silence_days, 1...60, into: &company.silenceDays, raw: &raw, errors: &errors)
+        req.formNumber(
+            "reminder_hours", form.reminder_hours, 1...168, into: &company.reminderHours, raw: &raw, errors: &errors)
         raw["brand_color"] = (form.brand_color ?? "").trimmed
         switch BrandColor.parse(form.brand_color ?? "") {
         case .success(let color): company.brandColor = color

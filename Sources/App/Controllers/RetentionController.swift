@@ -65,20 +65,16 @@ struct RetentionController {
         var policy = RetentionPolicy()
         var raw: [String: String] = [:]
         var errors: [String: String] = [:]
-        func number(_ key: String, _ value: String?, _ range: ClosedRange<Int>, into field: inout Int) {
-            let text = (value ?? "").trimmed
-            raw[key] = text
-            if let number = Int(text), range.contains(number) {
-                field = number
-            } else {
-                errors[key] = String(format: req.t("error.number_between"), range.lowerBound, range.upperBound)
-            }
-        }
-        number("unsuccessful_months", form.unsuccessful_months, 1...24, into: &policy.unsuccessfulMonths)
-        number("consented_months", form.consented_months, 1...36, into: &policy.consentedMonths)
-        number("notice_days", form.notice_days, 7...90, into: &policy.noticeDays)
-        number("grace_days", form.grace_days, 1...30, into: &policy.graceDays)
-        number("hired_months", form.hired_months, 0...120, into: &policy.hiredMonths)
+        req.formNumber(
+            "unsuccessful_months", form.unsuccessful_months, 1...24, into: &policy.unsuccessfulMonths, raw: &raw,
+            errors: &errors)
+        req.formNumber(
+            "consented_months", form.consented_months, 1...36, into: &policy.consentedMonths, raw: &raw, errors: &errors
+        )
+        req.formNumber("notice_days", form.notice_days, 7...90, into: &policy.noticeDays, raw: &raw, errors: &errors)
+        req.formNumber("grace_days", form.grace_days, 1...30, into: &policy.graceDays, raw: &raw, errors: &errors)
+        req.formNumber(
+            "hired_months", form.hired_months, 0...120, into: &policy.hiredMonths, raw: &raw, errors: &errors)
         guard errors.isEmpty else {
             return try await render(req, values: raw, errors: errors, status: .unprocessableEntity)
         }

@@ -86,11 +86,9 @@ struct SecurityController {
     @Sendable func recoveryCodes(req: Request) async throws -> Response {
         let user = try req.requireUser()
         guard user.hasSecondFactor else { return req.redirect(to: SiteURL.security) }
-        let typed = try req.content.decode(CodeForm.self).code ?? ""
-        guard
-            try await SecondFactor.verify(typed, for: user, config: req.application.config, on: req.db, now: req.now)
-                != nil
-        else { return try await render(req, error: req.t("security.code_wrong"), status: .unprocessableEntity) }
+        guard try await currentCodeAccepted(req, user) else {
+            return try await render(req, error: req.t("security.code_wrong"), status: .unprocessableEntity)
+        }
         let codes = try await SecondFactor.newRecoveryCodes(for: try user.requireID(), on: req.db)
         try await req.audit(
             .userChanged, target: "user:\(try user.requireID().uuidString.lowercased())", detail: "new recovery codes")
@@ -98,14 +96,19 @@ struct SecurityController {
             "app/security_codes", title: req.t("security.codes_title"), CodesContent(codes: codes))
     }
 
+    /// Changes to a working second factor ask for a current code (or a recovery code) first.
+    private func currentCodeAccepted(_ req: Request, _ user: User) async throws -> Bool {
+        let typed = try req.content.decode(CodeForm.self).code ?? ""
+        return try await SecondFactor.verify(
+            typed, for: user, config: req.application.config, on: req.db, now: req.now) != nil
+    }
+
     @Sendable func disable(req: Request) async throws -> Response {
         let user = try req.requireUser()
         guard user.hasSecondFactor, !user.isAdmin else { throw Abort(.forbidden) }
-        let typed = try req.content.decode(CodeForm.self).code ?? ""
-        guard
-            try await SecondFactor.verify(typed, for: user, config: req.application.config, on: req.db, now: req.now)
-                != nil
-        else { return try await render(req, error: req.t("security.code_wrong"), status: .unprocessableEntity) }
+        guard try await currentCodeAccepted(req, user) else {
+            return try await render(req, error: req.t("security.code_wrong"), status: .unprocessableEntity)
+        }
         let id = try user.requireID()
         try await req.db.transaction { db in
             user.totpSecret = nil

@@ -58,6 +58,21 @@ extension Request {
         return response
     }
 
+    /// A whole number within bounds from a form field into `field`, or the field's message in `errors`; `raw`
+    /// keeps what was typed, to show it again.
+    func formNumber(
+        _ key: String, _ value: String?, _ range: ClosedRange<Int>, into field: inout Int,
+        raw: inout [String: String], errors: inout [String: String]
+    ) {
+        let text = (value ?? "").trimmed
+        raw[key] = text
+        if let number = Int(text), range.contains(number) {
+            field = number
+        } else {
+            errors[key] = String(format: t("error.number_between"), range.lowerBound, range.upperBound)
+        }
+    }
+
     /// A flash key, or `key|number` for messages that count something ("12 applications rejected").
     private func flashText(_ value: String) -> String {
         let parts = value.split(separator: "|", maxSplits: 1).map(String.init)
