@@ -27,6 +27,11 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.blobs = try FileBlobStore(directory: config.blobDirectory)
     app.storage[Application.BrandKey.self] = .init(nil)
+    guard Passwords.common.count >= 3000 else {
+        throw AppConfig.Invalid(
+            variable: "Resources/Security/common-passwords.txt",
+            problem: "the list of common passwords is missing or short; run Vivier from the project directory")
+    }
     app.translations = try Translations(
         directory: URL(fileURLWithPath: app.directory.resourcesDirectory).appendingPathComponent("Locales"))
     app.shippedTemplates = try ShippedTemplates(

@@ -147,4 +147,36 @@ struct AuthTests {
             }
         }
     }
+
+    @Test func passwords_lengthAndCommonList_noCompositionRules_exactlyAsTyped() async throws {
+        #expect(Passwords.common.count >= 3000 && Passwords.common.contains("iloveyou"))
+        #expect(Passwords.problem("seven77") == "error.password_short")
+        #expect(Passwords.problem("ILoveYou") == "error.password_common", "compared in lower case")
+        #expect(Passwords.problem("sunshine") == "error.password_common")
+        #expect(Passwords.problem("only lower case letters") == nil, "no composition rules")
+        #expect(Passwords.problem(String(repeating: "x", count: 129)) == "error.password_long")
+        try await withApp { app, _ in
+            try await Fixtures.user(app, "admin@example.com", role: .admin)
+            let admin = Browser(app)
+            try await admin.login("admin@example.com")
+            // 64 characters ending with a space: kept exactly, so the trimmed one does not open the door.
+            let long = String(repeating: "ab", count: 31) + "x "
+            try await admin.open("/app/users")
+            let created = try await admin.post(
+                "/app/users",
+                [("name", "Léa"), ("email", "lea@example.com"), ("role", "recruiter"), ("password", long)])
+            #expect(created.status == .seeOther)
+            let common = try await admin.post(
+                "/app/users",
+                [("name", "Max"), ("email", "max@example.com"), ("role", "recruiter"), ("password", "Password123")])
+            #expect(common.status == .unprocessableEntity && common.body.contains("trop courant"))
+            func signIn(_ password: String) async throws -> HTTPStatus {
+                let browser = Browser(app)
+                try await browser.open("/login")
+                return try await browser.post("/login", [("email", "lea@example.com"), ("password", password)]).status
+            }
+            #expect(try await signIn(long) == .seeOther)
+            #expect(try await signIn(String(long.dropLast())) == .unauthorized)
+        }
+    }
 }

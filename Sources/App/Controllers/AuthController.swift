@@ -223,16 +223,19 @@ struct AuthController {
 /// rules, verified exactly as typed.
 enum Passwords {
     static let minimum = 8
+    /// At least 64 must be allowed (ASVS 6.2.9); the password is checked exactly as typed, never trimmed or cut.
     static let maximum = 128
 
-    static let common: Set<String> = [
-        "password", "password1", "12345678", "123456789", "1234567890", "azertyuiop", "qwertyuiop", "motdepasse",
-        "11111111", "00000000", "iloveyou", "sunshine", "princess", "football", "baseball", "welcome1", "superman",
-        "azerty123", "qwerty123", "abc12345", "password123", "letmein1", "trustno1", "bonjour1", "soleil123",
-        "admin123", "administrator", "changeme", "vivier123", "recrutement",
-    ]
+    /// The common passwords refused at sign-up (ASVS 6.2.4), from `Resources/Security/common-passwords.txt`: the
+    /// 3,400 most common ones, lower case. Read once; `configure` stops the boot when the file is missing.
+    static let common: Set<String> = {
+        let file = URL(fileURLWithPath: DirectoryConfiguration.detect().resourcesDirectory)
+            .appendingPathComponent("Security/common-passwords.txt")
+        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        return Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { String($0).lowercased() })
+    }()
 
-    /// A message key when `password` is not acceptable, nil when it is.
+    /// A message key when `password` is not acceptable, nil when it is. No composition rules (ASVS 6.2.5).
     static func problem(_ password: String) -> String? {
         if password.count < minimum { return "error.password_short" }
         if password.count > maximum { return "error.password_long" }
