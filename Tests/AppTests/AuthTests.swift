@@ -179,4 +179,16 @@ struct AuthTests {
             #expect(try await signIn(String(long.dropLast())) == .unauthorized)
         }
     }
+
+    @Test func sessionCookie_isHttpOnlyAndSameSite() async throws {
+        try await withApp { app, _ in
+            try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            let browser = Browser(app)
+            try await browser.open("/login")
+            let page = try await browser.post(
+                "/login", [("email", "ana@example.com"), ("password", Fixtures.password)])
+            let cookie = try #require(page.headers[.setCookie].first { $0.hasPrefix("vivier_session=") })
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"))
+        }
+    }
 }
