@@ -43,6 +43,8 @@ func routes(_ app: Application) throws {
         let careers = CareersController()
         let uploads = app.grouped(CSRFMiddleware(maxBody: Application.maxUploadBody))
         forms.get("careers", use: careers.list)
+        app.get("careers", "feed.rss", use: careers.rss)
+        app.get("careers", "feed.xml", use: careers.boardFeed)
         forms.get("careers", "thanks", use: careers.thanks)
         forms.get("careers", "apply", use: careers.applyForm)
         uploads.on(

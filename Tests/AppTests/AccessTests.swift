@@ -95,6 +95,8 @@ struct AccessTests {
         "POST /app/company/logo/delete": [.login, .forbidden, .forbidden, .allowed],
         // The company's colour and logo: public, as candidates' pages and emails show them; another key is 404.
         "GET /brand/theme.css": [.allowed, .allowed, .allowed, .allowed],
+        "GET /careers/feed.rss": [.allowed, .allowed, .allowed, .allowed],
+        "GET /careers/feed.xml": [.allowed, .allowed, .allowed, .allowed],
         "GET /brand/logo/:key": [.notFound, .notFound, .notFound, .notFound],
         "POST /app/jobs/:id/reject": [.login, .forbidden, .allowed, .allowed],
         "GET /app/waiting": [.login, .allowed, .allowed, .allowed],

@@ -65,6 +65,38 @@ struct CareersController {
         return try await req.page("careers/job", title: "\(job.title) · \(company.name)", content)
     }
 
+    // MARK: - Feeds
+
+    private func openJobs(_ req: Request) async throws -> [Job] {
+        try await Job.query(on: req.db).filter(\.$status == .open).sort(\.$publishedAt, .descending).all()
+    }
+
+    private func xml(_ body: String, subType: String) -> Response {
+        let response = Response(status: .ok, body: .init(string: body))
+        response.headers.replaceOrAdd(name: .contentType, value: "application/\(subType); charset=utf-8")
+        response.headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=300")
+        return response
+    }
+
+    @Sendable func rss(req: Request) async throws -> Response {
+        xml(
+            JobFeeds.rss(
+                jobs: try await openJobs(req), company: try await Company.load(on: req.db),
+                baseURL: req.application.config.publicURL, language: req.application.config.defaultLanguage,
+                now: req.now), subType: "rss+xml")
+    }
+
+    @Sendable func boardFeed(req: Request) async throws -> Response {
+        let board = req.query[String.self, at: "board"] ?? "job_board"
+        guard (1...40).contains(board.count),
+            board.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+        else { throw Abort(.badRequest, reason: "board must be letters, digits, - or _ (at most 40)") }
+        return xml(
+            JobFeeds.boards(
+                jobs: try await openJobs(req), company: try await Company.load(on: req.db),
+                baseURL: req.application.config.publicURL, board: board, now: req.now), subType: "xml")
+    }
+
     // MARK: - Applying
 
     struct ApplyContent: Encodable {

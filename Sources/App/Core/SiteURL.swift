@@ -3,6 +3,8 @@ import Foundation
 /// Every path Vivier links to, built in one place so links in pages and (later) emails cannot go stale.
 enum SiteURL {
     static let careers = "/careers"
+    static let rssFeed = "/careers/feed.rss"
+    static let boardFeed = "/careers/feed.xml"
     static let outbox = "/app/outbox"
     static let audit = "/app/audit"
     static let loginCode = "/login/code"
