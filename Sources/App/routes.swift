@@ -140,6 +140,7 @@ func routes(_ app: Application) throws {
         backOffice.post("candidates", ":id", "tags", use: candidates.addTag)
         backOffice.post("candidates", ":id", "tags", ":tagID", "delete", use: candidates.removeTag)
         managers.post("candidates", ":id", "merge", use: candidates.merge)
+        managers.get("candidates.csv", use: candidates.exportCSV)
         managers.get("candidates", ":id", "export", use: candidates.export)
         admins.post("candidates", ":id", "erase", use: candidates.erase)
         backOffice.get("documents", ":id", use: candidates.document)

@@ -62,6 +62,7 @@ struct AccessTests {
         "POST /app/candidates/:id/tags/:tagID/delete": [.login, .allowed, .allowed, .allowed],
         "POST /app/candidates/:id/merge": [.login, .forbidden, .allowed, .allowed],
         "GET /app/candidates/:id/export": [.login, .forbidden, .allowed, .allowed],
+        "GET /app/candidates.csv": [.login, .forbidden, .allowed, .allowed],
         "POST /app/candidates/:id/erase": [.login, .forbidden, .forbidden, .allowed],
         "GET /app/documents/:id": [.login, .allowed, .allowed, .allowed],
         "GET /app/outbox": [.login, .forbidden, .allowed, .allowed],

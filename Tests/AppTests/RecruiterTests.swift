@@ -199,6 +199,42 @@ struct RecruiterTests {
             let closed = try await browser.get(
                 "/app/candidates?outcome=closed&job=\(try job.requireID().uuidString.lowercased())")
             #expect(closed.body.contains("\(expected.count) candidat(s)"))
+
+            // The same filters as CSV: every page, the same people, the filters in the file name.
+            let jobID = try job.requireID().uuidString.lowercased()
+            #expect(closed.body.contains("/app/candidates.csv?job=\(jobID)&amp;outcome=closed"))
+            let csv = try await browser.get("/app/candidates.csv?outcome=closed&job=\(jobID)")
+            #expect(csv.status == .ok && csv.headers.contentType?.subType == "csv")
+            #expect(
+                csv.headers.first(name: .contentDisposition)?.contains("candidates_job-\(jobID)_outcome-closed_")
+                    == true)
+            let lines = csv.body.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+            #expect(lines.first?.hasPrefix("Prénom,Nom,Adresse email") == true, "\(lines.first ?? "")")
+            let emails = Set(
+                try await Candidate.query(on: app.db).filter(\.$id ~~ Array(expected)).all().map(\.email))
+            #expect(lines.count - 1 == expected.count)
+            #expect(Set(lines.dropFirst().map { $0.split(separator: ",")[2] }.map(String.init)) == emails)
+            let all = try await browser.get("/app/candidates.csv")
+            #expect(all.body.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 301, "all 6 pages")
+        }
+    }
+
+    @Test func candidatesCSV_neutralisesFormulas_andIsNotForHiringManagers() async throws {
+        try await withApp { app, _ in
+            try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            try await Fixtures.user(app, "hm@example.com", role: .hiringManager)
+            let job = try await Fixtures.job(app)
+            _ = try await Fixtures.apply(
+                Browser(app), slug: job.slug, first: "=HYPERLINK(\"http://x\")", last: "+1-2", email: "f@example.com")
+            let browser = Browser(app)
+            try await browser.login("ana@example.com")
+            let csv = try await browser.get("/app/candidates.csv")
+            #expect(csv.body.contains("\"'=HYPERLINK(\"\"http://x\"\")\",'+1-2,f@example.com"), "\(csv.body)")
+            let manager = Browser(app)
+            try await manager.login("hm@example.com")
+            #expect(try await manager.get("/app/candidates.csv").status == .forbidden)
+            #expect(!(try await manager.get("/app/candidates").body.contains("candidates.csv")))
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "candidates_exported").count() == 1)
         }
     }
 }

@@ -20,6 +20,8 @@ struct CandidatesController {
     struct ListContent: Encodable {
         var rows: [Row]
         var q: String
+        /// The same list as CSV, for those who may export.
+        var exportURL: String?
         var jobs: [Choice]
         var outcomes: [Choice]
         var tags: [Choice]
@@ -33,51 +35,10 @@ struct CandidatesController {
 
     @Sendable func list(req: Request) async throws -> Response {
         let access = try await Access.of(req)
-        let q = (req.query[String.self, at: "q"] ?? "").trimmed
-        let jobFilter = req.query[String.self, at: "job"].flatMap(UUID.init(uuidString:))
-        let outcome = req.query[String.self, at: "outcome"] ?? ""
-        let tagFilter = req.query[String.self, at: "tag"] ?? ""
+        let filters = Filters(req)
         let page = max(1, req.query[Int.self, at: "page"] ?? 1)
-
-        var query = Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil).filter(\.$erasedAt == nil)
-        var ranking: [UUID]?
-        if !q.isEmpty {
-            let hits = try await SearchIndex.search(q, on: req.db)
-            ranking = hits
-            query = query.filter(\.$id ~~ hits)
-        }
-        // Application-based filters, restricted to the jobs this user may see, as subqueries: a list of ids would
-        // hit PostgreSQL's bind limit on a large pool.
-        if jobFilter != nil || !outcome.isEmpty || access.jobIDs != nil {
-            let outcomes: [ApplicationOutcome]? =
-                switch outcome {
-                case "closed": [.rejected, .withdrawn]
-                default: ApplicationOutcome(rawValue: outcome).map { [$0] }
-                }
-            let applicants = SQLSubquery.select { sub in
-                var sub = sub.column("candidate_id").from(JobApplication.schema)
-                if let jobFilter { sub = sub.where("job_id", .equal, jobFilter) }
-                if let ids = access.jobIDs {
-                    // An empty IN () is a syntax error on PostgreSQL: no job means no applicant.
-                    sub = ids.isEmpty ? sub.where(SQLLiteral.boolean(false)) : sub.where("job_id", .in, Array(ids))
-                }
-                if let outcomes { sub = sub.where("outcome", .in, outcomes.map(\.rawValue)) }
-                return sub
-            }
-            query = query.filter(
-                .custom(SQLBinaryExpression(SQLColumn("id", table: Candidate.schema), .in, applicants)))
-        }
-        if !tagFilter.isEmpty {
-            let tagged = SQLSubquery.select { sub in
-                sub.column("candidate_id").from(CandidateTag.schema)
-                    .join(
-                        Tag.schema, on: SQLColumn("id", table: Tag.schema), .equal,
-                        SQLColumn("tag_id", table: CandidateTag.schema)
-                    )
-                    .where(SQLColumn("name", table: Tag.schema), .equal, SQLBind(tagFilter))
-            }
-            query = query.filter(.custom(SQLBinaryExpression(SQLColumn("id", table: Candidate.schema), .in, tagged)))
-        }
+        let (query, ranking) = try await filteredQuery(filters, access: access, req)
+        let (q, jobFilter, outcome, tagFilter) = (filters.q, filters.job, filters.outcome, filters.tag)
         let total = try await query.count()
         let pages = max(1, (total + Self.pageSize - 1) / Self.pageSize)
         let candidates: [Candidate]
@@ -145,18 +106,10 @@ struct CandidatesController {
         if let visible = access.jobIDs { jobsQuery = jobsQuery.filter(\.$id ~~ Array(visible)) }
         let jobs = try await jobsQuery.all()
         let allTags = try await Tag.query(on: req.db).sort(\.$name).all()
-        func pageURL(_ number: Int) -> String {
-            var components = URLComponents()
-            components.path = SiteURL.candidates
-            components.queryItems = [
-                ("q", q), ("job", jobFilter?.uuidString.lowercased() ?? ""), ("outcome", outcome), ("tag", tagFilter),
-                ("page", String(number)),
-            ]
-            .filter { !$0.1.isEmpty }.map { URLQueryItem(name: $0.0, value: $0.1) }
-            return components.string ?? SiteURL.candidates
-        }
+        func pageURL(_ number: Int) -> String { filters.url(SiteURL.candidates, page: number) }
         let content = ListContent(
             rows: rows, q: q,
+            exportURL: access.user.canManage ? filters.url(SiteURL.candidatesCSV) : nil,
             jobs: try jobs.map {
                 .init(value: try $0.requireID().uuidString.lowercased(), label: $0.title, selected: $0.id == jobFilter)
             },
@@ -168,6 +121,170 @@ struct CandidatesController {
             nextURL: page < pages ? pageURL(page + 1) : nil,
             filtered: !q.isEmpty || jobFilter != nil || !outcome.isEmpty || !tagFilter.isEmpty)
         return try await req.page("app/candidates", title: req.t("candidates.title"), content)
+    }
+
+    /// The list's filters, as the query string gives them (the page, its CSV export).
+    struct Filters {
+        var q: String
+        var job: UUID?
+        var outcome: String
+        var tag: String
+
+        init(_ req: Request) {
+            q = (req.query[String.self, at: "q"] ?? "").trimmed
+            job = req.query[String.self, at: "job"].flatMap(UUID.init(uuidString:))
+            outcome = req.query[String.self, at: "outcome"] ?? ""
+            tag = req.query[String.self, at: "tag"] ?? ""
+        }
+
+        var query: [(String, String)] {
+            [("q", q), ("job", job?.uuidString.lowercased() ?? ""), ("outcome", outcome), ("tag", tag)]
+                .filter { !$0.1.isEmpty }
+        }
+
+        /// `path` with these filters (and a page) in its query string.
+        func url(_ path: String, page: Int? = nil) -> String {
+            var components = URLComponents()
+            components.path = path
+            let items = query + (page.map { [("page", String($0))] } ?? [])
+            components.queryItems = items.isEmpty ? nil : items.map { URLQueryItem(name: $0.0, value: $0.1) }
+            return components.string ?? path
+        }
+    }
+
+    /// The list as its filters select it (all pages), as CSV: RFC 4180, formula-looking cells neutralised, the
+    /// filters in the file name. Recruiters and admins only; recorded in the audit log.
+    @Sendable func exportCSV(req: Request) async throws -> Response {
+        let access = try await Access.of(req)
+        let filters = Filters(req)
+        let (query, ranking) = try await filteredQuery(filters, access: access, req)
+        var people = try await query.sort(\.$updatedAt, .descending).all()
+        if let ranking {
+            let position = Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0) })
+            people.sort { (position[$0.id ?? UUID()] ?? .max) < (position[$1.id ?? UUID()] ?? .max) }
+        }
+        struct ApplicationRow: Decodable {
+            var candidate_id: UUID
+            var title: String?
+            var outcome: String
+        }
+        struct NameRow: Decodable {
+            var candidate_id: UUID
+            var name: String
+        }
+        var applications: [UUID: [String]] = [:], tags: [UUID: [String]] = [:], consents: [UUID: [String]] = [:]
+        let sql = req.db.sql()
+        // In chunks: one IN list per 500 people keeps under every engine's limit on bound values.
+        for start in stride(from: 0, to: people.count, by: 500) {
+            let ids = people[start..<min(start + 500, people.count)].compactMap(\.id)
+            var applicationQuery = sql.select().column(SQLColumn("candidate_id", table: JobApplication.schema))
+                .column(SQLColumn("title", table: Job.schema)).column(
+                    SQLColumn("outcome", table: JobApplication.schema)
+                )
+                .from(JobApplication.schema)
+                .join(
+                    Job.schema, method: SQLJoinMethod.left, on: SQLColumn("job_id", table: JobApplication.schema),
+                    .equal, SQLColumn("id", table: Job.schema)
+                )
+                .where(SQLColumn("candidate_id", table: JobApplication.schema), .in, Self.list(ids))
+            if let visible = access.jobIDs {
+                applicationQuery =
+                    visible.isEmpty
+                    ? applicationQuery.where(SQLLiteral.boolean(false))
+                    : applicationQuery.where(
+                        SQLColumn("job_id", table: JobApplication.schema), .in, Self.list(Array(visible)))
+            }
+            for row in try await applicationQuery.all(decoding: ApplicationRow.self) {
+                applications[row.candidate_id, default: []].append(
+                    "\(row.title ?? req.t("candidate.spontaneous")) (\(req.t("outcome.\(row.outcome)")))")
+            }
+            for row in try await sql.select().column(SQLColumn("candidate_id", table: CandidateTag.schema))
+                .column(SQLColumn("name", table: Tag.schema)).from(CandidateTag.schema)
+                .join(
+                    Tag.schema, on: SQLColumn("tag_id", table: CandidateTag.schema), .equal,
+                    SQLColumn("id", table: Tag.schema)
+                )
+                .where(SQLColumn("candidate_id", table: CandidateTag.schema), .in, Self.list(ids))
+                .all(decoding: NameRow.self)
+            {
+                tags[row.candidate_id, default: []].append(row.name)
+            }
+            for state in try await ConsentState.query(on: req.db).filter(\.$candidate.$id ~~ ids)
+                .filter(\.$action ~~ [.granted, .confirmed, .renewed]).filter(\.$series == "").all()
+            {
+                consents[state.$candidate.id, default: []].append(req.t("consent.\(state.purpose.rawValue)"))
+            }
+        }
+        let headers = [
+            req.t("apply.first_name"), req.t("apply.last_name"), req.t("apply.email"), req.t("apply.phone"),
+            req.t("candidate.language"), req.t("export.location"), req.t("candidate.since"),
+            req.t("export.last_active_contact"), req.t("candidates.applications"), req.t("candidate.tags"),
+            req.t("candidate.consents"),
+        ]
+        let rows = people.map { person -> [String] in
+            let id = person.id ?? UUID()
+            return [
+                person.firstName, person.lastName, person.email, person.phone, person.language, person.location,
+                person.createdAt.map(Dates.iso8601Day) ?? "", person.lastActiveContactAt.map(Dates.iso8601Day) ?? "",
+                (applications[id] ?? []).joined(separator: "; "), (tags[id] ?? []).sorted().joined(separator: "; "),
+                (consents[id] ?? []).sorted().joined(separator: "; "),
+            ]
+        }
+        let described = filters.query.map { "\($0.0)-\($0.1)" }.joined(separator: "_")
+        try await req.audit(
+            .candidatesExported, target: "candidates",
+            detail: "\(rows.count) people" + (described.isEmpty ? "" : ", \(described)"))
+        return CSV.response(
+            headers: headers, rows: rows,
+            filename: "candidates\(described.isEmpty ? "" : "_" + described)_\(Dates.iso8601Day(req.now)).csv")
+    }
+
+    /// The people the filters select among those this user may see, and the search's ranking when there is one.
+    private func filteredQuery(_ filters: Filters, access: Access, _ req: Request) async throws
+        -> (QueryBuilder<Candidate>, [UUID]?)
+    {
+        let (q, jobFilter, outcome, tagFilter) = (filters.q, filters.job, filters.outcome, filters.tag)
+
+        var query = Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil).filter(\.$erasedAt == nil)
+        var ranking: [UUID]?
+        if !q.isEmpty {
+            let hits = try await SearchIndex.search(q, on: req.db)
+            ranking = hits
+            query = query.filter(\.$id ~~ hits)
+        }
+        // Application-based filters, restricted to the jobs this user may see, as subqueries: a list of ids would
+        // hit PostgreSQL's bind limit on a large pool.
+        if jobFilter != nil || !outcome.isEmpty || access.jobIDs != nil {
+            let outcomes: [ApplicationOutcome]? =
+                switch outcome {
+                case "closed": [.rejected, .withdrawn]
+                default: ApplicationOutcome(rawValue: outcome).map { [$0] }
+                }
+            let applicants = SQLSubquery.select { sub in
+                var sub = sub.column("candidate_id").from(JobApplication.schema)
+                if let jobFilter { sub = sub.where("job_id", .equal, jobFilter) }
+                if let ids = access.jobIDs {
+                    // An empty IN () is a syntax error on PostgreSQL: no job means no applicant.
+                    sub = ids.isEmpty ? sub.where(SQLLiteral.boolean(false)) : sub.where("job_id", .in, Array(ids))
+                }
+                if let outcomes { sub = sub.where("outcome", .in, outcomes.map(\.rawValue)) }
+                return sub
+            }
+            query = query.filter(
+                .custom(SQLBinaryExpression(SQLColumn("id", table: Candidate.schema), .in, applicants)))
+        }
+        if !tagFilter.isEmpty {
+            let tagged = SQLSubquery.select { sub in
+                sub.column("candidate_id").from(CandidateTag.schema)
+                    .join(
+                        Tag.schema, on: SQLColumn("id", table: Tag.schema), .equal,
+                        SQLColumn("tag_id", table: CandidateTag.schema)
+                    )
+                    .where(SQLColumn("name", table: Tag.schema), .equal, SQLBind(tagFilter))
+            }
+            query = query.filter(.custom(SQLBinaryExpression(SQLColumn("id", table: Candidate.schema), .in, tagged)))
+        }
+        return (query, ranking)
     }
 
     /// `(?, ?, ...)` for an IN clause.

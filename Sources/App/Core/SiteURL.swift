@@ -3,6 +3,7 @@ import Foundation
 /// Every path Vivier links to, built in one place so links in pages and (later) emails cannot go stale.
 enum SiteURL {
     static let careers = "/careers"
+    static let candidatesCSV = "/app/candidates.csv"
     static let rssFeed = "/careers/feed.rss"
     static let boardFeed = "/careers/feed.xml"
     static let outbox = "/app/outbox"

@@ -11,6 +11,7 @@ enum AuditLog {
         case loginFailed = "login_failed"
         case logout
         case candidateExported = "candidate_exported"
+        case candidatesExported = "candidates_exported"
         case candidateErased = "candidate_erased"
         case cvDownloaded = "cv_downloaded"
         case userCreated = "user_created"
