@@ -29,6 +29,12 @@ public enum Text {
     }
 
     /// Search terms from a user query: folded words of letters and digits, at most 8 of them.
+    /// Text as the search index keeps it: folded, cut into the same words `searchTerms` makes of a query, so both
+    /// engines see "Lefèvre-379457" or "helene.lefevre@example.com" as the words a person would type.
+    public static func searchable(_ text: String) -> String {
+        fold(text).split { !($0.isLetter || $0.isNumber) }.joined(separator: " ")
+    }
+
     public static func searchTerms(_ query: String) -> [String] {
         fold(query)
             .split { !($0.isLetter || $0.isNumber) }

@@ -171,6 +171,14 @@ struct RecruiterTests {
             #expect(try await SearchIndex.search("hel*\"", on: app.db).count == 3)
             #expect(try await SearchIndex.search("NEAR(hel", on: app.db).isEmpty)
             #expect(try await SearchIndex.search("  ", on: app.db).isEmpty)
+            // A hyphen before digits: PostgreSQL's parser once read "-379457" as a negative number.
+            _ = try await Fixtures.apply(
+                visitor, slug: job.slug, first: "Léa", last: "Lefèvre-379457", email: "lea.l@example.com")
+            let lea = try #require(
+                try await Candidate.query(on: app.db).filter(\.$email == "lea.l@example.com").first())
+            for query in ["Lefèvre-379457", "379457", "lefevre 3794", "lea.l@example.com"] {
+                #expect(try await SearchIndex.search(query, on: app.db) == [try lea.requireID()], "\(query)")
+            }
         }
     }
 

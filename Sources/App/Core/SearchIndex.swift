@@ -15,7 +15,7 @@ enum SearchIndex {
         let notes = try await Note.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.body)
         let documents = try await Document.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.text)
         // Names and email first: FTS5 and ts_rank both favour short documents, and these are what people search.
-        let body = Text.fold(
+        let body = Text.searchable(
             ([
                 candidate.firstName, candidate.lastName, candidate.email,
                 candidate.email.split(separator: "@").first.map(String.init) ?? "", candidate.phone,
