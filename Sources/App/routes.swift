@@ -219,6 +219,7 @@ func routes(_ app: Application) throws {
         backOffice.post("security", "totp", use: security.enable)
         backOffice.post("security", "recovery", use: security.recoveryCodes)
         backOffice.post("security", "totp", "disable", use: security.disable)
+        backOffice.post("security", "password", use: security.changePassword)
         admins.on(.POST, "company", "logo", body: .collect(maxSize: "1mb"), use: admin.saveLogo)
         admins.post("company", "logo", "delete", use: admin.deleteLogo)
     }

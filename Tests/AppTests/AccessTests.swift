@@ -89,6 +89,7 @@ struct AccessTests {
         "POST /app/security/totp": [.login, .allowed, .allowed, .allowed],
         "POST /app/security/recovery": [.login, .allowed, .allowed, .allowed],
         "POST /app/security/totp/disable": [.login, .forbidden, .forbidden, .forbidden],
+        "POST /app/security/password": [.login, .allowed, .allowed, .allowed],
         // Without a password just checked in this browser, back to the sign-in page.
         "GET /login/code": [.login, .login, .login, .login],
         "POST /login/code": [.login, .login, .login, .login],

@@ -191,4 +191,39 @@ struct AuthTests {
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"))
         }
     }
+
+    @Test func passwordChange_needsTheCurrentOne_andEndsTheOtherSessions() async throws {
+        try await withApp { app, _ in
+            try await Fixtures.user(app, "ana@example.com", role: .recruiter)
+            let here = Browser(app), elsewhere = Browser(app)
+            try await here.login("ana@example.com")
+            try await elsewhere.login("ana@example.com")
+            try await here.open(SiteURL.security)
+            func change(_ current: String, _ new: String, _ repeated: String) async throws -> Browser.Page {
+                try await here.post(
+                    "/app/security/password", [("current", current), ("new", new), ("repeated", repeated)])
+            }
+            let wrong = try await change("not mine", "a brand new sentence", "a brand new sentence")
+            #expect(wrong.status == .unprocessableEntity && wrong.body.contains("ne correspond pas"))
+            #expect(try await change(Fixtures.password, "iloveyou", "iloveyou").body.contains("trop courant"))
+            #expect(
+                try await change(Fixtures.password, "a brand new sentence", "a brand new sentense").status
+                    == .unprocessableEntity)
+            #expect(
+                try await change(Fixtures.password, "a brand new sentence", "a brand new sentence").status
+                    == .seeOther)
+            #expect(try await here.get("/app").status == .ok, "this session stays")
+            #expect(try await elsewhere.get("/app").status == .seeOther, "the other one ends")
+            let again = Browser(app)
+            try await again.open("/login")
+            #expect(
+                try await again.post("/login", [("email", "ana@example.com"), ("password", Fixtures.password)]).status
+                    == .unauthorized)
+            #expect(
+                try await again.post("/login", [("email", "ana@example.com"), ("password", "a brand new sentence")])
+                    .status == .seeOther)
+            #expect(
+                try await AuditEvent.query(on: app.db).filter(\.$detail == "password changed").count() == 1)
+        }
+    }
 }

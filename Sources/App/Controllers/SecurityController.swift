@@ -15,6 +15,36 @@ struct SecurityController {
         var required: Bool
     }
 
+    struct PasswordForm: Vapor.Content {
+        var current: String?
+        var new: String?
+        var repeated: String?
+    }
+
+    /// A new password (ASVS 6.2.2), after the current one; every other session ends (ASVS 7.4.3).
+    @Sendable func changePassword(req: Request) async throws -> Response {
+        let user = try req.requireUser()
+        let form = try req.content.decode(PasswordForm.self)
+        let new = form.new ?? ""
+        let problem: String? =
+            if !((try? await req.password.async.verify(form.current ?? "", created: user.passwordHash)) ?? false) {
+                "security.password_current_wrong"
+            } else if let rule = Passwords.problem(new) {
+                rule
+            } else if new != (form.repeated ?? "") {
+                "security.password_mismatch"
+            } else { nil }
+        if let problem {
+            return try await render(req, error: req.t(problem), status: .unprocessableEntity)
+        }
+        user.passwordHash = try await req.password.async.hash(new)
+        try await user.save(on: req.db)
+        try await Sessions.closeAll(of: try user.requireID(), keeping: req.userSession?.id, on: req.db)
+        try await req.audit(
+            .userChanged, target: "user:\(try user.requireID().uuidString.lowercased())", detail: "password changed")
+        return req.redirect(to: SiteURL.security, flash: "flash.password_changed")
+    }
+
     struct CodesContent: Encodable {
         var codes: [String]
     }

@@ -31,8 +31,11 @@ enum Sessions {
         try await session.delete(on: db)
     }
 
-    static func closeAll(of userID: UUID, on db: any Database) async throws {
-        try await UserSession.query(on: db).filter(\.$user.$id == userID).delete()
+    /// Every session of the user, but `keeping` (the one changing the password stays signed in).
+    static func closeAll(of userID: UUID, keeping: UUID? = nil, on db: any Database) async throws {
+        var sessions = UserSession.query(on: db).filter(\.$user.$id == userID)
+        if let keeping { sessions = sessions.filter(\.$id != keeping) }
+        try await sessions.delete()
     }
 }
 
