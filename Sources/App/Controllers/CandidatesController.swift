@@ -53,48 +53,8 @@ struct CandidatesController {
             ).all()
         }
         let ids = candidates.compactMap(\.id)
-        // Plain rows rather than models for the two side queries: decoding Fluent models is most of this page's cost.
-        struct TitleRow: Decodable {
-            var candidate_id: UUID
-            var title: String?
-        }
-        struct TagRow: Decodable {
-            var candidate_id: UUID
-            var name: String
-        }
-        var titles: [UUID: [String]] = [:], tagNames: [UUID: [String]] = [:]
-        if !ids.isEmpty {
-            let sql = req.db.sql()
-            var applicationsQuery = sql.select().column(SQLColumn("candidate_id", table: JobApplication.schema))
-                .column(SQLColumn("title", table: Job.schema)).from(JobApplication.schema)
-                .join(
-                    Job.schema, method: SQLJoinMethod.left, on: SQLColumn("job_id", table: JobApplication.schema),
-                    .equal, SQLColumn("id", table: Job.schema)
-                )
-                .where(SQLColumn("candidate_id", table: JobApplication.schema), .in, Self.list(ids))
-            if let visible = access.jobIDs {
-                applicationsQuery =
-                    visible.isEmpty
-                    ? applicationsQuery.where(SQLLiteral.boolean(false))
-                    : applicationsQuery.where(
-                        SQLColumn("job_id", table: JobApplication.schema), .in, Self.list(Array(visible)))
-            }
-            for row in try await applicationsQuery.all(decoding: TitleRow.self) {
-                titles[row.candidate_id, default: []].append(row.title ?? req.t("candidate.spontaneous"))
-            }
-            let tagQuery = sql.select().column(SQLColumn("candidate_id", table: CandidateTag.schema)).column(
-                SQLColumn("name", table: Tag.schema)
-            )
-            .from(CandidateTag.schema)
-            .join(
-                Tag.schema, on: SQLColumn("tag_id", table: CandidateTag.schema), .equal,
-                SQLColumn("id", table: Tag.schema)
-            )
-            .where(SQLColumn("candidate_id", table: CandidateTag.schema), .in, Self.list(ids))
-            for row in try await tagQuery.all(decoding: TagRow.self) {
-                tagNames[row.candidate_id, default: []].append(row.name)
-            }
-        }
+        let (applications, tagNames) = try await sideData(of: ids, access: access, req)
+        let titles = applications.mapValues { $0.map(\.title) }
         let rows = try candidates.map { candidate in
             let id = try candidate.requireID()
             return Row(
@@ -163,52 +123,15 @@ struct CandidatesController {
             let position = Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0) })
             people.sort { (position[$0.id ?? UUID()] ?? .max) < (position[$1.id ?? UUID()] ?? .max) }
         }
-        struct ApplicationRow: Decodable {
-            var candidate_id: UUID
-            var title: String?
-            var outcome: String
-        }
-        struct NameRow: Decodable {
-            var candidate_id: UUID
-            var name: String
-        }
         var applications: [UUID: [String]] = [:], tags: [UUID: [String]] = [:], consents: [UUID: [String]] = [:]
-        let sql = req.db.sql()
         // In chunks: one IN list per 500 people keeps under every engine's limit on bound values.
         for start in stride(from: 0, to: people.count, by: 500) {
             let ids = people[start..<min(start + 500, people.count)].compactMap(\.id)
-            var applicationQuery = sql.select().column(SQLColumn("candidate_id", table: JobApplication.schema))
-                .column(SQLColumn("title", table: Job.schema)).column(
-                    SQLColumn("outcome", table: JobApplication.schema)
-                )
-                .from(JobApplication.schema)
-                .join(
-                    Job.schema, method: SQLJoinMethod.left, on: SQLColumn("job_id", table: JobApplication.schema),
-                    .equal, SQLColumn("id", table: Job.schema)
-                )
-                .where(SQLColumn("candidate_id", table: JobApplication.schema), .in, Self.list(ids))
-            if let visible = access.jobIDs {
-                applicationQuery =
-                    visible.isEmpty
-                    ? applicationQuery.where(SQLLiteral.boolean(false))
-                    : applicationQuery.where(
-                        SQLColumn("job_id", table: JobApplication.schema), .in, Self.list(Array(visible)))
+            let (chunkApplications, chunkTags) = try await sideData(of: ids, access: access, req)
+            for (id, list) in chunkApplications {
+                applications[id] = list.map { "\($0.title) (\(req.t("outcome.\($0.outcome)")))" }
             }
-            for row in try await applicationQuery.all(decoding: ApplicationRow.self) {
-                applications[row.candidate_id, default: []].append(
-                    "\(row.title ?? req.t("candidate.spontaneous")) (\(req.t("outcome.\(row.outcome)")))")
-            }
-            for row in try await sql.select().column(SQLColumn("candidate_id", table: CandidateTag.schema))
-                .column(SQLColumn("name", table: Tag.schema)).from(CandidateTag.schema)
-                .join(
-                    Tag.schema, on: SQLColumn("tag_id", table: CandidateTag.schema), .equal,
-                    SQLColumn("id", table: Tag.schema)
-                )
-                .where(SQLColumn("candidate_id", table: CandidateTag.schema), .in, Self.list(ids))
-                .all(decoding: NameRow.self)
-            {
-                tags[row.candidate_id, default: []].append(row.name)
-            }
+            tags.merge(chunkTags) { $1 }
             for state in try await ConsentState.query(on: req.db).filter(\.$candidate.$id ~~ ids)
                 .filter(\.$action ~~ [.granted, .confirmed, .renewed]).filter(\.$series == "").all()
             {
@@ -237,6 +160,55 @@ struct CandidatesController {
         return CSV.response(
             headers: headers, rows: rows,
             filename: "candidates\(described.isEmpty ? "" : "_" + described)_\(Dates.iso8601Day(req.now)).csv")
+    }
+
+    /// For the people `ids`: their applications (job title, outcome) among the jobs this user may see, and their
+    /// tags. Plain rows rather than models: decoding Fluent models is most of the list page's cost.
+    private func sideData(of ids: [UUID], access: Access, _ req: Request) async throws
+        -> (applications: [UUID: [(title: String, outcome: String)]], tags: [UUID: [String]])
+    {
+        struct ApplicationRow: Decodable {
+            var candidate_id: UUID
+            var title: String?
+            var outcome: String
+        }
+        struct TagRow: Decodable {
+            var candidate_id: UUID
+            var name: String
+        }
+        var applications: [UUID: [(title: String, outcome: String)]] = [:], tags: [UUID: [String]] = [:]
+        guard !ids.isEmpty else { return (applications, tags) }
+        let sql = req.db.sql()
+        var applicationsQuery = sql.select().column(SQLColumn("candidate_id", table: JobApplication.schema))
+            .column(SQLColumn("title", table: Job.schema)).column(SQLColumn("outcome", table: JobApplication.schema))
+            .from(JobApplication.schema)
+            .join(
+                Job.schema, method: SQLJoinMethod.left, on: SQLColumn("job_id", table: JobApplication.schema),
+                .equal, SQLColumn("id", table: Job.schema)
+            )
+            .where(SQLColumn("candidate_id", table: JobApplication.schema), .in, Self.list(ids))
+        if let visible = access.jobIDs {
+            applicationsQuery =
+                visible.isEmpty
+                ? applicationsQuery.where(SQLLiteral.boolean(false))
+                : applicationsQuery.where(
+                    SQLColumn("job_id", table: JobApplication.schema), .in, Self.list(Array(visible)))
+        }
+        for row in try await applicationsQuery.all(decoding: ApplicationRow.self) {
+            applications[row.candidate_id, default: []].append(
+                (row.title ?? req.t("candidate.spontaneous"), row.outcome))
+        }
+        let tagQuery = sql.select().column(SQLColumn("candidate_id", table: CandidateTag.schema))
+            .column(SQLColumn("name", table: Tag.schema)).from(CandidateTag.schema)
+            .join(
+                Tag.schema, on: SQLColumn("tag_id", table: CandidateTag.schema), .equal,
+                SQLColumn("id", table: Tag.schema)
+            )
+            .where(SQLColumn("candidate_id", table: CandidateTag.schema), .in, Self.list(ids))
+        for row in try await tagQuery.all(decoding: TagRow.self) {
+            tags[row.candidate_id, default: []].append(row.name)
+        }
+        return (applications, tags)
     }
 
     /// The people the filters select among those this user may see, and the search's ranking when there is one.

@@ -44,10 +44,9 @@ struct RetentionController {
         async throws -> Response
     {
         let retention = Retention(app: req.application, now: req.now)
-        let policy = try await RetentionPolicy.load(on: req.db)
-        let report = try await retention.run(dryRun: true)
-        let soon = try await retention.expiries(policy).filter { $0.expiry <= req.now + 30 * 86_400 }
-            .sorted { $0.expiry < $1.expiry }.prefix(50)
+        let dues = try await retention.expiries(try await RetentionPolicy.load(on: req.db))
+        let report = try await retention.run(dryRun: true, dues: dues)
+        let soon = dues.filter { $0.expiry <= req.now + 30 * 86_400 }.sorted { $0.expiry < $1.expiry }.prefix(50)
         let erased = Interaction.query(on: req.db).filter(\.$kind == .erased).filter(\.$detail == "retention")
         return try await req.page(
             "app/retention", title: req.t("retention.title"), status: status,

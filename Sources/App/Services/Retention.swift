@@ -124,21 +124,33 @@ struct Retention {
         "retention:\(id.uuidString.lowercased()):\(Dates.iso8601Day(expiry))"
     }
 
-    /// One pass: notices due, anonymisations due. `dryRun` counts without acting.
-    func run(dryRun: Bool = false) async throws -> Report {
+    /// One pass: notices due, anonymisations due. `dryRun` counts without acting; `dues` are the expiries when the
+    /// caller already read them.
+    func run(dryRun: Bool = false, dues: [Due]? = nil) async throws -> Report {
         let policy = try await RetentionPolicy.load(on: db)
         var report = Report()
         let composer = try await Composer(db: db, app: app, now: now).loadingCompany()
-        for person in try await expiries(policy) {
+        // Every notice ever sent, read once: when each went, by its dedupe key.
+        struct Sent: Decodable {
+            var dedupe_key: String
+            var created_at: Date
+        }
+        let sent = Dictionary(
+            try await db.sql().raw(
+                "SELECT dedupe_key, created_at FROM outbox WHERE kind = \(bind: MessageKind.retentionNotice.rawValue)"
+            ).all(decoding: Sent.self).map { ($0.dedupe_key, $0.created_at) }, uniquingKeysWith: { a, _ in a })
+        let grace = Double(policy.graceDays) * 86_400
+        let people: [Due]
+        if let dues { people = dues } else { people = try await expiries(policy) }
+        for person in people {
             if person.expiry > now && person.expiry <= now + 30 * 86_400 { report.expiringIn30Days += 1 }
             let key = Self.noticeKey(person.id, expiry: person.expiry)
-            let notice = try await OutboxMessage.query(on: db).filter(\.$dedupeKey == key).first()
-            let grace = Double(policy.graceDays) * 86_400
-            if notice == nil, person.hasEmail, person.expiry - Double(policy.noticeDays) * 86_400 <= now {
+            let noticeSentAt = sent[key]
+            if noticeSentAt == nil, person.hasEmail, person.expiry - Double(policy.noticeDays) * 86_400 <= now {
                 report.notices += 1
                 if !dryRun { try await sendNotice(person, key: key, grace: grace, composer: composer) }
             } else if person.expiry + grace <= now,
-                !person.hasEmail || (notice?.createdAt ?? now) + grace <= now
+                !person.hasEmail || (noticeSentAt ?? now) + grace <= now
             {
                 report.anonymised += 1
                 if !dryRun {
