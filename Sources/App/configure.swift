@@ -63,6 +63,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(QueueCampaignsCommand(), as: "queue-campaigns")
     app.asyncCommands.use(AuditCommand(), as: "audit")
     app.asyncCommands.use(PurgeCommand(), as: "purge")
+    app.asyncCommands.use(APITokenCommand(), as: "api-token")
 }
 
 /// Prepares the database for use: engine settings checked, migrations run. Called by `serve`, `demo`, `migrate`

@@ -27,6 +27,7 @@ extension Application {
         migrations.add(UpdateCandidatesAddErasedAt())
         migrations.add(CreateAuditLog())
         migrations.add(CreateSecondFactor())
+        migrations.add(CreateApiTokens())
     }
 }
 

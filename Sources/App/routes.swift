@@ -1,3 +1,4 @@
+import OpenAPIVapor
 import Vapor
 
 /// The route table, by area.
@@ -19,6 +20,14 @@ func routes(_ app: Application) throws {
             status: .ok, body: .init(string: try await req.application.metrics.render(db: req.db, now: req.now)))
         response.headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
         return response
+    }
+
+    do {  // the API: a token instead of a session, problem+json instead of pages; no CSRF token (no cookie)
+        let reference = APIReferenceController()
+        app.get("api", "v1", "openapi.yaml", use: reference.spec)
+        app.get("api", "v1", use: reference.page)
+        let transport = VaporTransport(routesBuilder: app.grouped(APIMiddleware()))
+        try APIService().registerHandlers(on: transport, serverURL: URL(string: "/api/v1")!)
     }
 
     let forms = app.grouped(CSRFMiddleware(maxBody: 1 << 20))
@@ -212,6 +221,10 @@ func routes(_ app: Application) throws {
         admins.get("company", use: admin.company)
         admins.post("company", use: admin.saveCompany)
         admins.get("audit", use: AuditController().list)
+        let tokens = ApiTokensController()
+        admins.get("api-tokens", use: tokens.list)
+        admins.post("api-tokens", use: tokens.create)
+        admins.post("api-tokens", ":id", "revoke", use: tokens.revoke)
         admins.get("retention", use: RetentionController().show)
         admins.post("retention", use: RetentionController().save)
         let security = SecurityController()

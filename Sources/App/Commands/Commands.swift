@@ -433,3 +433,38 @@ struct PurgeCommand: AsyncCommand {
                 + "\(report.expiringIn30Days) profile(s) expire within 30 days.")
     }
 }
+
+/// `vivier api-token create NAME --admin EMAIL [--scope read|write|admin]`: an API token for a script or another
+/// tool, printed once, on behalf of an admin (the UI does the same under Administration › API tokens).
+struct APITokenCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "action", help: "create") var action: String
+        @Argument(name: "name", help: "What the token is for (\"HRIS sync\")") var name: String
+        @Option(name: "admin", help: "Email of the admin the token acts for") var admin: String?
+        @Option(name: "scope", help: "read, write or admin (default read)") var scope: String?
+    }
+
+    var help: String { "Creates an API token: vivier api-token create NAME --admin EMAIL [--scope write]" }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard signature.action == "create" else {
+            throw Abort(.badRequest, reason: "unknown action '\(signature.action)'; use: create")
+        }
+        let app = context.application
+        try await prepareDatabase(app)
+        guard let scope = ApiToken.Scope(rawValue: signature.scope ?? "read") else {
+            throw Abort(.badRequest, reason: "--scope must be read, write or admin")
+        }
+        let name = signature.name.trimmed
+        guard (1...100).contains(name.count) else { throw Abort(.badRequest, reason: "the name needs 1 to 100 characters") }
+        guard let email = signature.admin.map(EmailAddress.normalize),
+            let user = try await User.query(on: app.db).filter(\.$email == email).first(), user.isAdmin, user.active
+        else { throw Abort(.badRequest, reason: "--admin must name an active admin's email") }
+        let (token, record) = try ApiToken.issue(name: name, scope: scope, by: user, now: app.clock.now())
+        try await record.create(on: app.db)
+        try await AuditLog.record(
+            .apiTokenCreated, actor: user, label: "command line", target: "api_token:\(try record.requireID().api)",
+            detail: "scope=\(scope.rawValue)", ip: "", on: app.db, now: app.clock.now())
+        context.console.print(token)
+    }
+}

@@ -555,7 +555,14 @@ struct CandidatesController {
         guard !name.isEmpty else {
             return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_empty", kind: .error)
         }
-        try await req.db.transaction { db in
+        try await Self.tag(id, with: name, by: access.user, on: req.db, now: req.now)
+        return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_added")
+    }
+
+    /// Tags a person (once; the tag is created the first time its name is used) and notes it on the timeline, then
+    /// refreshes the search index.
+    static func tag(_ id: UUID, with name: String, by user: User?, on db: any Database, now: Date) async throws {
+        try await db.transaction { db in
             var tag = try await Tag.query(on: db).filter(\.$name == name).first()
             if tag == nil {
                 tag = Tag(name: name)
@@ -569,11 +576,10 @@ struct CandidatesController {
             else { return }
             try await CandidateTag(candidateID: id, tagID: tagID).create(on: db)
             try await Interaction(
-                candidateID: id, applicationID: nil, actorID: access.user.id, kind: .tagAdded, detail: name, at: req.now
+                candidateID: id, applicationID: nil, actorID: user?.id, kind: .tagAdded, detail: name, at: now
             ).create(on: db)
         }
-        try await SearchIndex.refresh(candidateID: id, on: req.db)
-        return req.redirect(to: SiteURL.candidate(id), flash: "flash.tag_added")
+        try await SearchIndex.refresh(candidateID: id, on: db)
     }
 
     @Sendable func removeTag(req: Request) async throws -> Response {

@@ -71,17 +71,21 @@ struct InterviewController {
         return req.redirect(to: back(req), flash: "flash.no_show_recorded")
     }
 
-    /// Stores the interview, notes it on the timeline and queues what the candidate must receive: one transaction.
     private func save(_ interview: Interview, detail: String, by access: Access, _ req: Request) async throws {
-        try await req.db.transaction { db in
+        try await Self.store(interview, detail: detail, by: access.user, app: req.application, now: req.now)
+    }
+
+    /// Stores the interview, notes it on the timeline and queues what the candidate must receive: one transaction.
+    static func store(_ interview: Interview, detail: String, by user: User?, app: Application, now: Date) async throws {
+        try await app.db.transaction { db in
             try await interview.save(on: db)
             let application = try await interview.$application.get(on: db)
             try await Interaction(
-                candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
+                candidateID: application.$candidate.id, applicationID: application.id, actorID: user?.id,
                 kind: .message,
-                detail: detail, at: req.now
+                detail: detail, at: now
             ).create(on: db)
-            try await Invitation.queue(interview, composer: Composer(db: db, app: req.application, now: req.now))
+            try await Invitation.queue(interview, composer: Composer(db: db, app: app, now: now))
         }
     }
 

@@ -119,27 +119,35 @@ struct PipelineController {
         guard application.outcome == .active || application.outcome == .hired else {
             throw Abort(.conflict, reason: req.t("error.application_closed"))
         }
-        let previous = try await application.$stage.get(on: req.db)
-        if previous?.id != target.id {
-            try await req.db.transaction { db in
-                application.$stage.id = stageID
-                application.stageEnteredAt = req.now
-                if target.kind == .hired {
-                    application.outcome = .hired
-                    application.decidedAt = req.now
-                } else if application.outcome == .hired {
-                    application.outcome = .active
-                    application.decidedAt = nil
-                }
-                try await application.save(on: db)
-                try await Interaction(
-                    candidateID: application.$candidate.id, applicationID: application.id, actorID: access.user.id,
-                    kind: .stageChanged,
-                    detail: "\(previous?.name(in: req.language) ?? "—") → \(target.name(in: req.language))", at: req.now
-                ).create(on: db)
-            }
-        }
+        try await Self.move(application, to: target, by: access.user, on: req.db, now: req.now, language: req.language)
         return req.redirect(to: back(form.back, application), flash: "flash.moved")
+    }
+
+    /// Moves an open (or hired) application to `target`, a stage of its job, and notes it on the timeline; the hired
+    /// stage closes it as hired, leaving that stage reopens it.
+    static func move(
+        _ application: JobApplication, to target: Stage, by user: User?, on db: any Database, now: Date,
+        language: Language
+    ) async throws {
+        let previous = try await application.$stage.get(on: db)
+        guard previous?.id != target.id else { return }
+        try await db.transaction { db in
+            application.$stage.id = try target.requireID()
+            application.stageEnteredAt = now
+            if target.kind == .hired {
+                application.outcome = .hired
+                application.decidedAt = now
+            } else if application.outcome == .hired {
+                application.outcome = .active
+                application.decidedAt = nil
+            }
+            try await application.save(on: db)
+            try await Interaction(
+                candidateID: application.$candidate.id, applicationID: application.id, actorID: user?.id,
+                kind: .stageChanged,
+                detail: "\(previous?.name(in: language) ?? "—") → \(target.name(in: language))", at: now
+            ).create(on: db)
+        }
     }
 
     struct CloseForm: Content {

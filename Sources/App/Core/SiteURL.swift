@@ -8,6 +8,7 @@ enum SiteURL {
     static let boardFeed = "/careers/feed.xml"
     static let outbox = "/app/outbox"
     static let audit = "/app/audit"
+    static let apiTokens = "/app/api-tokens"
     static let loginCode = "/login/code"
     static let security = "/app/security"
     static let retention = "/app/retention"

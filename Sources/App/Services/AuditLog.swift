@@ -17,6 +17,8 @@ enum AuditLog {
         case userCreated = "user_created"
         case userChanged = "user_changed"
         case settingsChanged = "settings_changed"
+        case apiTokenCreated = "api_token_created"
+        case apiTokenRevoked = "api_token_revoked"
     }
 
     /// Appends an event at the end of the chain. Two writers racing for the same position: the second one's insert

@@ -1,0 +1,135 @@
+import Crypto
+import Fluent
+import Vapor
+
+/// The request being answered, for the generated handlers, which see only their typed input.
+enum APIContext {
+    @TaskLocal static var request: Request?
+    @TaskLocal static var token: ApiToken?
+}
+
+/// In front of every `/api/v1` operation: the token and its scope, the body read once (size-limited), the
+/// `Idempotency-Key` of a POST, and every error answered as problem+json.
+struct APIMiddleware: AsyncMiddleware {
+    static let maxBody = 1 << 20
+    /// How long a key is remembered.
+    static let idempotencyWindow: TimeInterval = 86_400
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            let token = try await authenticate(request)
+            if request.method == .POST {
+                // The generated handlers stream the body; a request without one must not reach them.
+                guard let body = try await request.body.collect(max: Self.maxBody).get(), body.readableBytes > 0
+                else { throw Problem(.badRequest, "This operation needs a JSON body.") }
+                if let key = request.headers.first(name: "Idempotency-Key") {
+                    return try await idempotent(request, key: key, body: body, token: token, next: next)
+                }
+            }
+            return try await run(request, token: token, next: next)
+        } catch {
+            return Self.problem(error, request)
+        }
+    }
+
+    static func problem(_ error: any Error, _ request: Request) -> Response {
+        if let abort = error as? any AbortError, abort.status == .payloadTooLarge {
+            return Problem(.payloadTooLarge, "The body may be at most \(maxBody / 1024) KiB.").response()
+        }
+        return Problem.from(error, logger: request.logger).response()
+    }
+
+    private func run(_ request: Request, token: ApiToken, next: any AsyncResponder) async throws -> Response {
+        try await APIContext.$request.withValue(request) {
+            try await APIContext.$token.withValue(token) { try await next.respond(to: request) }
+        }
+    }
+
+    /// The token named by the bearer header, alive and allowed to do this.
+    private func authenticate(_ request: Request) async throws -> ApiToken {
+        guard let presented = request.headers.bearerAuthorization?.token,
+            let token = try await ApiToken.query(on: request.db).filter(\.$tokenHash == Tokens.hash(presented))
+                .filter(\.$revokedAt == nil).first()
+        else {
+            throw Problem(
+                .unauthorized,
+                "Send a valid API token as `Authorization: Bearer <token>`; an admin creates one under Administration › API tokens."
+            )
+        }
+        let needed = Self.scope(for: request)
+        guard token.scope >= needed else {
+            throw Problem(
+                .forbidden, "This token may \(token.scope.rawValue); this request needs a \(needed.rawValue) token.")
+        }
+        // Written at most once a minute: a busy integration must not turn every read into a write.
+        let now = request.now
+        if token.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
+            token.lastUsedAt = now
+            try await token.save(on: request.db)
+        }
+        return token
+    }
+
+    static func scope(for request: Request) -> ApiToken.Scope {
+        if request.method == .GET || request.method == .HEAD { return .read }
+        return request.url.path.hasSuffix("/suppressions") ? .admin : .write
+    }
+
+    /// Runs the request once per key: a retry with the same body gets the first answer again, another body with
+    /// the same key is refused, and a retry while the first is still running is told so.
+    private func idempotent(
+        _ request: Request, key: String, body: ByteBuffer, token: ApiToken, next: any AsyncResponder
+    ) async throws -> Response {
+        guard (1...200).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
+            throw Problem.invalid("header.Idempotency-Key", "1 to 200 ASCII characters.")
+        }
+        let tokenID = try token.requireID()
+        var hasher = SHA256()
+        hasher.update(data: Data("\(request.method.rawValue) \(request.url.path)?\(request.url.query ?? "")\n".utf8))
+        hasher.update(data: Data(body.readableBytesView))
+        let requestHash = hasher.finalize().hexString
+        let db = request.db
+        try await IdempotencyRecord.query(on: db).filter(\.$token.$id == tokenID).filter(\.$key == key)
+            .filter(\.$createdAt < request.now - Self.idempotencyWindow).delete()
+        let record = IdempotencyRecord(tokenID: tokenID, key: key, requestHash: requestHash, now: request.now)
+        do {
+            try await record.create(on: db)
+        } catch {
+            guard
+                let first = try await IdempotencyRecord.query(on: db).filter(\.$token.$id == tokenID)
+                    .filter(\.$key == key).first()
+            else { throw error }
+            guard first.requestHash == requestHash else {
+                throw Problem(
+                    .unprocessableEntity,
+                    "This Idempotency-Key was already used for another request; use a new key for a new request.",
+                    errors: [.init(field: "header.Idempotency-Key", reason: "Already used with another body.")])
+            }
+            guard let status = first.status else {
+                throw Problem(.conflict, "The first request with this Idempotency-Key is still running; retry later.")
+            }
+            let replay = Response(status: HTTPResponseStatus(statusCode: status))
+            if let type = first.contentType { replay.headers.replaceOrAdd(name: .contentType, value: type) }
+            replay.body = .init(string: first.body ?? "")
+            replay.headers.replaceOrAdd(name: "Idempotent-Replayed", value: "true")
+            return replay
+        }
+        let response: Response
+        do {
+            response = try await run(request, token: token, next: next)
+        } catch {
+            response = Self.problem(error, request)
+        }
+        if response.status.code >= 500 {
+            // Nothing was done for sure: the same key may try again.
+            try? await record.delete(on: db)
+            return response
+        }
+        let stored = try await response.body.collect(on: request.eventLoop).get()
+        record.status = Int(response.status.code)
+        record.contentType = response.headers.first(name: .contentType)
+        record.body = stored.map { String(buffer: $0) } ?? ""
+        try await record.save(on: db)
+        return response
+    }
+}

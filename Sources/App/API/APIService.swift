@@ -1,0 +1,110 @@
+import Fluent
+import Foundation
+import OpenAPIRuntime
+import Vapor
+import VivierAPI
+import VivierCore
+
+/// `/api/v1`: the operations of `Resources/API/openapi.yaml`, whose types and routing are generated from it. Each
+/// operation checks what the contract cannot say (lengths, addresses, states), then calls the same services as
+/// the recruiter UI, so an application posted here is acknowledged exactly like one from the career site.
+struct APIService: APIProtocol {
+    /// The request being answered and the token it carries (set by `APIMiddleware`).
+    var context: (request: Request, token: ApiToken) {
+        get throws {
+            guard let request = APIContext.request, let token = APIContext.token else {
+                throw Problem(.internalServerError, "The API was called outside its middleware.")
+            }
+            return (request, token)
+        }
+    }
+
+    /// The admin who created the token: what the API does is on the timeline in their name.
+    func actor(_ token: ApiToken, on db: any Database) async throws -> User? {
+        try await User.find(token.$createdBy.id, on: db)
+    }
+
+    static func id(_ raw: String, _ what: String) throws -> UUID {
+        guard let id = UUID(uuidString: raw) else { throw Problem.notFound(what) }
+        return id
+    }
+}
+
+/// A position in a list: the sort date and id of the last record of the page before.
+struct Cursor: Equatable {
+    var at: Date
+    var id: UUID
+
+    init(at: Date, id: UUID) {
+        self.at = at
+        self.id = id
+    }
+
+    init?(_ raw: String) {
+        guard let data = Data(base64URL: raw), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: "|")
+        guard parts.count == 2, let bits = UInt64(parts[0], radix: 16), let id = UUID(uuidString: String(parts[1]))
+        else { return nil }
+        self.at = Date(timeIntervalSince1970: Double(bitPattern: bits))
+        self.id = id
+    }
+
+    /// The exact bits of the date, so the next page starts exactly after it.
+    var encoded: String {
+        Data("\(String(at.timeIntervalSince1970.bitPattern, radix: 16))|\(id.uuidString.lowercased())".utf8)
+            .base64URLEncoded
+    }
+
+    static func parse(_ raw: String?) throws -> Cursor? {
+        guard let raw else { return nil }
+        guard let cursor = Cursor(raw) else {
+            throw Problem.invalid("query.cursor", "Not a cursor from this API: pass the `next_cursor` of a page.")
+        }
+        return cursor
+    }
+}
+
+/// One page of a keyset-paginated list: ordered by a date then the id, so records added meanwhile never shift it.
+struct Paging {
+    var cursor: Cursor?
+    var limit: Int
+    var newestFirst = false
+
+    init(cursor: String?, limit: Int?, newestFirst: Bool = false) throws {
+        self.cursor = try Cursor.parse(cursor)
+        let limit = limit ?? 50
+        guard (1...200).contains(limit) else { throw Problem.invalid("query.limit", "Between 1 and 200.") }
+        self.limit = limit
+        self.newestFirst = newestFirst
+    }
+
+    /// `query` from the cursor on, one record more than a page to know whether another page follows.
+    func apply<M: Model>(_ query: QueryBuilder<M>, dateKey: FieldKey = "created_at") -> QueryBuilder<M> {
+        let at = DatabaseQuery.Field.path([dateKey], schema: M.schemaOrAlias)
+        let id = DatabaseQuery.Field.path([.id], schema: M.schemaOrAlias)
+        if let cursor {
+            let beyond: DatabaseQuery.Filter.Method = newestFirst ? .lessThan : .greaterThan
+            query.group(.or) { or in
+                or.filter(at, beyond, .bind(cursor.at))
+                or.group(.and) { same in
+                    same.filter(at, .equal, .bind(cursor.at))
+                    same.filter(id, beyond, .bind(cursor.id))
+                }
+            }
+        }
+        let direction: DatabaseQuery.Sort.Direction = newestFirst ? .descending : .ascending
+        return query.sort(at, direction).sort(id, direction).limit(limit + 1)
+    }
+
+    /// The page's records and the cursor of the next page, if there is one.
+    func split<M: Model>(_ rows: [M], date: (M) -> Date?) throws -> (rows: [M], next: String?) where M.IDValue == UUID {
+        guard rows.count > limit else { return (rows, nil) }
+        let page = Array(rows.prefix(limit))
+        let last = page[page.count - 1]
+        return (page, Cursor(at: date(last) ?? .distantPast, id: try last.requireID()).encoded)
+    }
+}
+
+extension UUID {
+    var api: String { uuidString.lowercased() }
+}
