@@ -27,7 +27,8 @@ func routes(_ app: Application) throws {
         app.get("api", "v1", "openapi.yaml", use: reference.spec)
         app.get("api", "v1", use: reference.page)
         let transport = VaporTransport(routesBuilder: app.grouped(APIMiddleware()))
-        try APIService().registerHandlers(on: transport, serverURL: URL(string: "/api/v1")!)
+        try APIService().registerHandlers(
+            on: transport, serverURL: URL(string: "/api/v1")!, configuration: .init(dateTranscoder: APIDates()))
     }
 
     let forms = app.grouped(CSRFMiddleware(maxBody: 1 << 20))

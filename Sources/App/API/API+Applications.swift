@@ -100,7 +100,7 @@ extension APIService {
         let reason = ClosingReason(rawValue: body.reason.rawValue)!
         let actor = try await actor(token, on: req.db)
         let app = req.application, now = req.now
-        try await req.db.transaction { db in
+        try await req.db.writeTransaction { db in
             try await PipelineController.close(
                 application, outcome: .rejected, decision: (reason, (body.note ?? "").trimmed, 0),
                 notify: body.notify ?? true, by: actor, composer: Composer(db: db, app: app, now: now))

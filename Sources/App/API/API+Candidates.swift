@@ -8,7 +8,10 @@ extension APIService {
         let (req, _) = try context
         let paging = try Paging(cursor: input.query.cursor, limit: input.query.limit)
         var query = Candidate.query(on: req.db).filter(\.$erasedAt == nil).filter(\.$mergedInto.$id == nil)
-        if let email = input.query.email { query = query.filter(\.$email == EmailAddress.normalize(email)) }
+        if let email = input.query.email {
+            guard email.count <= 254 else { throw Problem.invalid("query.email", "At most 254 characters.") }
+            query = query.filter(\.$email == EmailAddress.normalize(email))
+        }
         let (people, next) = try paging.split(try await paging.apply(query).all(), date: \.createdAt)
         let tags = try await Self.tags(of: people.compactMap(\.id), on: req.db)
         return .ok(
@@ -47,7 +50,7 @@ extension APIService {
         person.location = (new.location ?? "").trimmed
         let actor = try await actor(token, on: req.db)
         let now = req.now
-        try await req.db.transaction { db in
+        try await req.db.writeTransaction { db in
             try await person.create(on: db)
             try await Interaction(
                 candidateID: try person.requireID(), applicationID: nil, actorID: actor?.id, kind: .note,
@@ -80,7 +83,7 @@ extension APIService {
         let body = new.body.trimmed.replacingOccurrences(of: "\r\n", with: "\n")
         let note = Note(candidateID: id, authorID: actor?.id, body: body, at: req.now)
         let now = req.now
-        try await req.db.transaction { db in
+        try await req.db.writeTransaction { db in
             try await note.create(on: db)
             try await Interaction(
                 candidateID: id, applicationID: nil, actorID: actor?.id, kind: .note,

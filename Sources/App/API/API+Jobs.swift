@@ -39,7 +39,7 @@ extension APIService {
         try check.check()
         let author = try await actor(token, on: req.db)
         let now = req.now
-        let created = try await req.db.transaction { db -> Job in
+        let created = try await req.db.writeTransaction { db -> Job in
             let job = Job(
                 title: new.title.trimmed, slug: try await JobsController.uniqueSlug(for: new.title, excluding: nil, on: db),
                 department: new.department?.trimmed ?? "", location: new.location?.trimmed ?? "",

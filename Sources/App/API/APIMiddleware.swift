@@ -33,10 +33,33 @@ struct APIMiddleware: AsyncMiddleware {
     }
 
     static func problem(_ error: any Error, _ request: Request) -> Response {
+        // A path the API serves, asked with another method: 405 and what it allows (RFC 9110 §15.5.6).
+        if request.route == nil, (error as? any AbortError)?.status == .notFound {
+            let allowed = allowedMethods(for: request.url.path, in: request.application.routes)
+            if !allowed.isEmpty {
+                let response = Problem(
+                    .methodNotAllowed, "This path answers \(allowed.joined(separator: ", ")) only."
+                ).response()
+                response.headers.replaceOrAdd(name: .allow, value: allowed.joined(separator: ", "))
+                return response
+            }
+        }
         if let abort = error as? any AbortError, abort.status == .payloadTooLarge {
             return Problem(.payloadTooLarge, "The body may be at most \(maxBody / 1024) KiB.").response()
         }
         return Problem.from(error, logger: request.logger).response()
+    }
+
+    static func allowedMethods(for path: String, in routes: Routes) -> [String] {
+        let segments = path.split(separator: "/").map(String.init)
+        let methods = routes.all.filter { route in
+            route.path.count == segments.count
+                && zip(route.path, segments).allSatisfy { component, segment in
+                    if case .constant(let constant) = component { return constant == segment }
+                    return true
+                }
+        }.map(\.method.rawValue)
+        return Set(methods).sorted()
     }
 
     private func run(_ request: Request, token: ApiToken, next: any AsyncResponder) async throws -> Response {
@@ -125,7 +148,9 @@ struct APIMiddleware: AsyncMiddleware {
             try? await record.delete(on: db)
             return response
         }
+        // Read once to be kept, then answered from the copy: a streamed body cannot be read twice.
         let stored = try await response.body.collect(on: request.eventLoop).get()
+        response.body = stored.map { .init(buffer: $0) } ?? .empty
         record.status = Int(response.status.code)
         record.contentType = response.headers.first(name: .contentType)
         record.body = stored.map { String(buffer: $0) } ?? ""

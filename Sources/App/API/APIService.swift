@@ -108,3 +108,76 @@ struct Paging {
 extension UUID {
     var api: String { uuidString.lowercased() }
 }
+
+/// RFC 3339 dates as the API reads and writes them: written in UTC to the second, read with or without fractional
+/// seconds and in any offset.
+struct APIDates: DateTranscoder {
+    func encode(_ date: Date) throws -> String {
+        date.formatted(Date.ISO8601FormatStyle())
+    }
+
+    func decode(_ text: String) throws -> Date {
+        guard let date = Self.parse(text) else {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [], debugDescription: "Expected an RFC 3339 date-time, e.g. 2026-12-03T14:30:00+01:00."))
+        }
+        return date
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` (RFC 3339 §5.6), read field by field: any year, any offset.
+    static func parse(_ text: String) -> Date? {
+        let chars = Array(text.utf8)
+        func number(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= chars.count else { return nil }
+            var value = 0
+            for c in chars[from..<from + count] {
+                guard (48...57).contains(c) else { return nil }
+                value = value * 10 + Int(c - 48)
+            }
+            return value
+        }
+        func char(_ at: Int, _ expected: String) -> Bool {
+            at < chars.count && expected.utf8.contains(chars[at])
+        }
+        guard let year = number(0, 4), char(4, "-"), let month = number(5, 2), char(7, "-"), let day = number(8, 2),
+            char(10, "Tt "), let hour = number(11, 2), char(13, ":"), let minute = number(14, 2), char(16, ":"),
+            let second = number(17, 2), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60,
+            second <= 60
+        else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if char(index, ".") {
+            var scale = 0.1
+            index += 1
+            let start = index
+            while let digit = number(index, 1) {
+                fraction += Double(digit) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index > start else { return nil }
+        }
+        var offset = 0
+        if char(index, "Zz") {
+            index += 1
+        } else if char(index, "+-"), let h = number(index + 1, 2), char(index + 3, ":"), let m = number(index + 4, 2),
+            h < 24, m < 60
+        {
+            offset = (h * 3600 + m * 60) * (chars[index] == UInt8(ascii: "-") ? -1 : 1)
+            index += 6
+        } else {
+            return nil
+        }
+        guard index == chars.count else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(
+            year: year, month: month, day: day, hour: hour, minute: minute, second: min(second, 59))
+        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day else {
+            return nil
+        }
+        return date.addingTimeInterval(fraction - Double(offset))
+    }
+}
+}

@@ -51,7 +51,9 @@ struct Problem: Error, Encodable {
                 }
                 return from(decoding, in: server.requestBody == nil ? "query" : "body")
             }
-            if server.underlyingError is any AbortError { return from(server.underlyingError, logger: logger) }
+            if server.underlyingError is any AbortError || server.httpStatus.code >= 500 {
+                return from(server.underlyingError, logger: logger)
+            }
             // What the generated server refused before our code ran: a missing or malformed parameter, header or
             // content type. Its own words name the part.
             let cause = server.causeDescription
@@ -61,7 +63,8 @@ struct Problem: Error, Encodable {
             if cause.localizedCaseInsensitiveContains("accept") {
                 return Problem(.notAcceptable, "This operation answers in application/json only. (\(cause))")
             }
-            return Problem(.badRequest, "\(cause): \(server.underlyingError)")
+            return Problem(
+                HTTPResponseStatus(statusCode: server.httpStatus.code), "\(cause): \(server.underlyingError)")
         case let abort as any AbortError:
             return Problem(abort.status, abort.reason)
         default:

@@ -562,7 +562,7 @@ struct CandidatesController {
     /// Tags a person (once; the tag is created the first time its name is used) and notes it on the timeline, then
     /// refreshes the search index.
     static func tag(_ id: UUID, with name: String, by user: User?, on db: any Database, now: Date) async throws {
-        try await db.transaction { db in
+        try await db.writeTransaction { db in
             var tag = try await Tag.query(on: db).filter(\.$name == name).first()
             if tag == nil {
                 tag = Tag(name: name)

@@ -77,7 +77,7 @@ struct InterviewController {
 
     /// Stores the interview, notes it on the timeline and queues what the candidate must receive: one transaction.
     static func store(_ interview: Interview, detail: String, by user: User?, app: Application, now: Date) async throws {
-        try await app.db.transaction { db in
+        try await app.db.writeTransaction { db in
             try await interview.save(on: db)
             let application = try await interview.$application.get(on: db)
             try await Interaction(

@@ -131,7 +131,7 @@ struct PipelineController {
     ) async throws {
         let previous = try await application.$stage.get(on: db)
         guard previous?.id != target.id else { return }
-        try await db.transaction { db in
+        try await db.writeTransaction { db in
             application.$stage.id = try target.requireID()
             application.stageEnteredAt = now
             if target.kind == .hired {
