@@ -41,7 +41,8 @@ extension APIService {
         let now = req.now
         let created = try await req.db.writeTransaction { db -> Job in
             let job = Job(
-                title: new.title.trimmed, slug: try await JobsController.uniqueSlug(for: new.title, excluding: nil, on: db),
+                title: new.title.trimmed,
+                slug: try await JobsController.uniqueSlug(for: new.title, excluding: nil, on: db),
                 department: new.department?.trimmed ?? "", location: new.location?.trimmed ?? "",
                 contractType: Job.Contract(rawValue: new.contractType?.rawValue ?? "cdi")!,
                 remotePolicy: Job.Remote(rawValue: new.remotePolicy?.rawValue ?? "onsite")!,

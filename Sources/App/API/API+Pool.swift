@@ -20,12 +20,14 @@ extension APIService {
         let now = req.now
         if body.action == .withdrawn {
             try await req.db.writeTransaction { db in
-                try await ConsentLedger.record(purpose, .withdrawn, for: id, channel: .api, language: language, on: db, now: now)
+                try await ConsentLedger.record(
+                    purpose, .withdrawn, for: id, channel: .api, language: language, on: db, now: now)
             }
         } else {
             let app = req.application
             try await req.db.writeTransaction { db in
-                try await ConsentLedger.record(purpose, .granted, for: id, channel: .api, language: language, on: db, now: now)
+                try await ConsentLedger.record(
+                    purpose, .granted, for: id, channel: .api, language: language, on: db, now: now)
                 // A newsletter needs the person's own confirmation by email before anything is sent.
                 try await Newsletter.requestConfirmation(
                     of: [purpose], for: person, composer: Composer(db: db, app: app, now: now))

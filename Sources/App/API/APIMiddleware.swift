@@ -50,6 +50,14 @@ struct APIMiddleware: AsyncMiddleware {
         return Problem.from(error, logger: request.logger).response()
     }
 
+    /// What makes two requests "the same" for an idempotency key: method, path, query and body, byte for byte.
+    static func requestHash(method: String, path: String, query: String?, body: [UInt8]) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Data("\(method) \(path)?\(query ?? "")\n".utf8))
+        hasher.update(data: body)
+        return hasher.finalize().hexString
+    }
+
     static func allowedMethods(for path: String, in routes: Routes) -> [String] {
         let segments = path.split(separator: "/").map(String.init)
         let methods = routes.all.filter { route in
@@ -107,10 +115,9 @@ struct APIMiddleware: AsyncMiddleware {
             throw Problem.invalid("header.Idempotency-Key", "1 to 200 ASCII characters.")
         }
         let tokenID = try token.requireID()
-        var hasher = SHA256()
-        hasher.update(data: Data("\(request.method.rawValue) \(request.url.path)?\(request.url.query ?? "")\n".utf8))
-        hasher.update(data: Data(body.readableBytesView))
-        let requestHash = hasher.finalize().hexString
+        let requestHash = Self.requestHash(
+            method: request.method.rawValue, path: request.url.path, query: request.url.query,
+            body: Array(body.readableBytesView))
         let db = request.db
         try await IdempotencyRecord.query(on: db).filter(\.$token.$id == tokenID).filter(\.$key == key)
             .filter(\.$createdAt < request.now - Self.idempotencyWindow).delete()

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import OpenAPIRuntime
+import SQLKit
 import Vapor
 import VivierAPI
 import VivierCore
@@ -78,22 +79,27 @@ struct Paging {
         self.newestFirst = newestFirst
     }
 
-    /// `query` from the cursor on, one record more than a page to know whether another page follows.
+    /// `query` from the cursor on, one record more than a page to know whether another page follows. The position is
+    /// compared with the cursor row's own stored values, read in the same statement: a date that went through a
+    /// Double and back could miss its row by one unit in the last place (the cursor's date is the fallback when that
+    /// row is gone).
     func apply<M: Model>(_ query: QueryBuilder<M>, dateKey: FieldKey = "created_at") -> QueryBuilder<M> {
-        let at = DatabaseQuery.Field.path([dateKey], schema: M.schemaOrAlias)
-        let id = DatabaseQuery.Field.path([.id], schema: M.schemaOrAlias)
+        let table = M.schemaOrAlias, column = dateKey.description
         if let cursor {
-            let beyond: DatabaseQuery.Filter.Method = newestFirst ? .lessThan : .greaterThan
-            query.group(.or) { or in
-                or.filter(at, beyond, .bind(cursor.at))
-                or.group(.and) { same in
-                    same.filter(at, .equal, .bind(cursor.at))
-                    same.filter(id, beyond, .bind(cursor.id))
-                }
-            }
+            let beyond = newestFirst ? "<" : ">"
+            query.filter(
+                .custom(
+                    SQLQueryString(
+                        """
+                        (\(ident: table).\(ident: column), \(ident: table).id) \(unsafeRaw: beyond) (
+                          COALESCE((SELECT cursor_row.\(ident: column) FROM \(ident: table) cursor_row
+                                    WHERE cursor_row.id = \(bind: cursor.id)), \(bind: cursor.at)),
+                          \(bind: cursor.id))
+                        """)))
         }
         let direction: DatabaseQuery.Sort.Direction = newestFirst ? .descending : .ascending
-        return query.sort(at, direction).sort(id, direction).limit(limit + 1)
+        return query.sort(.path([dateKey], schema: table), direction).sort(.path([.id], schema: table), direction)
+            .limit(limit + 1)
     }
 
     /// The page's records and the cursor of the next page, if there is one.
@@ -120,7 +126,8 @@ struct APIDates: DateTranscoder {
         guard let date = Self.parse(text) else {
             throw DecodingError.dataCorrupted(
                 .init(
-                    codingPath: [], debugDescription: "Expected an RFC 3339 date-time, e.g. 2026-12-03T14:30:00+01:00."))
+                    codingPath: [], debugDescription: "Expected an RFC 3339 date-time, e.g. 2026-12-03T14:30:00+01:00.")
+            )
         }
         return date
     }
@@ -179,5 +186,4 @@ struct APIDates: DateTranscoder {
         }
         return date.addingTimeInterval(fraction - Double(offset))
     }
-}
 }

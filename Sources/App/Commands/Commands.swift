@@ -456,7 +456,9 @@ struct APITokenCommand: AsyncCommand {
             throw Abort(.badRequest, reason: "--scope must be read, write or admin")
         }
         let name = signature.name.trimmed
-        guard (1...100).contains(name.count) else { throw Abort(.badRequest, reason: "the name needs 1 to 100 characters") }
+        guard (1...100).contains(name.count) else {
+            throw Abort(.badRequest, reason: "the name needs 1 to 100 characters")
+        }
         guard let email = signature.admin.map(EmailAddress.normalize),
             let user = try await User.query(on: app.db).filter(\.$email == email).first(), user.isAdmin, user.active
         else { throw Abort(.badRequest, reason: "--admin must name an active admin's email") }

@@ -78,7 +78,9 @@ struct APIReferenceController {
                 return type
             }
             if let types = node["type"] as? [Any] { return types.map { "\($0)" }.joined(separator: " | ") }
-            if let all = node["allOf"] as? [Any] { return all.map(typeName).filter { !$0.isEmpty }.joined(separator: " + ") }
+            if let all = node["allOf"] as? [Any] {
+                return all.map(typeName).filter { !$0.isEmpty }.joined(separator: " + ")
+            }
             return "object"
         }
 
@@ -99,8 +101,9 @@ struct APIReferenceController {
                 if let json = content["application/json"] as? [String: Any] {
                     let schema = resolve(json["schema"], in: schemas)
                     let required = Set(schema["required"] as? [String] ?? [])
-                    for (name, property) in (schema["properties"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key })
-                    {
+                    for (name, property) in (schema["properties"] as? [String: Any] ?? [:]).sorted(by: {
+                        $0.key < $1.key
+                    }) {
                         let node = property as? [String: Any] ?? [:]
                         body.append(
                             Field(
@@ -110,14 +113,16 @@ struct APIReferenceController {
                 }
                 let responses = operation["responses"] as? [String: Any] ?? [:]
                 let success = responses.keys.filter { $0.hasPrefix("2") }.sorted().first ?? ""
-                let successSchema = (((responses[success] as? [String: Any])?["content"] as? [String: Any])?[
-                    "application/json"] as? [String: Any])?["schema"]
+                let successSchema =
+                    (((responses[success] as? [String: Any])?["content"] as? [String: Any])?[
+                        "application/json"] as? [String: Any])?["schema"]
                 let tag = (operation["tags"] as? [String])?.first ?? "other"
                 let scope =
                     method == "get" ? "read" : path.hasSuffix("/suppressions") ? "admin" : "write"
                 sections[tag, default: []].append(
                     Operation(
-                        id: operation["operationId"] as? String ?? "", method: method.uppercased(), path: "/api/v1" + path,
+                        id: operation["operationId"] as? String ?? "", method: method.uppercased(),
+                        path: "/api/v1" + path,
                         summary: (operation["summary"] as? String ?? "").trimmed, scope: scope, parameters: parameters,
                         body: body, answer: "\(success) \(typeName(successSchema))"))
             }

@@ -76,7 +76,8 @@ struct InterviewController {
     }
 
     /// Stores the interview, notes it on the timeline and queues what the candidate must receive: one transaction.
-    static func store(_ interview: Interview, detail: String, by user: User?, app: Application, now: Date) async throws {
+    static func store(_ interview: Interview, detail: String, by user: User?, app: Application, now: Date) async throws
+    {
         try await app.db.writeTransaction { db in
             try await interview.save(on: db)
             let application = try await interview.$application.get(on: db)

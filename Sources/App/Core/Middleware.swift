@@ -36,7 +36,7 @@ struct ErrorPageMiddleware: AsyncMiddleware {
         } catch let abort as any AbortError where abort.status.code / 100 == 3 {
             // A redirect thrown as an error (`Abort.redirect`): sent on as is.
             return Response(status: abort.status, headers: abort.headers)
-        } catch where request.url.path.hasPrefix("/api/") {
+        } catch  where request.url.path.hasPrefix("/api/") {
             return APIMiddleware.problem(error, request)
         } catch {
             let status = (error as? any AbortError)?.status ?? .internalServerError

@@ -26,7 +26,8 @@ struct CreateApiTokens: AsyncMigration {
             .field("body", .string)
             .unique(on: "token_id", "key")
             .create()
-        try await database.createIndex("idempotency_keys_created", on: IdempotencyRecord.schema, columns: ["created_at"])
+        try await database.createIndex(
+            "idempotency_keys_created", on: IdempotencyRecord.schema, columns: ["created_at"])
     }
 
     func revert(on database: any Database) async throws {

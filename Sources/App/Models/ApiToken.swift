@@ -39,7 +39,8 @@ final class ApiToken: Model, @unchecked Sendable {
     }
 
     /// A new token: `viv_` and 256 random bits, and the record that knows it by its hash only.
-    static func issue(name: String, scope: Scope, by user: User, now: Date) throws -> (token: String, record: ApiToken) {
+    static func issue(name: String, scope: Scope, by user: User, now: Date) throws -> (token: String, record: ApiToken)
+    {
         let token = "viv_" + Tokens.random()
         let record = ApiToken(
             name: name, scope: scope, createdBy: try user.requireID(), tokenHash: Tokens.hash(token),
