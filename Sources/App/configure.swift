@@ -64,6 +64,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(AuditCommand(), as: "audit")
     app.asyncCommands.use(PurgeCommand(), as: "purge")
     app.asyncCommands.use(APITokenCommand(), as: "api-token")
+    app.asyncCommands.use(ImportCommand(), as: "import")
 }
 
 /// Prepares the database for use: engine settings checked, migrations run. Called by `serve`, `demo`, `migrate`

@@ -28,6 +28,7 @@ extension Application {
         migrations.add(CreateAuditLog())
         migrations.add(CreateSecondFactor())
         migrations.add(CreateApiTokens())
+        migrations.add(CreateImports())
     }
 }
 

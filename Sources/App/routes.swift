@@ -7,6 +7,8 @@ func routes(_ app: Application) throws {
         try await req.db.sql().raw("SELECT 1").run()
         return Response(status: .ok, body: .init(string: "ok\n"))
     }
+    // Liveness: the process answers, whatever the database does (for a supervisor; /healthz is readiness).
+    app.get("livez") { _ in "ok\n" }
     app.get { req in req.redirect(to: SiteURL.careers) }
     // Prometheus: open to this machine, or to a scraper presenting VIVIER_METRICS_TOKEN.
     app.get("metrics") { req async throws -> Response in
@@ -226,6 +228,17 @@ func routes(_ app: Application) throws {
         admins.get("api-tokens", use: tokens.list)
         admins.post("api-tokens", use: tokens.create)
         admins.post("api-tokens", ":id", "revoke", use: tokens.revoke)
+        let imports = ImportsController()
+        let bigUploads = app.grouped(CSRFMiddleware(maxBody: ImportsController.maxFile)).grouped("app")
+            .grouped(RequireUser()).grouped(RequireRole.admin)
+        admins.get("imports", use: imports.list)
+        bigUploads.on(
+            .POST, "imports", body: .collect(maxSize: ByteCount(value: ImportsController.maxFile)), use: imports.upload)
+        admins.get("imports", ":id", use: imports.show)
+        admins.get("imports", ":id", "progress", use: imports.progress)
+        admins.post("imports", ":id", "mapping", use: imports.saveMapping)
+        admins.post("imports", ":id", "start", use: imports.start)
+        admins.post("imports", ":id", "cancel", use: imports.cancel)
         admins.get("retention", use: RetentionController().show)
         admins.post("retention", use: RetentionController().save)
         let security = SecurityController()

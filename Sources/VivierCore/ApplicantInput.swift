@@ -45,7 +45,7 @@ public struct ApplicantInput: Sendable {
     }
 
     /// 6 to 20 digits, with the usual separators and an optional leading `+`.
-    static func isPlausiblePhone(_ phone: String) -> Bool {
+    public static func isPlausiblePhone(_ phone: String) -> Bool {
         let allowed = Set("0123456789 .-()/")
         let body = phone.hasPrefix("+") ? phone.dropFirst() : Substring(phone)
         let digits = body.filter(\.isNumber).count

@@ -23,6 +23,7 @@ struct AccessTests {
     static let matrix: [String: [Expect]] = [
         "GET /": [.allowed, .allowed, .allowed, .allowed],
         "GET /healthz": [.allowed, .allowed, .allowed, .allowed],
+        "GET /livez": [.allowed, .allowed, .allowed, .allowed],
         // Tests run in-process without a remote address: not this machine, so hidden.
         "GET /metrics": [.notFound, .notFound, .notFound, .notFound],
         "GET /careers": [.allowed, .allowed, .allowed, .allowed],
@@ -195,6 +196,14 @@ struct AccessTests {
         "GET /api/v1/campaigns/:campaign_id": [.login, .login, .login, .login],
         "GET /api/v1/suppressions": [.login, .login, .login, .login],
         "POST /api/v1/suppressions": [.login, .login, .login, .login],
+        "GET /app/imports": [.login, .forbidden, .forbidden, .allowed],
+        // Posted without a file, the upload answers with the form and its error.
+        "POST /app/imports": [.login, .forbidden, .forbidden, .allowed],
+        "GET /app/imports/:id": [.login, .forbidden, .forbidden, .notFound],
+        "GET /app/imports/:id/progress": [.login, .forbidden, .forbidden, .notFound],
+        "POST /app/imports/:id/mapping": [.login, .forbidden, .forbidden, .notFound],
+        "POST /app/imports/:id/start": [.login, .forbidden, .forbidden, .notFound],
+        "POST /app/imports/:id/cancel": [.login, .forbidden, .forbidden, .notFound],
         "GET /app/api-tokens": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/api-tokens": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/api-tokens/:id/revoke": [.login, .forbidden, .forbidden, .notFound],

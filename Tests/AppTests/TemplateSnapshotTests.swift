@@ -60,6 +60,7 @@ struct TemplateSnapshotTests {
             "survey_url": "https://jobs.atelier-boreal.example/survey/TOKEN",
             "export_url": "https://jobs.atelier-boreal.example/portal/export/TOKEN",
             "keep_url": "https://jobs.atelier-boreal.example/keep/TOKEN", "expiry_date": "30 novembre 2026",
+            "source": fr ? "fichier « vivier-2024.csv »" : "file “pool-2024.csv”",
             "partner": ["company": "Nordique SA", "name": "Léa Martin"],
             "confirm_url": "https://jobs.atelier-boreal.example/confirm/TOKEN",
             "purposes": fr ? "la lettre d'information et les alertes offres d'emploi" : "the newsletter and job alerts",

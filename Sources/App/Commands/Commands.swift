@@ -38,10 +38,12 @@ struct VivierServeCommand: AsyncCommand {
                 // Holding the SQLite lock, this process is the only sender: what a crashed one left is ours now.
                 if lock != nil { try await worker.recoverExpired(all: true) }
                 sender = Task {
-                    // The candidate-moment timers run where the mail is sent.
+                    // The candidate-moment timers and the imports run where the mail is sent.
                     async let timers: Void = Scheduler(app: app).run()
+                    async let imports: Void = ImportRunner(app: app).run()
                     await worker.run()
                     await timers
+                    await imports
                     _ = lock
                 }
             } catch {
@@ -107,8 +109,10 @@ struct WorkerCommand: AsyncCommand {
         }
         let task = Task {
             async let timers: Void = Scheduler(app: app).run()
+            async let imports: Void = ImportRunner(app: app).run()
             await worker.run()
             await timers
+            await imports
         }
         let signals = DispatchSource.makeSignalSource(signal: SIGTERM)
         let interrupts = DispatchSource.makeSignalSource(signal: SIGINT)
@@ -468,5 +472,101 @@ struct APITokenCommand: AsyncCommand {
             .apiTokenCreated, actor: user, label: "command line", target: "api_token:\(try record.requireID().api)",
             detail: "scope=\(scope.rawValue)", ip: "", on: app.db, now: app.clock.now())
         context.console.print(token)
+    }
+}
+
+/// `vivier import FILE [--map field=Column,…] [--dry-run] [--notice] [--admin EMAIL]`: a CSV of people (and past
+/// applications) into the pool, with a progress bar; `--dry-run` prints the report and writes nothing.
+struct ImportCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "file", help: "The CSV file (UTF-8 or Windows-1252; comma, semicolon or tab separated)")
+        var file: String
+        @Option(name: "map", help: "Columns for fields, e.g. email=Courriel,first_name=Prénom (others are guessed)")
+        var map: String?
+        @Flag(name: "dry-run", help: "Check every row and print the report; write nothing") var dryRun: Bool
+        @Flag(name: "notice", help: "Email the GDPR art. 14 notice to people imported without consent") var notice: Bool
+        @Option(name: "admin", help: "Email of the admin the import is recorded for") var admin: String?
+    }
+
+    var help: String { "Imports a CSV of people into the talent pool: vivier import FILE [--dry-run] [--map …]" }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await prepareDatabase(app)
+        guard let data = FileManager.default.contents(atPath: signature.file) else {
+            throw Abort(.badRequest, reason: "cannot read \(signature.file)")
+        }
+        let table = try CSVTable.parse(Array(data))
+        var mapping = ImportMapping.guess(table.header)
+        for pair in (signature.map ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).trimmed }
+            guard parts.count == 2, let field = ImportField(rawValue: parts[0]) else {
+                throw Abort(
+                    .badRequest,
+                    reason: "--map takes field=Column pairs; fields: "
+                        + ImportField.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            guard table.header.contains(parts[1]) else {
+                throw Abort(
+                    .badRequest,
+                    reason: "no column “\(parts[1])”; the file has: \(table.header.joined(separator: ", "))")
+            }
+            mapping[field] = parts[1]
+        }
+        guard mapping[.email] != nil else {
+            throw Abort(.badRequest, reason: "no email column found; name it with --map email=Column")
+        }
+        let console = context.console
+        console.print(
+            "Encoding \(table.encoding), separator “\(table.separator == "\t" ? "tab" : String(table.separator))”.")
+        for field in ImportField.allCases {
+            console.print(
+                "  \(field.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) ← \(mapping[field] ?? "—")")
+        }
+        let plan = Importer.plan(
+            table, mapping: mapping, jobs: try await Job.query(on: app.db).all(), now: app.clock.now())
+        let report = plan.report
+        console.print(
+            "\(report.records) rows: \(report.people) people to import (\(report.withConsent) with consent), "
+                + "\(report.applications) applications, \(report.merged.count) rows merged by address, "
+                + "\(report.rowsRefused) rows refused.")
+        for issue in report.errors.prefix(50) {
+            console.print("  line \(issue.line), \(issue.column): \(issue.reason)")
+        }
+        if report.errorCount > 50 { console.print("  … and \(report.errorCount - 50) more.") }
+        if signature.dryRun {
+            console.print("Dry run: nothing was written.")
+            return
+        }
+        var user: User?
+        if let email = signature.admin.map(EmailAddress.normalize) {
+            user = try await User.query(on: app.db).filter(\.$email == email).first()
+            guard user != nil else { throw Abort(.badRequest, reason: "--admin: no user \(email)") }
+        }
+        let job = PoolImport(
+            filename: URL(fileURLWithPath: signature.file).lastPathComponent,
+            storageKey: try app.blobs.put(Array(data)),
+            createdBy: user?.id, now: app.clock.now())
+        job.mappingJSON = String(decoding: try JSONEncoder().encode(mapping), as: UTF8.self)
+        job.sendNotice = signature.notice
+        job.status = .running
+        job.leaseUntil = app.clock.now() + ImportRunner.lease
+        job.reportJSON = try ImportRunner.encode(report)
+        try await job.create(on: app.db)
+        let started = Date()
+        try await ImportRunner(app: app).run(job) { job in
+            let width = 30
+            let share = job.total == 0 ? 1 : Double(job.processed) / Double(job.total)
+            let bar = String(repeating: "#", count: Int(share * Double(width)))
+                .padding(toLength: width, withPad: ".", startingAt: 0)
+            FileHandle.standardError.write(
+                Data("\r[\(bar)] \(Int(share * 100))% \(job.processed)/\(job.total) people".utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        let done = try await PoolImport.find(try job.requireID(), on: app.db)
+        console.print(
+            "\(done?.status.rawValue ?? "?"): \(done?.createdPeople ?? 0) people created, \(done?.mergedPeople ?? 0) "
+                + "completed, \(done?.applications ?? 0) applications, in "
+                + String(format: "%.1f", Date().timeIntervalSince(started)) + " s.")
     }
 }

@@ -9,6 +9,7 @@ enum SiteURL {
     static let outbox = "/app/outbox"
     static let audit = "/app/audit"
     static let apiTokens = "/app/api-tokens"
+    static let imports = "/app/imports"
     static let loginCode = "/login/code"
     static let security = "/app/security"
     static let retention = "/app/retention"

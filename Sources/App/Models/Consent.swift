@@ -63,6 +63,9 @@ final class ConsentEvent: Model, @unchecked Sendable {
     @Field(key: "locale") var locale: String
     /// A newsletter consent for one series; none means every newsletter.
     @OptionalField(key: "series_id") var seriesID: UUID?
+    /// How a consent recorded elsewhere was obtained, as the importing admin's file states it ("salon VivaTech 2026,
+    /// formulaire papier"): the proof GDPR art. 7(1) asks for when Vivier did not see the consent given.
+    @OptionalField(key: "proof") var proof: String?
 
     init() {}
 

@@ -19,6 +19,7 @@ enum AuditLog {
         case settingsChanged = "settings_changed"
         case apiTokenCreated = "api_token_created"
         case apiTokenRevoked = "api_token_revoked"
+        case candidatesImported = "candidates_imported"
     }
 
     /// Appends an event at the end of the chain. Two writers racing for the same position: the second one's insert

@@ -22,6 +22,8 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
     case consentConfirmation = "consent_confirmation"
     case dataExport = "data_export"
     case retentionNotice = "retention_notice"
+    /// GDPR art. 14: the person whose details came from a file, not from them, is told so.
+    case importNotice = "import_notice"
 
     /// The template used to tell a candidate `reason`.
     static func rejection(_ reason: ClosingReason) -> MessageKind {
@@ -81,6 +83,8 @@ enum MessageKind: String, CaseIterable, Codable, Sendable {
             fields += ["export_url"]
         case .retentionNotice:
             fields += ["keep_url", "expiry_date"]
+        case .importNotice:
+            fields += ["source"]
         }
         return TemplateSchema(fields)
     }
