@@ -29,6 +29,7 @@ extension Application {
         migrations.add(CreateSecondFactor())
         migrations.add(CreateApiTokens())
         migrations.add(CreateImports())
+        migrations.add(CreateWebhooks())
     }
 }
 

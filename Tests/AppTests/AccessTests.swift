@@ -204,6 +204,13 @@ struct AccessTests {
         "POST /app/imports/:id/mapping": [.login, .forbidden, .forbidden, .notFound],
         "POST /app/imports/:id/start": [.login, .forbidden, .forbidden, .notFound],
         "POST /app/imports/:id/cancel": [.login, .forbidden, .forbidden, .notFound],
+        "GET /app/webhooks": [.login, .forbidden, .forbidden, .allowed],
+        // Posted empty, the form answers with its error.
+        "POST /app/webhooks": [.login, .forbidden, .forbidden, .allowed],
+        "GET /app/webhooks/:id": [.login, .forbidden, .forbidden, .notFound],
+        "POST /app/webhooks/:id/toggle": [.login, .forbidden, .forbidden, .notFound],
+        "POST /app/webhooks/:id/test": [.login, .forbidden, .forbidden, .notFound],
+        "POST /app/webhooks/:id/deliveries/:delivery/retry": [.login, .forbidden, .forbidden, .notFound],
         "GET /app/api-tokens": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/api-tokens": [.login, .forbidden, .forbidden, .allowed],
         "POST /app/api-tokens/:id/revoke": [.login, .forbidden, .forbidden, .notFound],

@@ -41,9 +41,11 @@ struct VivierServeCommand: AsyncCommand {
                     // The candidate-moment timers and the imports run where the mail is sent.
                     async let timers: Void = Scheduler(app: app).run()
                     async let imports: Void = ImportRunner(app: app).run()
+                    async let webhooks: Void = WebhookSender(app: app).run()
                     await worker.run()
                     await timers
                     await imports
+                    await webhooks
                     _ = lock
                 }
             } catch {
@@ -110,9 +112,11 @@ struct WorkerCommand: AsyncCommand {
         let task = Task {
             async let timers: Void = Scheduler(app: app).run()
             async let imports: Void = ImportRunner(app: app).run()
+            async let webhooks: Void = WebhookSender(app: app).run()
             await worker.run()
             await timers
             await imports
+            await webhooks
         }
         let signals = DispatchSource.makeSignalSource(signal: SIGTERM)
         let interrupts = DispatchSource.makeSignalSource(signal: SIGINT)

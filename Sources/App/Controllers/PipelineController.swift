@@ -147,6 +147,8 @@ struct PipelineController {
                 kind: .stageChanged,
                 detail: "\(previous?.name(in: language) ?? "—") → \(target.name(in: language))", at: now
             ).create(on: db)
+            try await Webhooks.emit(.stageChanged, application: application, on: db, now: now)
+            if target.kind == .hired { try await Webhooks.emit(.hired, application: application, on: db, now: now) }
         }
     }
 
@@ -247,6 +249,9 @@ struct PipelineController {
             candidateID: application.$candidate.id, applicationID: application.id, actorID: user?.id,
             kind: outcome == .rejected ? .rejected : .withdrawn, detail: decision.reason.rawValue, at: composer.now
         ).create(on: db)
+        if outcome == .rejected {
+            try await Webhooks.emit(.rejected, application: application, on: db, now: composer.now)
+        }
         if outcome == .rejected && notify {
             try await Rejection.queue(
                 for: application, reason: decision.reason, personalNote: decision.note, delay: decision.delay,

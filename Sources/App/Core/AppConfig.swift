@@ -22,6 +22,8 @@ public struct AppConfig: Sendable {
     public var sms: SMSSettings?
     /// Bearer token that opens `/metrics` to a scraper that is not on this machine.
     public var metricsToken: String?
+    /// Where webhooks may be delivered: https to public addresses unless widened.
+    var webhookPolicy = OutboundURL.Policy()
 
     public struct Invalid: Error, CustomStringConvertible {
         public var variable: String
@@ -134,11 +136,21 @@ public struct AppConfig: Sendable {
         let mail = try MailSettings.load(
             value, publicHost: components.host ?? "localhost", dataDirectory: dataDirectory, production: production)
 
-        return AppConfig(
+        func flag(_ name: String) throws -> Bool {
+            switch value(name)?.lowercased() {
+            case nil, "0", "false", "no": return false
+            case "1", "true", "yes": return true
+            case let other?: throw Invalid(variable: name, problem: "'\(other)' is not 1/true or 0/false")
+            }
+        }
+        var config = AppConfig(
             database: database, dataDirectory: dataDirectory,
             publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
             secret: secret, host: host, port: port, defaultLanguage: language, production: production, mail: mail,
             sms: try SMSSettings.load(value), metricsToken: value("VIVIER_METRICS_TOKEN"))
+        config.webhookPolicy = OutboundURL.Policy(
+            allowHTTP: try flag("VIVIER_WEBHOOKS_ALLOW_HTTP"), allowPrivate: try flag("VIVIER_WEBHOOKS_ALLOW_PRIVATE"))
+        return config
     }
 
     /// The secret kept in `<data dir>/secret`, created with 32 random bytes on first use (readable by the owner only).

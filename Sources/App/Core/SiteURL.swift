@@ -10,6 +10,7 @@ enum SiteURL {
     static let audit = "/app/audit"
     static let apiTokens = "/app/api-tokens"
     static let imports = "/app/imports"
+    static let webhooks = "/app/webhooks"
     static let loginCode = "/login/code"
     static let security = "/app/security"
     static let retention = "/app/retention"

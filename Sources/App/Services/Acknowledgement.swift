@@ -1,4 +1,5 @@
 import Fluent
+import NIOConcurrencyHelpers
 import SQLKit
 import Vapor
 import VivierCore
@@ -50,6 +51,27 @@ struct Acknowledgement {
         }
     }
 
+    private struct Span: Hashable {
+        var year: Int
+        var from: Date
+        var to: Date
+    }
+
+    /// Working days of past decisions, remembered: a decision's span never changes, and every acknowledgement needs
+    /// the last 90 days of them (day-by-day calendar arithmetic was a fifth of an application's cost).
+    private static let spans = NIOLockedValueBox<[Span: Double]>([:])
+
+    private static func workingDays(from start: Date, to end: Date, in calendar: WorkingCalendar, year: Int) -> Double {
+        let span = Span(year: year, from: start, to: end)
+        if let known = spans.withLockedValue({ $0[span] }) { return known }
+        let days = calendar.workingDays(from: start, to: end)
+        spans.withLockedValue { spans in
+            if spans.count > 200_000 { spans.removeAll() }
+            spans[span] = days
+        }
+        return days
+    }
+
     /// The delay practised for this job: p80 of working days to first decision over 90 days, narrowest scope with
     /// enough decisions; the job's target otherwise.
     func practisedDelay(job: Job?) async throws -> ResponseDelay {
@@ -71,9 +93,10 @@ struct Acknowledgement {
             GROUP BY a.id, a.created_at, a.job_id, j.department
             """
         ).all(decoding: Decision.self)
+        let year = Calendar(identifier: .gregorian).component(.year, from: now)
         var jobSamples: [Double] = [], departmentSamples: [Double] = [], companySamples: [Double] = []
         for decision in decisions {
-            let days = calendar.workingDays(from: decision.applied, to: decision.decided)
+            let days = Self.workingDays(from: decision.applied, to: decision.decided, in: calendar, year: year)
             companySamples.append(days)
             if let job, decision.department == job.department { departmentSamples.append(days) }
             if let job, decision.job_id == job.id { jobSamples.append(days) }

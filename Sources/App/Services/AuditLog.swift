@@ -20,6 +20,7 @@ enum AuditLog {
         case apiTokenCreated = "api_token_created"
         case apiTokenRevoked = "api_token_revoked"
         case candidatesImported = "candidates_imported"
+        case webhookChanged = "webhook_changed"
     }
 
     /// Appends an event at the end of the chain. Two writers racing for the same position: the second one's insert

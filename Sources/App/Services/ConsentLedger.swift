@@ -50,6 +50,11 @@ enum ConsentLedger {
             candidateID: candidateID, applicationID: applicationID, actorID: nil, kind: .consent,
             detail: "\(purpose.rawValue):\(action.rawValue)", at: now
         ).create(on: db)
+        try await Webhooks.emit(
+            .consentChanged,
+            Webhooks.ConsentData(
+                candidateID: candidateID.api, purpose: purpose.rawValue, action: action.rawValue,
+                channel: channel.rawValue), on: db, now: now)
         try await refresh(candidateID, on: db)
         if action == .withdrawn || action == .expired {
             // Effective for what is already queued, even a message a worker has claimed: it only sends what it

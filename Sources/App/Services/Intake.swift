@@ -74,10 +74,11 @@ struct Intake {
         if let document, let blobs = blobs as? FileBlobStore {
             document.text = await TextExtractor.text(of: blobs.path(document.storageKey), kind: document.kind)
             if !document.text.isEmpty {
+                // The CV's words join the index entry written with the application.
                 try await document.save(on: db)
+                try await SearchIndex.refresh(candidateID: application.$candidate.id, on: db)
             }
         }
-        try await SearchIndex.refresh(candidateID: application.$candidate.id, on: db)
         return .created(application)
     }
 
@@ -140,6 +141,7 @@ struct Intake {
                 submissionToken: submission.submissionToken, now: now)
             kind = .applied
             try await application.create(on: db)
+            try await Webhooks.emit(.applicationCreated, application: application, on: db, now: now)
         }
         let applicationID = try application.requireID()
         try await Interaction(
@@ -163,6 +165,8 @@ struct Intake {
                 purpose, .granted, for: candidateID, channel: submission.channel, language: submission.language,
                 applicationID: applicationID, on: db, now: now)
         }
+        // In the application's transaction: one commit per application, and no moment where it is not findable.
+        try await SearchIndex.refresh(candidateID: candidateID, on: db)
         if let acknowledge {
             try await Newsletter.requestConfirmation(
                 of: Array(submission.consents), for: candidate,

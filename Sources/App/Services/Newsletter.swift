@@ -79,6 +79,8 @@ enum Newsletter {
                 try await ConsentLedger.record(
                     purpose, .withdrawn, for: candidateID, channel: channel, language: language, on: db, now: now)
             }
+            try await Webhooks.emit(
+                .unsubscribed, Webhooks.CandidateData(candidateID: candidateID.api), on: db, now: now)
             let hash = Suppression.hash(candidate.email)
             if try await Suppression.query(on: db).filter(\.$addressHash == hash).count() == 0 {
                 try await Suppression(address: candidate.email, reason: Suppression.unsubscribeReason, at: now)
