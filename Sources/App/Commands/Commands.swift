@@ -558,7 +558,7 @@ struct ImportCommand: AsyncCommand {
         job.reportJSON = try ImportRunner.encode(report)
         try await job.create(on: app.db)
         let started = Date()
-        try await ImportRunner(app: app).run(job) { job in
+        try await ImportRunner(app: app).run(job, plan: plan) { job in
             let width = 30
             let share = job.total == 0 ? 1 : Double(job.processed) / Double(job.total)
             let bar = String(repeating: "#", count: Int(share * Double(width)))

@@ -49,10 +49,12 @@ struct ImportRunner {
     }
 
     /// Runs `job` from where it stands; `progress` hears after each batch (the command line draws its bar with it).
-    func run(_ job: PoolImport, progress: (PoolImport) async -> Void) async throws {
+    /// `plan` is the job's plan when the caller just made it.
+    func run(_ job: PoolImport, plan known: Importer.Plan? = nil, progress: (PoolImport) async -> Void) async throws {
         let jobID = try job.requireID()
         do {
-            let plan = try await Self.plan(job, app: app)
+            let plan: Importer.Plan
+            if let known { plan = known } else { plan = try await Self.plan(job, app: app) }
             let people = plan.people
             job.total = people.count
             let source = job.filename
