@@ -535,7 +535,7 @@ struct ImportCommand: AsyncCommand {
                 + "\(report.applications) applications, \(report.merged.count) rows merged by address, "
                 + "\(report.rowsRefused) rows refused.")
         for issue in report.errors.prefix(50) {
-            console.print("  line \(issue.line), \(issue.column): \(issue.reason)")
+            console.print("  line \(issue.line), \(issue.column): \(issue.reason { app.translations.text($0, .en) })")
         }
         if report.errorCount > 50 { console.print("  … and \(report.errorCount - 50) more.") }
         if signature.dryRun {

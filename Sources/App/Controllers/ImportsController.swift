@@ -134,7 +134,7 @@ struct ImportsController {
         }
         let id = try job.requireID()
         let issues = { (list: [ImportReport.Issue]) in
-            list.prefix(200).map { Issue(line: $0.line, column: $0.column, reason: $0.reason) }
+            list.prefix(200).map { Issue(line: $0.line, column: $0.column, reason: $0.reason(req.t)) }
         }
         return try await req.page(
             "app/import", title: "\(req.t("import.title")) · \(job.filename)",

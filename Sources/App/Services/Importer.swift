@@ -67,10 +67,22 @@ struct ImportMapping: Codable, Equatable, Sendable {
 
 /// What a dry run (and then the import) found: counts, and every refused cell with its line and column.
 struct ImportReport: Codable, Equatable, Sendable {
+    /// A refused cell (or a merged row): its line, its column, and why, as a message key (`import.reason.<key>`)
+    /// with the values it names, so each reader gets it in their language.
     struct Issue: Codable, Equatable, Sendable {
         var line: Int
         var column: String
-        var reason: String
+        var key: String
+        var values: [String] = []
+
+        /// The reason in words: `translate` gives the message, whose `{1}`, `{2}`… are the values.
+        func reason(_ translate: (String) -> String) -> String {
+            var text = translate("import.reason.\(key)")
+            for (index, value) in values.enumerated() {
+                text = text.replacingOccurrences(of: "{\(index + 1)}", with: value)
+            }
+            return text
+        }
     }
 
     var encoding = ""
@@ -143,54 +155,52 @@ enum Importer {
                 guard let index = columns[field], index < record.cells.count else { return "" }
                 return record.cells[index].trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            func fail(_ field: ImportField, _ reason: String) {
-                issues.append(.init(line: record.line, column: mapping[field] ?? field.rawValue, reason: reason))
+            func fail(_ field: ImportField, _ key: String, _ values: String...) {
+                issues.append(
+                    .init(line: record.line, column: mapping[field] ?? field.rawValue, key: key, values: values))
             }
             func text(_ field: ImportField, max: Int) -> String {
                 let value = cell(field)
-                if value.count > max { fail(field, "Longer than \(max) characters.") }
+                if value.count > max { fail(field, "too_long", "\(max)") }
                 if Self.looksLikeFormula(value) {
-                    fail(field, "Starts with “\(value.prefix(1))”: a spreadsheet formula, not a value.")
+                    fail(field, "formula", String(value.prefix(1)))
                 }
                 if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" }) {
-                    fail(field, "Contains control characters.")
+                    fail(field, "control")
                 }
                 return value
             }
 
             let email = EmailAddress.normalize(cell(.email))
             if email.isEmpty {
-                fail(.email, "Empty: every person needs an email address.")
+                fail(.email, "email_empty")
             } else if !EmailAddress.isValid(email) {
-                fail(.email, "“\(cell(.email).prefix(80))” is not a valid email address.")
+                fail(.email, "email_invalid", String(cell(.email).prefix(80)))
             }
             var person = ImportPerson(line: record.line, email: email)
             person.firstName = text(.firstName, max: ApplicantInput.maxNameLength)
             person.lastName = text(.lastName, max: ApplicantInput.maxNameLength)
             person.phone = cell(.phone)
             if !person.phone.isEmpty && !ApplicantInput.isPlausiblePhone(person.phone) {
-                fail(.phone, "“\(person.phone.prefix(40))” is not a phone number.")
+                fail(.phone, "phone_invalid", String(person.phone.prefix(40)))
             }
             let language = Text.fold(cell(.language))
             switch language {
             case "": break
             case "fr", "francais", "french", "fr-fr": person.language = .fr
             case "en", "anglais", "english", "en-gb", "en-us": person.language = .en
-            default: fail(.language, "“\(cell(.language).prefix(40))” is not fr or en.")
+            default: fail(.language, "language_invalid", String(cell(.language).prefix(40)))
             }
             person.location = text(.location, max: 200)
             let tags = text(.tags, max: 1000)
             person.tags = tags.split(whereSeparator: { ",;|".contains($0) }).map { String($0).trimmed.lowercased() }
                 .filter { !$0.isEmpty }
-            if person.tags.contains(where: { $0.count > 40 }) { fail(.tags, "A tag is longer than 40 characters.") }
+            if person.tags.contains(where: { $0.count > 40 }) { fail(.tags, "tag_too_long") }
             let consent = text(.consent, max: 500)
             switch Text.fold(consent) {
             case "", "non", "no", "false", "0", "n": break
             case "oui", "yes", "true", "1", "x", "y", "o", "ok", "vrai":
-                fail(
-                    .consent,
-                    "Say how the consent was obtained (“salon VivaTech 2026, formulaire signé”), not just “\(consent)”."
-                )
+                fail(.consent, "consent_bare", consent)
             default: person.consentProof = consent
             }
             let jobName = text(.job, max: 200)
@@ -201,21 +211,19 @@ enum Importer {
                     if !dateText.isEmpty {
                         appliedAt = Self.date(dateText)
                         if appliedAt == nil {
-                            fail(.appliedAt, "“\(dateText.prefix(40))” is not a date (2024-03-15 or 15/03/2024).")
+                            fail(.appliedAt, "date_invalid", String(dateText.prefix(40)))
                         } else if appliedAt! > now {
-                            fail(.appliedAt, "In the future.")
+                            fail(.appliedAt, "date_future")
                         }
                     }
                     let outcomeText = Text.fold(cell(.outcome))
                     if let outcome = Self.outcomes[outcomeText] {
                         person.applications.append(.init(jobID: jobID, appliedAt: appliedAt, outcome: outcome))
                     } else {
-                        fail(
-                            .outcome,
-                            "“\(cell(.outcome).prefix(40))” is not one of: active, rejected, hired, withdrawn.")
+                        fail(.outcome, "outcome_invalid", String(cell(.outcome).prefix(40)))
                     }
                 } else {
-                    fail(.job, "No job is called “\(jobName.prefix(80))”.")
+                    fail(.job, "job_unknown", String(jobName.prefix(80)))
                 }
             }
             let note = text(.note, max: 10_000)
@@ -243,7 +251,7 @@ enum Importer {
                 report.merged.append(
                     .init(
                         line: record.line, column: mapping[.email] ?? "email",
-                        reason: "Same address as line \(first.line): merged into it."))
+                        key: "merged", values: ["\(first.line)"]))
             } else {
                 byEmail[email] = people.count
                 people.append(person)

@@ -113,7 +113,7 @@ struct ImportRunner {
                 current.status = .failed
                 current.finishedAt = app.clock.now()
                 var report = (try? Self.decode(current.reportJSON)) ?? ImportReport()
-                report.errors.insert(.init(line: 0, column: "", reason: "The import stopped: \(error)"), at: 0)
+                report.errors.insert(.init(line: 0, column: "", key: "stopped", values: ["\(error)"]), at: 0)
                 current.reportJSON = try Self.encode(report)
                 try await current.save(on: app.db)
             }
