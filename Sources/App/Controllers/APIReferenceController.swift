@@ -1,5 +1,6 @@
 import Foundation
 import Vapor
+import VivierCore
 import Yams
 
 /// The API's contract as served to integrators: the OpenAPI file itself and a page that reads it out, operation by
@@ -31,7 +32,8 @@ struct APIReferenceController {
     }
 
     struct Content: Encodable {
-        var introduction: [String]
+        /// The spec's description, as HTML (Markdown rendered safely: it is ours, but the renderer escapes anyway).
+        var introduction: String
         var sections: [Section]
         var specURL: String
         var version: String
@@ -129,8 +131,7 @@ struct APIReferenceController {
         }
         let order = (spec["tags"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         return Content(
-            introduction: (info["description"] as? String ?? "").components(separatedBy: "\n\n").map(\.trimmed)
-                .filter { !$0.isEmpty },
+            introduction: Markdown.html(info["description"] as? String ?? ""),
             sections: order.compactMap { tag in
                 sections[tag].map {
                     Section(name: tag, operations: $0.sorted { ($0.path, $0.method) < ($1.path, $1.method) })
