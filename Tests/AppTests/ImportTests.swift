@@ -82,6 +82,10 @@ struct ImportTests {
             #expect(application.outcome == .rejected && application.source == .import)
             #expect(Calendar(identifier: .gregorian).component(.year, from: application.createdAt!) == 2024)
             #expect(try await Note.query(on: app.db).first()?.body == "Très bon profil\nà recontacter")
+            // The timeline tells the story: the consent, the past application and the note.
+            let timeline = try await Interaction.query(on: app.db).filter(\.$candidate.$id == helene.requireID()).all()
+            #expect(Set(timeline.map(\.kind)) == [.consent, .applied, .note])
+            #expect(timeline.first { $0.kind == .applied }?.$application.id == application.id)
             // Search finds the imported person by a tag.
             #expect(try await SearchIndex.search("kotlin", on: app.db) == [helene.id!])
             // The art. 14 notice goes to the person imported without consent only.

@@ -426,12 +426,20 @@ enum Importer {
                         detail: String(body.prefix(140)), at: now))
             }
         }
-        if !links.isEmpty { try await links.create(on: db) }
+        // The two largest sets (three tags a person is common) go in as plain rows: Fluent's per-model reflection
+        // was a third of an import's time.
+        try await insert(
+            CandidateTag.schema, ["id", "candidate_id", "tag_id"],
+            links.map { [UUID(), $0.$candidate.id, $0.$tag.id] }, on: db)
         if !events.isEmpty { try await events.create(on: db) }
         if !states.isEmpty { try await states.create(on: db) }
         if !applications.isEmpty { try await applications.create(on: db) }
         if !notes.isEmpty { try await notes.create(on: db) }
-        if !interactions.isEmpty { try await interactions.create(on: db) }
+        try await insert(
+            Interaction.schema, ["id", "created_at", "candidate_id", "application_id", "actor_id", "kind", "detail"],
+            interactions.map {
+                [UUID(), $0.createdAt, $0.$candidate.id, $0.$application.id, $0.$actor.id, $0.kind.rawValue, $0.detail]
+            }, on: db)
         for id in touched where people.contains(where: { ids[$0.email] == id && $0.consentProof != nil }) {
             try await ConsentLedger.refresh(id, on: db)
         }
@@ -448,6 +456,22 @@ enum Importer {
             }
         }
         return written
+    }
+
+    /// Multi-row inserts of `rows`, in statements small enough for SQLite's limit on bound values.
+    private static func insert(
+        _ table: String, _ columns: [String], _ rows: [[any Encodable & Sendable]], on db: any Database
+    ) async throws {
+        let perStatement = max(1, 30_000 / columns.count)
+        var start = 0
+        while start < rows.count {
+            var statement = db.sql().insert(into: table).columns(columns)
+            for row in rows[start..<min(start + perStatement, rows.count)] {
+                statement = statement.values(row.map { SQLBind($0) })
+            }
+            try await statement.run()
+            start += perStatement
+        }
     }
 
     /// The search entries of new people, in one statement.
