@@ -45,18 +45,29 @@ extension Database {
     /// A transaction that reads before it writes. On SQLite it takes the write lock first (`BEGIN IMMEDIATE`):
     /// a deferred transaction that read and then wants to write while another connection writes fails at once
     /// with "database is locked" instead of waiting its turn.
+    ///
+    /// Writers of this process also queue for the file in order (`WriteGate`), instead of meeting in SQLite's busy
+    /// handler, which sleeps up to 100 ms between tries: under load that sleep, not the work, set the pace.
     func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         if isPostgres { return try await transaction(body) }
-        return try await withConnection { connection in
-            try await connection.sql().raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(connection)
-                try await connection.sql().raw("COMMIT").run()
-                return result
-            } catch {
-                try? await connection.sql().raw("ROLLBACK").run()
-                throw error
+        await WriteGate.shared.enter()
+        do {
+            let result = try await withConnection { connection in
+                try await connection.sql().raw("BEGIN IMMEDIATE").run()
+                do {
+                    let result = try await body(connection)
+                    try await connection.sql().raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await connection.sql().raw("ROLLBACK").run()
+                    throw error
+                }
             }
+            await WriteGate.shared.leave()
+            return result
+        } catch {
+            await WriteGate.shared.leave()
+            throw error
         }
     }
 
@@ -64,5 +75,29 @@ extension Database {
         var builder = sql().create(index: name).on(table)
         for column in columns { builder = builder.column(column) }
         try await builder.run()
+    }
+}
+
+/// One SQLite write transaction at a time in this process, first come first served. Must not be entered again from
+/// inside a write transaction (SQLite could not nest it either).
+actor WriteGate {
+    static let shared = WriteGate()
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+    }
+
+    func leave() {
+        if waiting.isEmpty {
+            busy = false
+        } else {
+            waiting.removeFirst().resume()
+        }
     }
 }
