@@ -147,7 +147,7 @@ struct APITests {
     }
 
     @Test func idempotencyKey_replaysRefusesAndWaits() async throws {
-        try await withApp { app, _ in
+        try await withApp { app, clock in
             let job = try await Fixtures.job(app)
             let client = try await Self.client(app, scope: .write)
             let body = Self.application(email: "once@example.com", jobID: job.id)
@@ -183,6 +183,10 @@ struct APITests {
             let own = try await second.call(
                 .POST, "/applications", json: Self.application(email: "two@example.com", jobID: job.id), headers: key)
             #expect(own.status == .created)
+            // A day later the scheduler has forgotten the keys.
+            clock.advance(by: APIMiddleware.idempotencyWindow + 1)
+            _ = try await Scheduler(app: app).runOnce()
+            #expect(try await IdempotencyRecord.query(on: app.db).count() == 0)
         }
     }
 

@@ -12,7 +12,7 @@ enum APIContext {
 /// `Idempotency-Key` of a POST, and every error answered as problem+json.
 struct APIMiddleware: AsyncMiddleware {
     static let maxBody = 1 << 20
-    /// How long a key is remembered.
+    /// How long a key is remembered (the scheduler removes older ones).
     static let idempotencyWindow: TimeInterval = 86_400
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {

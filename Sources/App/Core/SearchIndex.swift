@@ -14,13 +14,7 @@ enum SearchIndex {
             \.tag.name)
         let notes = try await Note.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.body)
         let documents = try await Document.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.text)
-        // Names and email first: FTS5 and ts_rank both favour short documents, and these are what people search.
-        let body = Text.searchable(
-            ([
-                candidate.firstName, candidate.lastName, candidate.email,
-                candidate.email.split(separator: "@").first.map(String.init) ?? "", candidate.phone,
-            ]
-                + tags + notes + documents).joined(separator: " "))
+        let body = Self.body(of: candidate, with: tags + notes + documents)
         let sql = db.sql()
         let id = candidateID.uuidString.lowercased()
         if db.isPostgres {
@@ -35,6 +29,16 @@ enum SearchIndex {
             try await sql.raw("INSERT INTO candidate_search (candidate_id, body) VALUES (\(bind: id), \(bind: body))")
                 .run()
         }
+    }
+
+    /// The indexed text of a person: names and email first (FTS5 and ts_rank both favour short documents, and these
+    /// are what people search), then `more` (tags, notes, CV text).
+    static func body(of candidate: Candidate, with more: [String]) -> String {
+        Text.searchable(
+            ([
+                candidate.firstName, candidate.lastName, candidate.email,
+                candidate.email.split(separator: "@").first.map(String.init) ?? "", candidate.phone,
+            ] + more).joined(separator: " "))
     }
 
     static func remove(candidateID: UUID, on db: any Database) async throws {

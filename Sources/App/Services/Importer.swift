@@ -483,11 +483,7 @@ enum Importer {
         var insert = db.sql().insert(into: "candidate_search").columns("candidate_id", "body")
         for candidate in candidates {
             let person = byEmail[candidate.email]
-            let body = Text.searchable(
-                ([
-                    candidate.firstName, candidate.lastName, candidate.email,
-                    candidate.email.split(separator: "@").first.map(String.init) ?? "", candidate.phone,
-                ] + (person?.tags ?? []) + (person?.notes ?? [])).joined(separator: " "))
+            let body = SearchIndex.body(of: candidate, with: (person?.tags ?? []) + (person?.notes ?? []))
             let id: any Encodable & Sendable = db.isPostgres ? candidate.id! : candidate.id!.uuidString.lowercased()
             insert = insert.values(SQLBind(id), SQLBind(body))
         }

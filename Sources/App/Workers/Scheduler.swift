@@ -54,6 +54,10 @@ struct Scheduler {
             report.retentionNotices = retention.notices
             report.anonymised = retention.anonymised
         }
+        // Replies kept for idempotency keys expire after a day; the webhook log keeps 30 days of what arrived.
+        try await IdempotencyRecord.query(on: db).filter(\.$createdAt < now - APIMiddleware.idempotencyWindow).delete()
+        try await WebhookDelivery.query(on: db).filter(\.$status == .delivered)
+            .filter(\.$createdAt < now - 30 * 86_400).delete()
         app.metrics.schedulerRun(report)
         return report
     }
