@@ -286,6 +286,20 @@ struct APITests {
             #expect(
                 try await browser.post("/app/api-tokens", [("name", ""), ("scope", "read")]).status
                     == .unprocessableEntity)
+
+            // Another admin makes the token's creator a recruiter: the creator's tokens stop working.
+            let biPage = try await browser.post("/app/api-tokens", [("name", "BI"), ("scope", "read")])
+            let second = try #require(biPage.body.firstMatch(of: /viv_[A-Za-z0-9_-]{43}/).map { String($0.0) })
+            let bi = Client(browser: Browser(app), token: second)
+            #expect(try await bi.call(.GET, "/jobs").status == .ok)
+            try await Fixtures.user(app, "boss@example.com", role: .admin)
+            let boss = Browser(app)
+            try await boss.login("boss@example.com")
+            _ = try await boss.get("/app/users")
+            let creator = try #require(try await User.query(on: app.db).filter(\.$email == "admin@example.com").first())
+            _ = try await boss.post(
+                "/app/users/\(try creator.requireID().api)", [("role", "recruiter"), ("active", "on")])
+            #expect(try await bi.call(.GET, "/jobs").status == .unauthorized)
         }
     }
 

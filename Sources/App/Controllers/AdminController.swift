@@ -89,6 +89,11 @@ struct AdminController {
             try await user.save(on: db)
             // A disabled user is signed out everywhere at once (ASVS 7.4.2).
             if !active { try await Sessions.closeAll(of: id, on: db) }
+            // API tokens act with their creator's authority: it goes, they go.
+            if !active || role != .admin {
+                try await ApiToken.query(on: db).filter(\.$createdBy.$id == id).filter(\.$revokedAt == nil)
+                    .set(\.$revokedAt, to: req.now).update()
+            }
         }
         try await req.audit(
             .userChanged, target: "user:\(id.uuidString.lowercased())",

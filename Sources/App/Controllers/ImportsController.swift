@@ -35,7 +35,6 @@ struct ImportsController {
     }
 
     struct ShowContent: Encodable {
-        var id: String
         var action: String
         var filename: String
         var status: String
@@ -55,7 +54,6 @@ struct ImportsController {
         var percent: Int
         var created: Int
         var completed: Int
-        var applications: Int
         var sendNotice: Bool
     }
 
@@ -139,7 +137,7 @@ struct ImportsController {
         return try await req.page(
             "app/import", title: "\(req.t("import.title")) · \(job.filename)",
             ShowContent(
-                id: id.api, action: SiteURL.imports + "/\(id.api)", filename: job.filename, status: job.status.rawValue,
+                action: SiteURL.imports + "/\(id.api)", filename: job.filename, status: job.status.rawValue,
                 statusLabel: req.t("import.status.\(job.status.rawValue)"), editable: job.status == .draft,
                 live: job.status == .queued || job.status == .running,
                 fields: ImportField.allCases.map { field in
@@ -155,7 +153,7 @@ struct ImportsController {
                 mergedCount: report.merged.count,
                 moreErrors: max(0, report.errorCount - min(report.errors.count, 200)), processed: job.processed,
                 total: job.total, percent: job.total == 0 ? 0 : 100 * job.processed / job.total,
-                created: job.createdPeople, completed: job.mergedPeople, applications: job.applications,
+                created: job.createdPeople, completed: job.mergedPeople,
                 sendNotice: job.sendNotice))
     }
 

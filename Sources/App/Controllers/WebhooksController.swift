@@ -25,7 +25,6 @@ struct WebhooksController {
         var event: String
         var when: String
         var status: String
-        var statusKey: String
         var attempts: Int
         var answer: String
         var retryAction: String?
@@ -121,7 +120,7 @@ struct WebhooksController {
                         id: try delivery.requireID().api, event: delivery.event,
                         when: Dates.dayTime(delivery.createdAt, req.language),
                         status: req.t("webhooks.status.\(delivery.status.rawValue)"),
-                        statusKey: delivery.status.rawValue, attempts: delivery.attempts,
+                        attempts: delivery.attempts,
                         answer: [delivery.lastStatus.map { "HTTP \($0)" }, delivery.lastError].compactMap { $0 }
                             .joined(separator: " · "),
                         retryAction: delivery.status == .failed
