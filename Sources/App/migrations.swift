@@ -30,6 +30,7 @@ extension Application {
         migrations.add(CreateApiTokens())
         migrations.add(CreateImports())
         migrations.add(CreateWebhooks())
+        migrations.add(CreatePasswordResets())
     }
 }
 

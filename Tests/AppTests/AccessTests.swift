@@ -39,6 +39,11 @@ struct AccessTests {
         // Signing out always lands on the login page.
         "POST /logout": [.login, .login, .login, .login],
         "GET /setup/:token": [.notFound, .notFound, .notFound, .notFound],
+        "GET /login/forgot": [.allowed, .allowed, .allowed, .allowed],
+        // Posted empty, the form answers with its error.
+        "POST /login/forgot": [.allowed, .allowed, .allowed, .allowed],
+        "GET /login/reset/:token": [.notFound, .notFound, .notFound, .notFound],
+        "POST /login/reset/:token": [.notFound, .notFound, .notFound, .notFound],
         "POST /setup/:token": [.notFound, .notFound, .notFound, .notFound],
         "GET /app": [.login, .allowed, .allowed, .allowed],
         "GET /app/jobs": [.login, .allowed, .allowed, .allowed],

@@ -2,6 +2,7 @@ import Fluent
 import Foundation
 import Testing
 import Vapor
+import VivierMail
 
 @testable import App
 
@@ -43,6 +44,63 @@ struct AuthTests {
             #expect(
                 wrong.body.contains("Adresse ou mot de passe incorrect.")
                     && unknown.body.contains("Adresse ou mot de passe incorrect."))
+        }
+    }
+
+    @Test func forgottenPassword_linkByEmailOnceWithinAnHour() async throws {
+        try await withApp { app, clock in
+            let user = try await Fixtures.user(app, "lea@example.com", role: .recruiter)
+            let signedIn = Browser(app)
+            try await signedIn.login("lea@example.com")
+            let browser = Browser(app)
+            _ = try await browser.get("/login/forgot")
+
+            // An unknown address gets the same answer and no mail.
+            let unknown = try await browser.post("/login/forgot", [("email", "nobody@example.com")])
+            let known = try await browser.post("/login/forgot", [("email", "LEA@example.com")])
+            #expect(unknown.status == .ok && known.status == .ok)
+            let sentence = app.translations.text("reset.sent", .fr).replacingOccurrences(of: "'", with: "&#39;")
+            #expect(unknown.body.contains(sentence) && known.body.contains(sentence))
+            let mails = try await OutboxMessage.query(on: app.db).filter(\.$kind == "password_reset").all()
+            #expect(mails.map(\.recipient) == ["lea@example.com"])
+            func text(_ mail: OutboxMessage) -> String {
+                MailReader(Array(mail.message.utf8)).part("text/plain")?.text ?? ""
+            }
+            let link = try #require(mails.first.map(text)?.firstMatch(of: /\/login\/reset\/([A-Za-z0-9_-]{43})/))
+            let path = "/login/reset/\(link.1)"
+
+            // A weak or mistyped password is refused; the link still works.
+            #expect(try await browser.get(path).status == .ok)
+            let weak = try await browser.post(path, [("password", "password"), ("confirm", "password")])
+            #expect(weak.status == .unprocessableEntity)
+            let typo = try await browser.post(
+                path, [("password", "a new long phrase"), ("confirm", "a new long phrase!")])
+            #expect(typo.status == .unprocessableEntity)
+            let done = try await browser.post(
+                path, [("password", "a new long phrase"), ("confirm", "a new long phrase")])
+            #expect(done.status == .seeOther && done.location == "/login")
+
+            // Once only; the old password is gone, the new one works, and the other session was ended.
+            #expect(try await browser.get(path).status == .notFound)
+            #expect(try await signedIn.get("/app").location?.hasPrefix("/login") == true)
+            let stale = Browser(app)
+            _ = try await stale.open("/login")
+            #expect(
+                try await stale.post("/login", [("email", "lea@example.com"), ("password", Fixtures.password)]).status
+                    == .unauthorized)
+            try await Browser(app).login("lea@example.com", "a new long phrase")
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "password_reset").count() == 1)
+
+            // A link older than an hour is refused.
+            _ = try await browser.get("/login/forgot")
+            let again = try await browser.post("/login/forgot", [("email", "lea@example.com")])
+            #expect(again.status == .ok)
+            let links = try await OutboxMessage.query(on: app.db).filter(\.$kind == "password_reset").all()
+                .compactMap { text($0).firstMatch(of: /\/login\/reset\/([A-Za-z0-9_-]{43})/).map { String($0.1) } }
+            let second = try #require(links.first { $0 != String(link.1) })
+            clock.advance(by: PasswordReset.lifetime + 1)
+            #expect(try await browser.get("/login/reset/\(second)").status == .notFound)
+            _ = user
         }
     }
 

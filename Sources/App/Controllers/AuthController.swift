@@ -1,6 +1,7 @@
 import Fluent
 import Vapor
 import VivierCore
+import VivierMail
 
 /// Signing in and out, and the one-time setup of the first admin.
 struct AuthController {
@@ -153,6 +154,138 @@ struct AuthController {
         var email: String?
         var password: String?
         var company: String?
+    }
+
+    // MARK: - Forgotten password
+
+    struct ForgotContent: Encodable {
+        var email: String
+        /// The request was taken: the same words whether the address has an account or not.
+        var sent: Bool
+        var error: String?
+    }
+
+    @Sendable func forgotForm(req: Request) async throws -> Response {
+        try await req.page("auth/forgot", title: req.t("reset.title"), ForgotContent(email: "", sent: false))
+    }
+
+    struct ForgotForm: Content {
+        var email: String?
+    }
+
+    /// Mails a single-use link valid an hour to an active account with this address. The answer is the same for
+    /// an unknown address, so the form does not tell who has an account (ASVS 6.3.x).
+    @Sendable func forgot(req: Request) async throws -> Response {
+        let email = EmailAddress.normalize((try? req.content.decode(ForgotForm.self))?.email ?? "")
+        guard EmailAddress.isValid(email) else {
+            return try await req.page(
+                "auth/forgot", title: req.t("reset.title"), status: .unprocessableEntity,
+                ForgotContent(email: email, sent: false, error: req.t("error.email_invalid")))
+        }
+        for key in [req.clientAddress, email] {
+            if try await RateLimiter.passwordReset.isExceeded(key: key, on: req.db, now: req.now) {
+                return try await req.page(
+                    "auth/forgot", title: req.t("reset.title"), status: .tooManyRequests,
+                    ForgotContent(email: email, sent: false, error: req.t("login.rate_limited")))
+            }
+            try await RateLimiter.passwordReset.record(key: key, on: req.db, now: req.now)
+        }
+        if let user = try await User.query(on: req.db).filter(\.$email == email).filter(\.$active == true).first() {
+            let token = Tokens.random()
+            let userID = try user.requireID()
+            let config = req.application.config
+            let now = req.now
+            try await req.db.writeTransaction { db in
+                try await PasswordReset(userID: userID, tokenHash: Tokens.hash(token), now: now).create(on: db)
+                _ = try await Outbox.enqueue(
+                    try Self.resetMessage(
+                        to: user, link: config.publicURL + "/login/reset/\(token)", from: config.mail.from),
+                    kind: "password_reset", dedupeKey: "reset:\(Tokens.hash(token))", transactional: true,
+                    candidateID: nil, on: db, now: now)
+            }
+            try await AuditLog.record(
+                .passwordResetRequested, actor: user, target: "user:\(userID.api)", ip: req.clientAddress, on: req.db,
+                now: req.now)
+        }
+        return try await req.page("auth/forgot", title: req.t("reset.title"), ForgotContent(email: "", sent: true))
+    }
+
+    static func resetMessage(to user: User, link: String, from sender: MailAddress) throws -> MailMessage {
+        let fr = user.locale != Language.en.rawValue
+        let text =
+            (fr
+            ? [
+                "Bonjour \(user.name),", "",
+                "Quelqu'un (vous, sans doute) a demandé à changer le mot de passe de votre compte Vivier.",
+                "Pour en choisir un nouveau, ouvrez ce lien dans l'heure ; il ne sert qu'une fois :", "", link, "",
+                "Si vous n'avez rien demandé, ignorez ce message : votre mot de passe ne change pas.",
+            ]
+            : [
+                "Hello \(user.name),", "",
+                "Someone (most likely you) asked to change the password of your Vivier account.",
+                "To choose a new one, open this link within the hour; it works once:", "", link, "",
+                "If you did not ask, ignore this message: your password stays as it is.",
+            ]).joined(separator: "\n")
+        return MailMessage(
+            from: sender, to: [try MailAddress(user.email, name: user.name)],
+            subject: fr ? "Vivier — choisir un nouveau mot de passe" : "Vivier — choose a new password", text: text,
+            extraHeaders: [("Auto-Submitted", "auto-generated")])
+    }
+
+    struct ResetContent: Encodable {
+        var token: String
+        var error: String?
+    }
+
+    @Sendable func resetForm(req: Request) async throws -> Response {
+        let (_, token) = try await validReset(req)
+        let response = try await req.page("auth/reset", title: req.t("reset.title"), ResetContent(token: token))
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+        return response
+    }
+
+    struct ResetForm: Content {
+        var password: String?
+        var confirm: String?
+    }
+
+    /// Sets the new password, spends the link and every other one of the user's, and signs them out everywhere.
+    /// The second factor still applies at the next sign-in.
+    @Sendable func reset(req: Request) async throws -> Response {
+        let (reset, token) = try await validReset(req)
+        let form = try req.content.decode(ResetForm.self)
+        let password = form.password ?? ""
+        var problem = Passwords.problem(password).map(req.t)
+        if problem == nil && password != (form.confirm ?? "") { problem = req.t("reset.mismatch") }
+        if let problem {
+            return try await req.page(
+                "auth/reset", title: req.t("reset.title"), status: .unprocessableEntity,
+                ResetContent(token: token, error: problem))
+        }
+        let hash = try await req.password.async.hash(password)
+        let userID = reset.$user.id
+        let now = req.now
+        try await req.db.writeTransaction { db in
+            guard let user = try await User.find(userID, on: db) else { throw Abort(.notFound) }
+            user.passwordHash = hash
+            try await user.save(on: db)
+            try await PasswordReset.query(on: db).filter(\.$user.$id == userID).filter(\.$usedAt == nil)
+                .set(\.$usedAt, to: now).update()
+            try await Sessions.closeAll(of: userID, on: db)
+        }
+        try await AuditLog.record(
+            .passwordReset, actor: try await User.find(userID, on: req.db), target: "user:\(userID.api)",
+            ip: req.clientAddress, on: req.db, now: req.now)
+        return req.redirect(to: "/login", flash: "flash.password_reset")
+    }
+
+    private func validReset(_ req: Request) async throws -> (PasswordReset, String) {
+        guard let token = req.parameters.get("token"),
+            let reset = try await PasswordReset.query(on: req.db).filter(\.$tokenHash == Tokens.hash(token)).first(),
+            reset.usedAt == nil, reset.expiresAt > req.now,
+            let user = try await User.find(reset.$user.id, on: req.db), user.active
+        else { throw Abort(.notFound, reason: req.t("reset.invalid")) }
+        return (reset, token)
     }
 
     @Sendable func setupForm(req: Request) async throws -> Response {

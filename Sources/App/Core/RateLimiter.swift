@@ -10,6 +10,7 @@ struct RateLimiter {
     static let failedLogin = RateLimiter(bucket: "login", limit: 5, window: 15 * 60)
     static let application = RateLimiter(bucket: "apply", limit: 10, window: 60)
     static let portalLink = RateLimiter(bucket: "portal", limit: 5, window: 15 * 60)
+    static let passwordReset = RateLimiter(bucket: "reset", limit: 5, window: 15 * 60)
     /// Codes of the second factor, per account: 5 wrong codes in 15 minutes and the account waits.
     static let secondFactor = RateLimiter(bucket: "totp", limit: 5, window: 15 * 60)
 

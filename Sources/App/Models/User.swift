@@ -123,6 +123,28 @@ final class SetupToken: Model, @unchecked Sendable {
     }
 }
 
+/// A "forgotten password" link: single use, valid an hour, only its hash stored.
+final class PasswordReset: Model, @unchecked Sendable {
+    static let schema = "password_resets"
+    static let lifetime: TimeInterval = 3600
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "created_at") var createdAt: Date
+    @Parent(key: "user_id") var user: User
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "expires_at") var expiresAt: Date
+    @OptionalField(key: "used_at") var usedAt: Date?
+
+    init() {}
+
+    init(userID: UUID, tokenHash: String, now: Date) {
+        self.$user.id = userID
+        self.tokenHash = tokenHash
+        self.createdAt = now
+        self.expiresAt = now + Self.lifetime
+    }
+}
+
 /// One counted event for a rate limit (failed login, application from an address). Kept in the database so that
 /// several instances share the same limits.
 final class RateEvent: Model, @unchecked Sendable {

@@ -21,6 +21,8 @@ enum AuditLog {
         case apiTokenRevoked = "api_token_revoked"
         case candidatesImported = "candidates_imported"
         case webhookChanged = "webhook_changed"
+        case passwordResetRequested = "password_reset_requested"
+        case passwordReset = "password_reset"
     }
 
     /// Appends an event at the end of the chain. Two writers racing for the same position: the second one's insert
