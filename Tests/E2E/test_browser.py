@@ -468,7 +468,7 @@ class Browser(unittest.TestCase):
         # The retention notice's "keep my profile" page, for the candidate of the earlier steps.
         keep = "/keep/" + signed_link(["keep", self.state["candidate"].rsplit("/", 1)[-1]])
         pages = ["/careers", "/careers?lang=en", job, job + "/apply", "/talent-community", "/portal/login", "/login",
-                 survey, keep]
+                 "/login/forgot", survey, keep]
         self.audit(pages)
         with self.phone():
             for page in pages:
