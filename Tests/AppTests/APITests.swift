@@ -130,14 +130,23 @@ struct APITests {
             let field = (missing.json["errors"] as? [[String: String]])?.first?["field"]
             #expect(field == "body.candidate.first_name" || field == "body.candidate.last_name")
 
+            let null = try await client.call(.POST, "/jobs", json: #"{"title": "x", "location": null}"#)
+            #expect(null.status == .unprocessableEntity)
+            #expect((null.json["errors"] as? [[String: String]])?.first?["field"] == "body.location")
+            let spontaneous = try await client.call(
+                .POST, "/applications",
+                json:
+                    #"{"job_id": null, "candidate": {"email": "free@example.com", "first_name": "F", "last_name": "G"}}"#
+            )
+            #expect(spontaneous.status == .created)
             let unknown = try await client.call(.POST, "/jobs", json: #"{"title": "x", "salary": 1}"#)
             #expect(unknown.status == .unprocessableEntity)
             #expect(try await client.call(.POST, "/jobs", json: "{").status == .badRequest)
             #expect(try await client.call(.GET, "/jobs?limit=500").status == .unprocessableEntity)
             #expect(try await client.call(.GET, "/jobs/\(UUID().api)").status == .notFound)
             #expect(try await client.call(.POST, "/jobs").status == .badRequest)
-            // Nothing was written by the refused requests.
-            #expect(try await JobApplication.query(on: app.db).count() == 0)
+            // Nothing was written by the refused requests (the spontaneous application was accepted).
+            #expect(try await JobApplication.query(on: app.db).count() == 1)
             #expect(try await Job.query(on: app.db).count() == 1)
 
             let trace = try await client.call(.DELETE, "/jobs")

@@ -22,6 +22,7 @@ struct APIMiddleware: AsyncMiddleware {
                 // The generated handlers stream the body; a request without one must not reach them.
                 guard let body = try await request.body.collect(max: Self.maxBody).get(), body.readableBytes > 0
                 else { throw Problem(.badRequest, "This operation needs a JSON body.") }
+                try Self.refuseNulls(in: body)
                 if let key = request.headers.first(name: "Idempotency-Key") {
                     return try await idempotent(request, key: key, body: body, token: token, next: next)
                 }
@@ -48,6 +49,43 @@ struct APIMiddleware: AsyncMiddleware {
             return Problem(.payloadTooLarge, "The body may be at most \(maxBody / 1024) KiB.").response()
         }
         return Problem.from(error, logger: request.logger).response()
+    }
+
+    /// Fields the contract lets a client send as `null`.
+    static let nullable: Set<String> = ["job_id"]
+
+    /// A `null` where the contract asks for a value is refused, not read as "absent" as the generated decoder
+    /// would: a client that sends `"location": null` has a bug worth hearing about.
+    static func refuseNulls(in body: ByteBuffer) throws {
+        guard
+            let json = try? JSONSerialization.jsonObject(
+                with: Data(body.readableBytesView), options: [.fragmentsAllowed])
+        else { return }  // Not JSON: the generated decoder says so with its own words.
+        var fields: [Problem.FieldError] = []
+        func walk(_ value: Any, _ path: String, top: Bool) {
+            if let object = value as? [String: Any] {
+                for (key, child) in object.sorted(by: { $0.key < $1.key }) {
+                    if child is NSNull {
+                        if !(top && nullable.contains(key)) {
+                            fields.append(
+                                .init(field: "\(path).\(key)", reason: "Must not be null; leave it out instead."))
+                        }
+                    } else {
+                        walk(child, "\(path).\(key)", top: false)
+                    }
+                }
+            } else if let array = value as? [Any] {
+                for (index, child) in array.enumerated() {
+                    if child is NSNull {
+                        fields.append(.init(field: "\(path).\(index)", reason: "Must not be null."))
+                    } else {
+                        walk(child, "\(path).\(index)", top: false)
+                    }
+                }
+            }
+        }
+        walk(json, "body", top: true)
+        if !fields.isEmpty { throw Problem.invalid(fields) }
     }
 
     /// What makes two requests "the same" for an idempotency key: method, path, query and body, byte for byte.

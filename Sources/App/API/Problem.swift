@@ -54,17 +54,17 @@ struct Problem: Error, Encodable {
             if server.underlyingError is any AbortError || server.httpStatus.code >= 500 {
                 return from(server.underlyingError, logger: logger)
             }
-            // What the generated server refused before our code ran: a missing or malformed parameter, header or
-            // content type. Its own words name the part.
-            let cause = server.causeDescription
-            if cause.localizedCaseInsensitiveContains("content type") || cause.contains("Content-Type") {
-                return Problem(.unsupportedMediaType, "Send the body as application/json. (\(cause))")
+            // What the generated server refused before our code ran, with the status it chose: a missing or
+            // malformed parameter or header (400), a body that is not JSON (415), an Accept it cannot serve (406).
+            let status = HTTPResponseStatus(statusCode: server.httpStatus.code)
+            switch status {
+            case .unsupportedMediaType:
+                return Problem(status, "Send the body as application/json. (\(server.causeDescription))")
+            case .notAcceptable:
+                return Problem(status, "This operation answers in application/json only. (\(server.causeDescription))")
+            default:
+                return Problem(status, "\(server.causeDescription): \(server.underlyingError)")
             }
-            if cause.localizedCaseInsensitiveContains("accept") {
-                return Problem(.notAcceptable, "This operation answers in application/json only. (\(cause))")
-            }
-            return Problem(
-                HTTPResponseStatus(statusCode: server.httpStatus.code), "\(cause): \(server.underlyingError)")
         case let abort as any AbortError:
             return Problem(abort.status, abort.reason)
         default:
