@@ -94,19 +94,12 @@ struct ImportsController {
             return try await renderList(req, error: req.t("import.error_no_rows"))
         }
         let job = PoolImport(
-            filename: Self.displayName(file.filename),
+            filename: String(Intake.uploadedName(file.filename).prefix(100)).nonEmpty ?? "import.csv",
             storageKey: try req.application.blobs.put(bytes), createdBy: try req.requireUser().id, now: req.now)
         job.mappingJSON = String(decoding: try JSONEncoder().encode(ImportMapping.guess(table.header)), as: UTF8.self)
         job.total = table.records.count
         try await job.create(on: req.db)
         return req.redirect(to: SiteURL.imports + "/\(try job.requireID().api)")
-    }
-
-    /// The uploaded name without its path or control characters, for display only.
-    static func displayName(_ raw: String) -> String {
-        let base = raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        let name = String(base.filter { !$0.isNewline && !($0.asciiValue.map { $0 < 32 } ?? false) }.prefix(100))
-        return name.isEmpty ? "import.csv" : name
     }
 
     @Sendable func show(req: Request) async throws -> Response {

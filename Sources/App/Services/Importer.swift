@@ -316,6 +316,7 @@ enum Importer {
     ) async throws -> Written {
         var written = Written()
         let emails = people.map(\.email)
+        let byEmail = Dictionary(people.map { ($0.email, $0) }, uniquingKeysWith: { first, _ in first })
         let existing = Dictionary(
             try await Candidate.query(on: db).filter(\.$email ~~ emails).all().map { ($0.email, $0) },
             uniquingKeysWith: { first, _ in first })
@@ -440,16 +441,22 @@ enum Importer {
             interactions.map {
                 [UUID(), $0.createdAt, $0.$candidate.id, $0.$application.id, $0.$actor.id, $0.kind.rawValue, $0.detail]
             }, on: db)
-        for id in touched where people.contains(where: { ids[$0.email] == id && $0.consentProof != nil }) {
-            try await ConsentLedger.refresh(id, on: db)
+        for person in people where existing[person.email] != nil && person.consentProof != nil {
+            try await ConsentLedger.refresh(ids[person.email]!, on: db)
         }
-        try await index(candidates, tags: people, on: db)
+        try await insert(
+            "candidate_search", ["candidate_id", "body"],
+            candidates.map { candidate in
+                let person = byEmail[candidate.email]
+                let id: any Encodable & Sendable =
+                    db.isPostgres ? candidate.id! : candidate.id!.uuidString.lowercased()
+                return [id, SearchIndex.body(of: candidate, with: (person?.tags ?? []) + (person?.notes ?? []))]
+            }, on: db)
         for id in touched { try await SearchIndex.refresh(candidateID: id, on: db) }
 
         if sendNotice, let composer {
             for candidate in candidates {
-                guard let person = people.first(where: { $0.email == candidate.email }), person.consentProof == nil
-                else { continue }
+                guard byEmail[candidate.email]?.consentProof == nil else { continue }
                 _ = try await composer.send(
                     .importNotice, to: candidate, application: nil, job: nil, extra: ["source": source],
                     dedupeKey: "import-notice:\(candidate.id!.uuidString.lowercased())")
@@ -472,21 +479,5 @@ enum Importer {
             try await statement.run()
             start += perStatement
         }
-    }
-
-    /// The search entries of new people, in one statement.
-    private static func index(_ candidates: [Candidate], tags people: ArraySlice<ImportPerson>, on db: any Database)
-        async throws
-    {
-        guard !candidates.isEmpty else { return }
-        let byEmail = Dictionary(people.map { ($0.email, $0) }, uniquingKeysWith: { first, _ in first })
-        var insert = db.sql().insert(into: "candidate_search").columns("candidate_id", "body")
-        for candidate in candidates {
-            let person = byEmail[candidate.email]
-            let body = SearchIndex.body(of: candidate, with: (person?.tags ?? []) + (person?.notes ?? []))
-            let id: any Encodable & Sendable = db.isPostgres ? candidate.id! : candidate.id!.uuidString.lowercased()
-            insert = insert.values(SQLBind(id), SQLBind(body))
-        }
-        try await insert.run()
     }
 }

@@ -181,14 +181,19 @@ struct Intake {
     /// A display name for the stored file: the user's name stripped of paths, controls and bidi overrides, with the
     /// extension of the detected format. Only ever shown and sent RFC 6266-encoded, never used as a path.
     static func safeFilename(_ raw: String, kind: DocumentKind) -> String {
+        var name = uploadedName(raw)
+        if let dot = name.lastIndex(of: ".") { name = String(name[..<dot]) }
+        name = String(name.prefix(100))
+        return (name.isEmpty ? "cv" : name) + "." + kind.fileExtension
+    }
+
+    /// The last path component of an uploaded file's name, without controls or bidi overrides. For display only.
+    static func uploadedName(_ raw: String) -> String {
         let base = raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         let cleaned = base.unicodeScalars.filter { scalar in
             !(scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format)
         }
-        var name = String(String.UnicodeScalarView(cleaned)).trimmed
-        if let dot = name.lastIndex(of: ".") { name = String(name[..<dot]) }
-        name = String(name.prefix(100))
-        return (name.isEmpty ? "cv" : name) + "." + kind.fileExtension
+        return String(String.UnicodeScalarView(cleaned)).trimmed
     }
 
     /// A unique-key violation (PostgreSQL 23505, SQLite "UNIQUE constraint") or SQLite's busy snapshot when two

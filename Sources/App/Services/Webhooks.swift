@@ -15,11 +15,6 @@ enum Webhooks {
         var type: String
         var createdAt: Date
         var data: Data
-
-        enum CodingKeys: String, CodingKey {
-            case id, type, data
-            case createdAt = "created_at"
-        }
     }
 
     struct ApplicationData: Encodable {
@@ -29,15 +24,6 @@ enum Webhooks {
         var stageID: String?
         var outcome: String
         var closingReason: String?
-
-        enum CodingKeys: String, CodingKey {
-            case outcome
-            case applicationID = "application_id"
-            case candidateID = "candidate_id"
-            case jobID = "job_id"
-            case stageID = "stage_id"
-            case closingReason = "closing_reason"
-        }
 
         init(_ application: JobApplication) {
             applicationID = application.id?.api ?? ""
@@ -54,24 +40,17 @@ enum Webhooks {
         var purpose: String
         var action: String
         var channel: String
-
-        enum CodingKeys: String, CodingKey {
-            case purpose, action, channel
-            case candidateID = "candidate_id"
-        }
     }
 
     struct CandidateData: Encodable {
         var candidateID: String
-
-        enum CodingKeys: String, CodingKey {
-            case candidateID = "candidate_id"
-        }
     }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
+        // `candidateID` → `candidate_id`: the payloads' keys follow the API's.
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
