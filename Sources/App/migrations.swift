@@ -31,6 +31,7 @@ extension Application {
         migrations.add(CreateImports())
         migrations.add(CreateWebhooks())
         migrations.add(CreatePasswordResets())
+        migrations.add(UpdateApplicationsAddFacts())
     }
 }
 

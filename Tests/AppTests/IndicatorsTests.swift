@@ -128,10 +128,9 @@ struct IndicatorsTests {
             (a3, .talentPool, .granted, a3.createdAt! - 100 * day), (b3, .talentPool, .granted, b3c - day),
             (b1, .newsletter, .granted, b1c), (b1, .newsletter, .withdrawn, b1c + day),
         ] {
-            try await ConsentEvent(
-                candidateID: application.$candidate.id, purpose: purpose, action: action, channel: .careerForm,
-                wordingVersion: 1, locale: "fr", at: date
-            ).create(on: app.db)
+            try await ConsentLedger.record(
+                purpose, action, for: application.$candidate.id, channel: .careerForm, language: .fr, on: app.db,
+                now: date)
         }
 
         // Satisfaction: six answers in the period (10, 9, 8, 6, 3, 10), two of them for job A; eight surveys sent.
@@ -159,10 +158,11 @@ struct IndicatorsTests {
         try await withApp { app, _ in
             _ = try await Self.history(app)
             let company = Self.indicators(app, .company)
+            let summary = try await company.summary()
 
             // Coverage: career site 4 applications (A1, A2, B1, B3), 3 acknowledged; referral 1 of 1.
             #expect(
-                try await company.acknowledgementCoverage() == [
+                summary.coverage == [
                     .init(source: "career_site", applications: 4, acknowledged: 3),
                     .init(source: "referral", applications: 1, acknowledged: 1),
                 ])
@@ -170,7 +170,7 @@ struct IndicatorsTests {
             let ack = try await company.timeToAcknowledge()
             #expect(ack.count == 4 && ack.median == 60 && ack.p90 == 300)
             // Promises: A1, A2, A3, B1 due; A1 and A2 kept.
-            #expect(try await company.promises() == .init(due: 4, kept: 2))
+            #expect(summary.promises == .init(due: 4, kept: 2))
             // First decisions after 1 (B3), 2 (A1), 5 (A2), 9 (B1) days: median 2 d, p90 9 d; 2 within 3 days,
             // 2 within 14.
             let first = try await company.timeToFirstDecision()
@@ -183,15 +183,15 @@ struct IndicatorsTests {
             #expect(try await company.waitingPastDeadline() == 3)
             // Unresponsive: A3, among the three applications in a new stage (A2, A3, B1).
             #expect(
-                try await company.ghosting() == [
+                summary.ghosting == [
                     .init(stage: "hired", applications: 1, unresponsive: 0),
                     .init(stage: "new", applications: 3, unresponsive: 1),
                     .init(stage: "screening", applications: 1, unresponsive: 0),
                 ])
             // Funnel: 5 applications; A1 and B3 went past new; B3 to hired.
-            #expect(try await company.funnel().map(\.reached) == [5, 2, 1, 1, 1])
+            #expect(summary.funnel.map(\.reached) == [5, 2, 1, 1, 1])
             #expect(
-                try await company.sources() == [
+                summary.sources == [
                     .init(source: "career_site", applications: 4, hired: 1),
                     .init(source: "referral", applications: 1, hired: 0),
                 ])
@@ -208,19 +208,20 @@ struct IndicatorsTests {
         try await withApp { app, _ in
             let history = try await Self.history(app)
             let jobA = Self.indicators(app, .job(history.jobA))
+            let summary = try await jobA.summary()
             #expect(
-                try await jobA.acknowledgementCoverage() == [
+                summary.coverage == [
                     .init(source: "career_site", applications: 2, acknowledged: 2),
                     .init(source: "referral", applications: 1, acknowledged: 1),
                 ])
-            #expect(try await jobA.promises() == .init(due: 3, kept: 2))
+            #expect(summary.promises == .init(due: 3, kept: 2))
             #expect(try await jobA.waitingPastDeadline() == 2)
             // Two answers for job A: the score counts, the comments stay hidden.
             let satisfaction = try await jobA.satisfaction()
             #expect(satisfaction.answers == 2 && satisfaction.comments.isEmpty)
             let sales = Self.indicators(app, .department("Sales"))
-            #expect(try await sales.funnel().first?.reached == 2, "B1 and B3 (B2 is outside the period)")
-            #expect(try await Self.indicators(app, .jobs([])).funnel().first?.reached == 0)
+            #expect(try await sales.summary().funnel.first?.reached == 2, "B1 and B3 (B2 is outside the period)")
+            #expect(try await Self.indicators(app, .jobs([])).summary().funnel.first?.reached == 0)
         }
     }
 
@@ -251,9 +252,21 @@ struct IndicatorsTests {
                 try await browser.get("/app/indicators?period=custom&from=2026-09-21&to=2026-08-01").status
                     == .unprocessableEntity)
 
+            // The home page's counts: waiting in a new stage past the target, A3 and B2; six people. For the hiring
+            // manager of job A: A3; A1, A2 and A3.
+            func home(_ browser: Browser) async throws -> (String, String) {
+                let page = try await browser.get("/app").body
+                func figure(_ label: String) -> String {
+                    page.components(separatedBy: "</span><span class=\"label\">\(label)").first?
+                        .components(separatedBy: ">").last ?? ""
+                }
+                return (figure("En attente au-delà du délai"), figure("Candidats"))
+            }
+            #expect(try await home(browser) == ("2", "6"))
             // The hiring manager sees their job's figures; another job is hidden.
             let viewer = Browser(app)
             try await viewer.login("manager@example.com")
+            #expect(try await home(viewer) == ("1", "3"))
             #expect(try await viewer.get("/app/indicators").status == .ok)
             #expect(
                 try await viewer.get("/app/indicators?scope=job:\(history.jobB.uuidString.lowercased())").status
@@ -264,6 +277,45 @@ struct IndicatorsTests {
             #expect(csv.status == .ok && csv.headers.contentType?.subType == "csv")
             #expect(csv.headers.first(name: .contentDisposition)?.contains("vivier-coverage-30-company") == true)
             #expect(csv.body.hasPrefix("Source,Candidatures,Accusées,%\r\n") && csv.body.contains("Site carrière,4,3,"))
+        }
+    }
+
+    /// The facts kept on each application follow their sources when these change later, and recomputing them
+    /// from the messages, the timeline and the ledger (the migration's backfill) finds the same figures.
+    @Test func facts_followTheirSources_andTheBackfillAgrees() async throws {
+        try await withApp { app, _ in
+            _ = try await Self.history(app)
+            let company = Self.indicators(app, .company)
+            let figures = { () async throws -> [String] in
+                let summary = try await company.summary()
+                return [
+                    "\(summary)", "\(try await company.timeToAcknowledge())",
+                    "\(try await company.timeToFirstDecision())",
+                    "\(try await company.waitingOverTime().map(\.1))",
+                ]
+            }
+            let original = try await figures()
+            // A1's interview invitation was its only human message: cancelled, A1's promise is no longer kept;
+            // queued again, it is.
+            let invitation = try #require(
+                try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview_invitation").first())
+            invitation.status = .cancelled
+            try await invitation.save(on: app.db)
+            #expect(try await company.summary().promises == .init(due: 4, kept: 1))
+            invitation.status = .pending
+            try await invitation.save(on: app.db)
+            #expect(try await company.summary().promises == .init(due: 4, kept: 2))
+
+            let sql = app.db.sql()
+            try await sql.raw(
+                """
+                UPDATE applications SET acknowledged_at = NULL, first_decision_at = NULL, answered_at = NULL,
+                  unresponsive_at = NULL, from_pool = \(unsafeRaw: app.db.isPostgres ? "FALSE" : "0")
+                """
+            ).run()
+            #expect(try await figures() != original)
+            for statement in UpdateApplicationsAddFacts.backfill(app.db) { try await sql.raw(statement).run() }
+            #expect(try await figures() == original)
         }
     }
 
@@ -305,9 +357,9 @@ struct IndicatorsTests {
             #expect(try await company.noShows() == .init(held: 2, missed: 1))
             // Pool: A1, A3, B3 (B1's newsletter withdrawn); A1's term ends within 30 days; A1, A3, B3 applied
             // after joining; B3 was hired.
-            let pool = try await company.pool()
+            let pool = try await company.pool(), summary = try await company.summary()
             #expect(pool.people == 6 && pool.consents == ["talent_pool": 3])
-            #expect(pool.expiringWithin30Days == 1 && pool.reapplied == 3 && pool.hired == 1)
+            #expect(pool.expiringWithin30Days == 1 && summary.reapplied == 3 && summary.hiredFromPool == 1)
             // Every 5 days: B2 (new since 40 days) waits past its target at each point; A3 joins at the end
             // (16 days without a decision); A1, A2, B1, B3 were answered in time.
             #expect(try await company.waitingOverTime().map(\.1) == [1, 1, 1, 1, 1, 2])

@@ -26,26 +26,26 @@ struct DashboardController {
         }
         let active = try await applications().count()
         let recent = try await applications().filter(\.$createdAt >= req.now - 7 * 86_400).count()
-        // Waiting in a `new` stage longer than their job's response target.
-        let waiting = try await applications().join(Stage.self, on: \JobApplication.$stage.$id == \Stage.$id).filter(
-            Stage.self, \.$kind == .new
-        )
-        .join(Job.self, on: \JobApplication.$job.$id == \Job.$id).all()
-        .filter { application in
-            let job = try? application.joined(Job.self)
-            return req.now.timeIntervalSince(application.stageEnteredAt) > Double(job?.responseTargetDays ?? 14)
-                * 86_400
-        }.count
-        let candidates: Int
-        if let ids = access.jobIDs {
-            candidates =
-                Set(
-                    try await JobApplication.query(on: req.db).filter(\.$job.$id ~~ Array(ids)).all().map(
-                        \.$candidate.id)
-                ).count
-        } else {
-            candidates = try await Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil).count()
-        }
+        // Counted by the database, whatever the number of applications: waiting in a `new` stage longer than their
+        // job's response target, and the people who applied (to the user's jobs).
+        let mine: SQLQueryString =
+            access.jobIDs.map { $0.isEmpty ? " AND 1 = 0" : " AND a.job_id IN (\(binds: Array($0)))" } ?? ""
+        let sql = req.db.sql()
+        struct Count: Decodable { var n: Int }
+        let waiting =
+            try await sql.raw(
+                """
+                SELECT COUNT(*) AS n FROM applications a JOIN jobs j ON j.id = a.job_id JOIN stages s ON s.id = a.stage_id
+                WHERE a.outcome = 'active' AND s.kind = 'new' AND a.stage_entered_at < \(Indicators.moment(
+                    req.now, minusDays: "COALESCE(j.response_target_days, 14)", postgres: req.db.isPostgres))\(mine)
+                """
+            ).first(decoding: Count.self)?.n ?? 0
+        let candidates =
+            try await sql.raw(
+                access.jobIDs == nil
+                    ? "SELECT COUNT(*) AS n FROM candidates WHERE merged_into_id IS NULL"
+                    : "SELECT COUNT(DISTINCT a.candidate_id) AS n FROM applications a WHERE 1 = 1\(mine)"
+            ).first(decoding: Count.self)?.n ?? 0
         var rows: [JobsController.Row] = []
         for job in openJobs {
             let id = try job.requireID()

@@ -120,19 +120,19 @@ struct IndicatorsController {
             return (now > then) == higherIsBetter ? "better" : "worse"
         }
 
-        let coverage = try await current.acknowledgementCoverage()
-        let coverageBefore = try await before.acknowledgementCoverage()
+        let summary = try await current.summary(), summaryBefore = try await before.summary()
+        let coverage = summary.coverage, coverageBefore = summaryBefore.coverage
         let covered = coverage.reduce(0) { $0 + $1.acknowledged }, total = coverage.reduce(0) { $0 + $1.applications }
         let coveredBefore = coverageBefore.reduce(0) { $0 + $1.acknowledged }
         let totalBefore = coverageBefore.reduce(0) { $0 + $1.applications }
         let ack = try await current.timeToAcknowledge(), ackBefore = try await before.timeToAcknowledge()
-        let promises = try await current.promises(), promisesBefore = try await before.promises()
+        let promises = summary.promises, promisesBefore = summaryBefore.promises
         let first = try await current.timeToFirstDecision(), firstBefore = try await before.timeToFirstDecision()
         let reject = try await current.timeToReject(), rejectBefore = try await before.timeToReject()
         let waiting = try await current.waitingPastDeadline()
-        let ghosting = try await current.ghosting(), ghostingBefore = try await before.ghosting()
-        let funnel = try await current.funnel()
-        let sources = try await current.sources()
+        let ghosting = summary.ghosting, ghostingBefore = summaryBefore.ghosting
+        let funnel = summary.funnel
+        let sources = summary.sources
         let hire = try await current.timeToHire()
         let satisfaction = try await current.satisfaction(), satisfactionBefore = try await before.satisfaction()
         let noShows = try await current.noShows(), noShowsBefore = try await before.noShows()
@@ -253,8 +253,8 @@ struct IndicatorsController {
                         [req.t("indicators.pool_joined"), "\(movement.joined)", ""],
                         [req.t("indicators.pool_left"), "\(movement.left)", ""],
                         [req.t("indicators.pool_reengaged"), "\(movement.reengaged)", ""],
-                        [req.t("indicators.pool_reapplied"), "\(pool.reapplied)", ""],
-                        [req.t("indicators.pool_hired"), "\(pool.hired)", ""],
+                        [req.t("indicators.pool_reapplied"), "\(summary.reapplied)", ""],
+                        [req.t("indicators.pool_hired"), "\(summary.hiredFromPool)", ""],
                     ],
                     chart: Chart.bars(
                         title: req.t("indicators.table_pool"),

@@ -20,6 +20,11 @@ enum SQLiteSettings {
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA busy_timeout = 5000").run()
             try await db.raw("PRAGMA secure_delete = ON").run()
+            // Statistics for the tables that have none or whose size changed a lot (bounded work, as SQLite
+            // recommends when opening a connection); the scheduler refreshes them as the data grows.
+            try await db.raw("PRAGMA optimize = 0x10002").run()
+            // DISTINCT and GROUP BY over a large table build their temporary b-trees in memory, not in a file.
+            try await db.raw("PRAGMA temp_store = MEMORY").run()
             let synchronous = try await db.raw("PRAGMA synchronous").first()?.decode(
                 column: "synchronous", as: Int.self)
             let foreignKeys = try await db.raw("PRAGMA foreign_keys").first()?.decode(

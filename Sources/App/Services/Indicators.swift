@@ -30,21 +30,24 @@ struct Indicators {
     var sql: any SQLDatabase { db.sql() }
 
     /// `to - from` in seconds, in the engine's dialect (SQLite keeps dates as seconds since 1970).
-    func seconds(_ from: String, _ to: String) -> SQLQueryString {
-        db.isPostgres
-            ? "EXTRACT(EPOCH FROM (\(unsafeRaw: to) - \(unsafeRaw: from)))"
-            : "(\(unsafeRaw: to) - \(unsafeRaw: from))"
+    static func seconds(from: String, to: String, postgres: Bool) -> String {
+        postgres ? "EXTRACT(EPOCH FROM (\(to) - \(from)))" : "(\(to) - \(from))"
     }
 
-    /// The applications of the period and scope, as a subquery aliased `a` (columns of `applications`, plus the
-    /// job's department and response target).
-    var applications: SQLQueryString {
-        let filter = scopeFilter(jobColumn: "a.job_id")
-        return """
-            (SELECT a.*, j.department AS department, COALESCE(j.response_target_days, 14) AS target_days
-             FROM applications a LEFT JOIN jobs j ON j.id = a.job_id
-             WHERE a.created_at >= \(bind: period.start) AND a.created_at < \(bind: period.end)\(filter))
-            """
+    func seconds(_ from: String, _ to: String) -> SQLQueryString {
+        "\(unsafeRaw: Self.seconds(from: from, to: to, postgres: db.isPostgres))"
+    }
+
+    /// The applications of the period and scope: a condition on `applications a`. Every figure about them reads
+    /// the facts the database keeps on each application (`UpdateApplicationsAddFacts`) from one index.
+    var inPeriod: SQLQueryString {
+        "a.created_at >= \(bind: period.start) AND a.created_at < \(bind: period.end)\(scopeFilter(jobColumn: "a.job_id"))"
+    }
+
+    /// `applications a`, read from the facts index. SQLite's planner prefers the narrower date index, then reads a
+    /// million rows of the table one by one (five times slower than the covering index), so it is told.
+    var facts: SQLQueryString {
+        db.isPostgres ? "applications a" : "applications a INDEXED BY applications_facts"
     }
 
     /// ` AND …` restricting rows whose job is `jobColumn` to the scope (nothing for the company).
@@ -61,7 +64,6 @@ struct Indicators {
     // MARK: - Helpers
 
     struct Count: Decodable { var n: Int }
-    struct Value: Decodable { var v: Double? }
 
     func count(_ query: SQLQueryString) async throws -> Int {
         try await sql.raw("SELECT COUNT(*) AS n FROM (\(query)) q").first(decoding: Count.self)?.n ?? 0
@@ -78,43 +80,109 @@ struct Indicators {
         var over14: Int
     }
 
-    func distribution(_ durations: SQLQueryString) async throws -> Distribution {
+    /// Seconds from each application of the period to its `column`, where `condition` holds (the condition of
+    /// one of `UpdateApplicationsAddFacts.delays`): their number and shares by delay in one pass, then the
+    /// nearest-rank elements ⌈0.5·n⌉ and ⌈0.9·n⌉ read at their place in the delay's index.
+    func distribution(of kept: UpdateApplicationsAddFacts.Delay) async throws -> Distribution {
+        let delay = seconds("created_at", kept.column)
+        let rows: SQLQueryString = "FROM applications a WHERE \(inPeriod) AND \(unsafeRaw: kept.condition)"
+        let counted: SQLQueryString = "FROM \(facts) WHERE \(inPeriod) AND \(unsafeRaw: kept.condition)"
         struct Buckets: Decodable {
             var n: Int
             var short: Int?
             var middle: Int?
-            var long: Int?
         }
         let buckets = try await sql.raw(
             """
-            SELECT COUNT(*) AS n,
-              SUM(CASE WHEN d <= \(unsafeRaw: String(3 * 86_400)) THEN 1 ELSE 0 END) AS short,
-              SUM(CASE WHEN d > \(unsafeRaw: String(3 * 86_400)) AND d <= \(unsafeRaw: String(14 * 86_400)) THEN 1 ELSE 0 END) AS middle,
-              SUM(CASE WHEN d > \(unsafeRaw: String(14 * 86_400)) THEN 1 ELSE 0 END) AS long
-            FROM (\(durations)) q
+            SELECT COUNT(*) AS n, SUM(CASE WHEN \(delay) <= \(unsafeRaw: String(3 * 86_400)) THEN 1 ELSE 0 END) AS short,
+              SUM(CASE WHEN \(delay) > \(unsafeRaw: String(3 * 86_400)) AND \(delay) <= \(unsafeRaw: String(14 * 86_400))
+                THEN 1 ELSE 0 END) AS middle
+            \(counted)
             """
         ).first(decoding: Buckets.self)
-        let total = buckets?.n ?? 0
-        var median: Double?, p90: Double?
-        if total > 0 {
-            // Both nearest-rank elements in one pass: ranks ⌈0.5·n⌉ and ⌈0.9·n⌉ of the sorted durations.
-            let ranks = [0.5, 0.9].map { max(Int(($0 * Double(total)).rounded(.up)), 1) }
-            struct Ranked: Decodable {
-                var r: Int
-                var d: Double
-            }
-            let rows = try await sql.raw(
-                """
-                SELECT r, d FROM (SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS r FROM (\(durations)) q) ranked
-                WHERE r IN (\(binds: ranks))
-                """
-            ).all(decoding: Ranked.self)
-            median = rows.first { $0.r == ranks[0] }?.d
-            p90 = rows.first { $0.r == ranks[1] }?.d
+        let n = buckets?.n ?? 0, short = buckets?.short ?? 0, middle = buckets?.middle ?? 0
+        guard n > 0 else { return Distribution(count: 0, median: nil, p90: nil, within3: 0, within14: 0, over14: 0) }
+        struct Value: Decodable { var d: Double }
+        func element(rank: Int) async throws -> Double? {
+            try await sql.raw(
+                "SELECT \(delay) AS d \(rows) ORDER BY \(delay) LIMIT 1 OFFSET \(unsafeRaw: String(rank - 1))"
+            ).first(decoding: Value.self)?.d
         }
         return Distribution(
-            count: total, median: median, p90: p90, within3: buckets?.short ?? 0, within14: buckets?.middle ?? 0,
-            over14: buckets?.long ?? 0)
+            count: n, median: try await element(rank: (n + 1) / 2), p90: try await element(rank: (9 * n + 9) / 10),
+            within3: short, within14: middle, over14: n - short - middle)
+    }
+
+    // MARK: - The period's applications, in one pass
+
+    /// The period's applications counted by channel, stage and outcome, with what happened to them: enough for
+    /// the acknowledgement coverage, the promises, ghosting, the funnel, the sources and the pool's returns.
+    struct Summary: Equatable, Sendable {
+        struct Group: Equatable, Sendable {
+            var source: String
+            /// The kind of the stage the applications are in (`new` when they have none).
+            var stage: String
+            var outcome: String
+            var applications: Int
+            var acknowledged: Int
+            var unresponsive: Int
+            /// Promised dates passed, or answered already; answered by then.
+            var due: Int
+            var kept: Int
+            /// Applied while in the talent pool.
+            var fromPool: Int
+        }
+
+        var groups: [Group]
+
+        func total(_ figure: KeyPath<Group, Int>, where include: (Group) -> Bool = { _ in true }) -> Int {
+            groups.filter(include).reduce(0) { $0 + $1[keyPath: figure] }
+        }
+
+        /// Groups merged by `key`, sorted by key.
+        func by(_ key: (Group) -> String) -> [(String, [Group])] {
+            Dictionary(grouping: groups, by: key).sorted { $0.key < $1.key }
+        }
+    }
+
+    func summary() async throws -> Summary {
+        struct Row: Decodable {
+            var source: String
+            var stage: UUID?
+            var outcome: String
+            var n: Int
+            var acknowledged: Int
+            var unresponsive: Int
+            var due: Int?
+            var kept: Int?
+            var pool: Int?
+        }
+        let yes = db.isPostgres ? "TRUE" : "1"
+        let rows = try await sql.raw(
+            """
+            SELECT a.source AS source, a.stage_id AS stage, a.outcome AS outcome, COUNT(*) AS n,
+              COUNT(a.acknowledged_at) AS acknowledged, COUNT(a.unresponsive_at) AS unresponsive,
+              SUM(CASE WHEN a.promised_by IS NOT NULL AND (a.promised_by < \(bind: now) OR a.answered_at <= a.promised_by)
+                THEN 1 ELSE 0 END) AS due,
+              SUM(CASE WHEN a.answered_at <= a.promised_by THEN 1 ELSE 0 END) AS kept,
+              SUM(CASE WHEN a.from_pool = \(unsafeRaw: yes) THEN 1 ELSE 0 END) AS pool
+            FROM \(facts) WHERE \(inPeriod) GROUP BY a.source, a.stage_id, a.outcome
+            """
+        ).all(decoding: Row.self)
+        let stageIDs = Set(rows.compactMap(\.stage))
+        var kinds: [UUID: String] = [:]
+        if !stageIDs.isEmpty {
+            for stage in try await Stage.query(on: db).filter(\.$id ~~ Array(stageIDs)).all() {
+                kinds[try stage.requireID()] = stage.kind.rawValue
+            }
+        }
+        return Summary(
+            groups: rows.map {
+                Summary.Group(
+                    source: $0.source, stage: $0.stage.flatMap { kinds[$0] } ?? "new", outcome: $0.outcome,
+                    applications: $0.n, acknowledged: $0.acknowledged, unresponsive: $0.unresponsive, due: $0.due ?? 0,
+                    kept: $0.kept ?? 0, fromPool: $0.pool ?? 0)
+            })
     }
 
     // MARK: - Acknowledgement
@@ -125,32 +193,9 @@ struct Indicators {
         var acknowledged: Int
     }
 
-    /// Applications acknowledged (the acknowledgement sent), by channel of application.
-    func acknowledgementCoverage() async throws -> [Coverage] {
-        struct Row: Decodable {
-            var source: String
-            var n: Int
-            var acknowledged: Int?
-        }
-        return try await sql.raw(
-            """
-            SELECT a.source AS source, COUNT(*) AS n,
-              SUM(CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.application_id = a.id
-                AND o.kind = 'acknowledgement' AND o.status = 'sent') THEN 1 ELSE 0 END) AS acknowledged
-            FROM \(applications) a GROUP BY a.source ORDER BY a.source
-            """
-        ).all(decoding: Row.self).map {
-            Coverage(source: $0.source, applications: $0.n, acknowledged: $0.acknowledged ?? 0)
-        }
-    }
-
     /// From application to the acknowledgement leaving.
     func timeToAcknowledge() async throws -> Distribution {
-        try await distribution(
-            """
-            SELECT \(seconds("a.created_at", "o.sent_at")) AS d FROM \(applications) a
-            JOIN outbox o ON o.application_id = a.id AND o.kind = 'acknowledgement' AND o.status = 'sent'
-            """)
+        try await distribution(of: UpdateApplicationsAddFacts.acknowledgement)
     }
 
     // MARK: - Promises and decisions
@@ -161,43 +206,16 @@ struct Indicators {
         var kept: Int
     }
 
-    /// A promise is kept when a decision or a human update was queued for the candidate by the promised date.
-    func promises() async throws -> Promises {
-        let answered: SQLQueryString = """
-            EXISTS (SELECT 1 FROM outbox o WHERE o.application_id = a.id AND o.kind NOT IN (\(binds: MessageKind.automatic))
-              AND o.status <> 'cancelled' AND o.created_at <= a.promised_by)
-            """
-        struct Row: Decodable {
-            var due: Int?
-            var kept: Int?
-        }
-        let row = try await sql.raw(
-            """
-            SELECT SUM(CASE WHEN a.promised_by < \(bind: now) OR \(answered) THEN 1 ELSE 0 END) AS due,
-                   SUM(CASE WHEN \(answered) THEN 1 ELSE 0 END) AS kept
-            FROM \(applications) a WHERE a.promised_by IS NOT NULL
-            """
-        ).first(decoding: Row.self)
-        return Promises(due: row?.due ?? 0, kept: row?.kept ?? 0)
-    }
-
     /// From application to the first decision: a stage change, a rejection or a withdrawal.
     func timeToFirstDecision() async throws -> Distribution {
-        try await distribution(
-            """
-            SELECT \(seconds("a.created_at", "MIN(i.created_at)")) AS d FROM \(applications) a
-            JOIN interactions i ON i.application_id = a.id AND i.kind IN ('stage_changed', 'rejected', 'withdrawn')
-            GROUP BY a.id, a.created_at
-            """)
+        try await distribution(of: UpdateApplicationsAddFacts.firstDecision)
     }
 
     func timeToReject() async throws -> Distribution {
-        try await distribution(
-            """
-            SELECT \(seconds("a.created_at", "a.decided_at")) AS d FROM \(applications) a
-            WHERE a.outcome = 'rejected' AND a.decided_at IS NOT NULL
-            """)
+        try await distribution(of: UpdateApplicationsAddFacts.rejection)
     }
+
+    func timeToHire() async throws -> Distribution { try await distribution(of: UpdateApplicationsAddFacts.hire) }
 
     /// Seconds from `column` to a bound date, in the engine's dialect.
     func elapsed(since column: String, until date: Date) -> SQLQueryString {
@@ -206,24 +224,38 @@ struct Indicators {
             : "(\(bind: date) - \(unsafeRaw: column))"
     }
 
-    /// The scope's applications of any date.
-    var everApplications: SQLQueryString {
-        Indicators(db: db, period: Period(start: .distantPast, end: .distantFuture), scope: scope, now: now)
-            .applications
+    /// `days` (an SQL expression) before a bound date, in the engine's dialect.
+    static func moment(_ date: Date, minusDays days: String, postgres: Bool) -> SQLQueryString {
+        postgres
+            ? "(CAST(\(bind: date) AS timestamptz) - \(unsafeRaw: days) * INTERVAL '1 day')"
+            : "(\(bind: date) - \(unsafeRaw: days) * 86400)"
     }
 
-    /// Active applications of the scope (whatever their date) past their decision deadline now.
+    func moment(_ date: Date, minusDays days: String) -> SQLQueryString {
+        Self.moment(date, minusDays: days, postgres: db.isPostgres)
+    }
+
+    /// Active applications of the scope (whatever their date) past their decision deadline now: counted job by
+    /// job, each a range of an index.
     func waitingPastDeadline() async throws -> Int {
-        try await count(
+        var total = try await count(
             """
-            SELECT a.id FROM \(everApplications) a WHERE a.outcome = 'active'
-              AND \(elapsed(since: "a.stage_entered_at", until: now)) > a.target_days * 86400
+            SELECT a.id FROM jobs j JOIN applications a ON a.job_id = j.id AND a.outcome = 'active'
+              AND a.stage_entered_at < \(moment(now, minusDays: "COALESCE(j.response_target_days, 14)"))
+            WHERE 1 = 1\(scopeFilter(jobColumn: "j.id"))
             """)
+        if scope == .company {
+            total += try await count(
+                """
+                SELECT a.id FROM applications a WHERE a.outcome = 'active' AND a.job_id IS NULL
+                  AND a.stage_entered_at < \(moment(now, minusDays: "14"))
+                """)
+        }
+        return total
     }
 
     /// How many applications were waiting for their first decision past the response target, at `points`
-    /// moments spread over the period (the last one is the period's end): one pass over the applications, each
-    /// with its first decision looked up once.
+    /// moments spread over the period (the last one is the period's end): one pass over the applications.
     func waitingOverTime(points: Int = 6) async throws -> [(Date, Int)] {
         let step = period.end.timeIntervalSince(period.start) / Double(points)
         let moments = (1...points).map { min(period.start + step * Double($0), now) }
@@ -238,11 +270,12 @@ struct Indicators {
         let row = try await sql.raw(
             """
             SELECT \(sums) FROM (
-              SELECT a.created_at AS created, a.target_days AS target,
-                COALESCE((SELECT MIN(i.created_at) FROM interactions i WHERE i.application_id = a.id
-                  AND i.kind IN ('stage_changed', 'rejected', 'withdrawn')), a.decided_at) AS answered
-              FROM \(everApplications) a WHERE a.created_at < \(bind: period.end)
-                AND (a.decided_at IS NULL OR a.decided_at > \(bind: period.start))) q
+              SELECT a.created_at AS created, COALESCE(j.response_target_days, 14) AS target,
+                COALESCE(a.first_decision_at, a.decided_at) AS answered
+              FROM \(facts) LEFT JOIN jobs j ON j.id = a.job_id
+              WHERE a.created_at < \(bind: period.end) AND (a.decided_at IS NULL OR a.decided_at > \(bind: period.start))
+                AND (a.first_decision_at IS NULL OR a.first_decision_at > \(bind: period.start))
+                \(scopeFilter(jobColumn: "a.job_id"))) q
             """
         ).first()
         return try moments.enumerated().map { index, moment in
@@ -264,9 +297,9 @@ struct Indicators {
         let row = try await sql.raw(
             """
             SELECT COUNT(*) AS held, SUM(CASE WHEN i.status = 'no_show' THEN 1 ELSE 0 END) AS missed
-            FROM interviews i JOIN \(everApplications) a ON a.id = i.application_id
+            FROM interviews i JOIN applications a ON a.id = i.application_id
             WHERE i.status IN ('scheduled', 'no_show') AND i.starts_at >= \(bind: period.start)
-              AND i.starts_at < \(bind: period.end) AND i.starts_at < \(bind: now)
+              AND i.starts_at < \(bind: period.end) AND i.starts_at < \(bind: now)\(scopeFilter(jobColumn: "a.job_id"))
             """
         ).first(decoding: Row.self)
         return NoShows(held: row?.held ?? 0, missed: row?.missed ?? 0)
@@ -277,52 +310,41 @@ struct Indicators {
     struct Pool: Equatable, Sendable {
         /// People (not merged, not erased) now.
         var people: Int
-        /// People whose latest event for each purpose gives the consent.
+        /// People whose current state for each purpose gives the consent.
         var consents: [String: Int]
         var expiringWithin30Days: Int
-        /// Applications of the period (in the scope) by people who were in the pool before applying.
-        var reapplied: Int
-        var hired: Int
     }
 
     /// Pool consent lasts two years from its last grant or renewal.
     static let poolTerm: TimeInterval = 730 * 86_400
 
+    /// The pool now, from the current consent states (the ledger's latest event per person and purpose).
     func pool() async throws -> Pool {
-        let latest: SQLQueryString = """
-            SELECT e.candidate_id, e.purpose, e.action, e.created_at FROM consent_events e
-            WHERE e.created_at = (SELECT MAX(e2.created_at) FROM consent_events e2
-              WHERE e2.candidate_id = e.candidate_id AND e2.purpose = e.purpose)
-            """
         struct Row: Decodable {
             var purpose: String
             var n: Int
         }
+        let given = "'granted', 'confirmed', 'renewed'"
+        // One state per person and purpose, except the newsletter (one per series): only it needs DISTINCT.
         let rows = try await sql.raw(
             """
-            SELECT l.purpose AS purpose, COUNT(DISTINCT l.candidate_id) AS n FROM (\(latest)) l
-            WHERE l.action IN ('granted', 'confirmed', 'renewed') GROUP BY l.purpose
+            SELECT purpose, COUNT(*) AS n FROM consent_states
+            WHERE purpose <> 'newsletter' AND action IN (\(unsafeRaw: given)) GROUP BY purpose
+            UNION ALL
+            SELECT 'newsletter' AS purpose, COUNT(DISTINCT candidate_id) AS n FROM consent_states
+            WHERE purpose = 'newsletter' AND action IN (\(unsafeRaw: given))
             """
-        ).all(decoding: Row.self)
+        ).all(decoding: Row.self).filter { $0.n > 0 }
         let people = try await count(
             "SELECT id FROM candidates WHERE merged_into_id IS NULL AND email <> ''")
         let expiring = try await count(
             """
-            SELECT l.candidate_id FROM (\(latest)) l WHERE l.purpose = 'talent_pool'
-              AND l.action IN ('granted', 'confirmed', 'renewed')
-              AND l.created_at <= \(bind: now - Self.poolTerm + 30 * 86_400)
+            SELECT candidate_id FROM consent_states WHERE purpose = 'talent_pool' AND action IN (\(unsafeRaw: given))
+              AND at <= \(bind: now - Self.poolTerm + 30 * 86_400)
             """)
-        let fromPool: SQLQueryString = """
-            EXISTS (SELECT 1 FROM consent_events e WHERE e.candidate_id = a.candidate_id
-              AND e.purpose = 'talent_pool' AND e.action IN ('granted', 'confirmed', 'renewed')
-              AND e.created_at < a.created_at)
-            """
-        let reapplied = try await count("SELECT a.id FROM \(applications) a WHERE \(fromPool)")
-        let hired = try await count(
-            "SELECT a.id FROM \(applications) a WHERE a.outcome = 'hired' AND \(fromPool)")
         return Pool(
             people: people, consents: Dictionary(rows.map { ($0.purpose, $0.n) }, uniquingKeysWith: +),
-            expiringWithin30Days: expiring, reapplied: reapplied, hired: hired)
+            expiringWithin30Days: expiring)
     }
 
     // MARK: - Ghosting and funnel
@@ -333,26 +355,6 @@ struct Indicators {
         var unresponsive: Int
     }
 
-    /// Applications marked unresponsive, by the kind of stage they had reached.
-    func ghosting() async throws -> [StageShare] {
-        struct Row: Decodable {
-            var kind: String?
-            var n: Int
-            var ghosted: Int?
-        }
-        return try await sql.raw(
-            """
-            SELECT s.kind AS kind, COUNT(*) AS n,
-              SUM(CASE WHEN EXISTS (SELECT 1 FROM interactions i WHERE i.application_id = a.id
-                AND i.kind = 'marked_unresponsive') THEN 1 ELSE 0 END) AS ghosted
-            FROM \(applications) a LEFT JOIN stages s ON s.id = a.stage_id
-            GROUP BY s.kind ORDER BY s.kind
-            """
-        ).all(decoding: Row.self).map {
-            StageShare(stage: $0.kind ?? "new", applications: $0.n, unresponsive: $0.ghosted ?? 0)
-        }
-    }
-
     struct FunnelStep: Equatable, Sendable {
         var kind: String
         /// Applications that reached this kind of stage (or a later one).
@@ -361,52 +363,10 @@ struct Indicators {
 
     static let stageOrder = ["new", "screening", "interview", "offer", "hired"]
 
-    /// How far applications went: each reaches its current stage kind and every kind before it.
-    func funnel() async throws -> [FunnelStep] {
-        struct Row: Decodable {
-            var kind: String?
-            var n: Int
-        }
-        let rows = try await sql.raw(
-            """
-            SELECT CASE WHEN a.outcome = 'hired' THEN 'hired' ELSE s.kind END AS kind, COUNT(*) AS n
-            FROM \(applications) a LEFT JOIN stages s ON s.id = a.stage_id
-            GROUP BY CASE WHEN a.outcome = 'hired' THEN 'hired' ELSE s.kind END
-            """
-        ).all(decoding: Row.self)
-        var at: [String: Int] = [:]
-        for row in rows { at[row.kind ?? "new", default: 0] += row.n }
-        return Self.stageOrder.enumerated().map { index, kind in
-            FunnelStep(kind: kind, reached: Self.stageOrder[index...].reduce(0) { $0 + (at[$1] ?? 0) })
-        }
-    }
-
     struct SourceRow: Equatable, Sendable {
         var source: String
         var applications: Int
         var hired: Int
-    }
-
-    func sources() async throws -> [SourceRow] {
-        struct Row: Decodable {
-            var source: String
-            var n: Int
-            var hired: Int?
-        }
-        return try await sql.raw(
-            """
-            SELECT a.source AS source, COUNT(*) AS n, SUM(CASE WHEN a.outcome = 'hired' THEN 1 ELSE 0 END) AS hired
-            FROM \(applications) a GROUP BY a.source ORDER BY COUNT(*) DESC, a.source
-            """
-        ).all(decoding: Row.self).map { SourceRow(source: $0.source, applications: $0.n, hired: $0.hired ?? 0) }
-    }
-
-    func timeToHire() async throws -> Distribution {
-        try await distribution(
-            """
-            SELECT \(seconds("a.created_at", "a.decided_at")) AS d FROM \(applications) a
-            WHERE a.outcome = 'hired' AND a.decided_at IS NOT NULL
-            """)
     }
 
     // MARK: - Satisfaction
@@ -445,7 +405,9 @@ struct Indicators {
             """
         ).first(decoding: Row.self)
         let sentFilter: SQLQueryString =
-            scope == .company ? "" : " AND o.application_id IN (SELECT a.id FROM \(everApplications) a)"
+            scope == .company
+            ? ""
+            : " AND EXISTS (SELECT 1 FROM applications a WHERE a.id = o.application_id\(scopeFilter(jobColumn: "a.job_id")))"
         let sent = try await count(
             """
             SELECT o.id FROM outbox o WHERE o.kind = 'satisfaction_survey' AND o.status = 'sent'
@@ -462,6 +424,54 @@ struct Indicators {
             surveysSent: sent, answers: row?.n ?? 0, promoters: row?.promoters ?? 0, detractors: row?.detractors ?? 0,
             comments: comments)
     }
+}
+
+extension Indicators.Summary {
+    /// Applications acknowledged (the acknowledgement sent), by channel of application.
+    var coverage: [Indicators.Coverage] {
+        by(\.source).map { source, groups in
+            let part = Self(groups: groups)
+            return .init(
+                source: source, applications: part.total(\.applications), acknowledged: part.total(\.acknowledged))
+        }
+    }
+
+    /// A promise is kept when a decision or a human update was queued for the candidate by the promised date.
+    var promises: Indicators.Promises { .init(due: total(\.due), kept: total(\.kept)) }
+
+    /// Applications marked unresponsive, by the kind of stage they had reached.
+    var ghosting: [Indicators.StageShare] {
+        by(\.stage).map { stage, groups in
+            let part = Self(groups: groups)
+            return .init(
+                stage: stage, applications: part.total(\.applications), unresponsive: part.total(\.unresponsive))
+        }
+    }
+
+    /// How far applications went: each reaches its current stage kind and every kind before it (a hired
+    /// application reached `hired` whatever its stage).
+    var funnel: [Indicators.FunnelStep] {
+        var at: [String: Int] = [:]
+        for group in groups { at[group.outcome == "hired" ? "hired" : group.stage, default: 0] += group.applications }
+        let order = Indicators.stageOrder
+        return order.enumerated().map { index, kind in
+            .init(kind: kind, reached: order[index...].reduce(0) { $0 + (at[$1] ?? 0) })
+        }
+    }
+
+    /// Applications and hires by channel, the most used first.
+    var sources: [Indicators.SourceRow] {
+        by(\.source).map { source, groups in
+            let part = Self(groups: groups)
+            return .init(
+                source: source, applications: part.total(\.applications),
+                hired: part.total(\.applications) { $0.outcome == "hired" })
+        }.sorted { ($0.applications, $1.source) > ($1.applications, $0.source) }
+    }
+
+    /// Applications of the period by people who were in the talent pool before applying, and those hired.
+    var reapplied: Int { total(\.fromPool) }
+    var hiredFromPool: Int { total(\.fromPool) { $0.outcome == "hired" } }
 }
 
 // MARK: - Newsletters and campaigns
@@ -520,7 +530,7 @@ extension Indicators {
             SELECT COALESCE(ns.name, c.kind) AS name, \(Self.campaignFigures)
             FROM outbox o JOIN campaigns c ON c.id = o.campaign_id
             LEFT JOIN newsletter_series ns ON ns.id = c.series_id
-            WHERE o.created_at >= \(bind: period.start) AND o.created_at < \(bind: period.end)
+            WHERE o.campaign_id IS NOT NULL AND o.created_at >= \(bind: period.start) AND o.created_at < \(bind: period.end)
             GROUP BY COALESCE(ns.name, c.kind) ORDER BY 1
             """
         ).all(decoding: CampaignRow.self).map { $0.line($0.name ?? "") }
@@ -539,7 +549,9 @@ extension Indicators {
     {
         var lines: [CampaignLine] = []
         for segment in try await Segment.query(on: db).sort(\.$name).all() {
-            guard let condition = try? SegmentQuery(db: db, now: now).condition(segment.definition),
+            var query = SegmentQuery(db: db, now: now)
+            query.probing = true
+            guard let condition = try? query.condition(segment.definition),
                 let row = try await db.sql().raw(
                     """
                     SELECT \(campaignFigures) FROM outbox o JOIN candidates c ON c.id = o.candidate_id
@@ -565,8 +577,8 @@ extension Indicators {
             try await count(
                 """
                 SELECT DISTINCT candidate_id FROM consent_events WHERE purpose = 'talent_pool'
-                AND action IN (\(SQLList(actions.map { SQLBind($0) })))
                 AND created_at >= \(bind: period.start) AND created_at < \(bind: period.end)
+                AND action IN (\(SQLList(actions.map { SQLBind($0) })))
                 """)
         }
         let reengaged = try await count(
@@ -576,8 +588,8 @@ extension Indicators {
             UNION
             SELECT i.candidate_id FROM interactions i WHERE i.kind = 'reply'
               AND i.created_at >= \(bind: period.start) AND i.created_at < \(bind: period.end)
-              AND i.candidate_id IN (SELECT candidate_id FROM consent_states WHERE purpose = 'talent_pool'
-                AND action IN ('granted', 'confirmed', 'renewed'))
+              AND EXISTS (SELECT 1 FROM consent_states s WHERE s.candidate_id = i.candidate_id
+                AND s.purpose = 'talent_pool' AND s.action IN ('granted', 'confirmed', 'renewed'))
             """)
         return PoolMovement(
             joined: try await people(["granted"]), left: try await people(["withdrawn", "expired"]),

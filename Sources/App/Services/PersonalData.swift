@@ -28,6 +28,10 @@ enum PersonalData {
 
     /// Columns of exported tables left out, and why.
     static let excludedColumns: [String: [String: String]] = [
+        JobApplication.schema: Dictionary(
+            uniqueKeysWithValues: (UpdateApplicationsAddFacts.dates + ["from_pool"]).map {
+                ($0, "a date or flag the indicators derive from the messages, timeline and consent events exported")
+            }),
         Document.schema: ["storage_key": "the file's internal name; the file itself is in the archive"],
         OutboxMessage.schema: [
             "message":

@@ -77,6 +77,9 @@ struct SegmentQuery {
     /// For a first page in id order: PostgreSQL then walks the people by id and stops at the page's end, instead of
     /// computing the whole list first (which is what makes counts fast).
     var streaming = false
+    /// For people already chosen by the rest of the query (the recipients of some messages): every condition that
+    /// looks into another table is an index probe per person, never a list of everyone it holds for.
+    var probing = false
 
     init(db: any Database, now: Date) {
         self.db = db
@@ -247,14 +250,14 @@ struct SegmentQuery {
         if probing { members.sort { $0.1 < $1.1 } }
         // A first page on SQLite without a selective condition walks the people in id order and probes each, so it
         // stops at the page's end instead of building the list of a whole department first.
-        var driverChosen = probing && streaming && !db.isPostgres && (members.first?.1 ?? 99) > 3
+        var driverChosen = self.probing || (probing && streaming && !db.isPostgres && (members.first?.1 ?? 99) > 3)
         let parts: [any SQLExpression] = members.map { member, _ in
             switch member {
             case .group(let nested):
                 driverChosen = true
                 return group(nested)
             case .rule(let rule):
-                let probe = probing && driverChosen && lookup(rule) != nil
+                let probe = (self.probing || probing && driverChosen) && lookup(rule) != nil
                 if !rule.negate { driverChosen = true }
                 return self.rule(rule, probe: probe)
             }

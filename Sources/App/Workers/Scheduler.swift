@@ -58,6 +58,7 @@ struct Scheduler {
         try await IdempotencyRecord.query(on: db).filter(\.$createdAt < now - APIMiddleware.idempotencyWindow).delete()
         try await WebhookDelivery.query(on: db).filter(\.$status == .delivered)
             .filter(\.$createdAt < now - 30 * 86_400).delete()
+        if !db.isPostgres { try await db.sql().raw("PRAGMA optimize").run() }
         app.metrics.schedulerRun(report)
         return report
     }
