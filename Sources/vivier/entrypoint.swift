@@ -16,10 +16,18 @@ enum Entrypoint {
             app.logger.critical("Configuration error — \(invalid)")
             try? await app.asyncShutdown()
             exit(78)
+        } catch let CommandError.unknownCommand(name, available) {
+            // A mistyped command is a usage error (EX_USAGE), not a crash with a backtrace.
+            FileHandle.standardError.write(
+                Data(
+                    "vivier: unknown command \"\(name)\"; commands: \(available.sorted().joined(separator: ", "))\n"
+                        .utf8))
+            try? await app.asyncShutdown()
+            exit(64)
         } catch {
             app.logger.report(error: error)
             try? await app.asyncShutdown()
-            throw error
+            exit(1)
         }
         try await app.asyncShutdown()
     }
