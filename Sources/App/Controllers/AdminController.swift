@@ -298,7 +298,7 @@ struct AdminController {
         let problem: String? =
             if bytes.isEmpty { "error.logo_required" } else if bytes.count > Brand.maxLogoBytes {
                 "error.logo_too_large"
-            } else if Brand.logoType(bytes) == nil { "error.logo_type" } else { nil }
+            } else if Brand.logoType(bytes) == nil { "error.logo_type" } else { await req.antivirusProblem(bytes) }
         var company = try await Company.load(on: req.db)
         if let problem {
             return try await req.page(

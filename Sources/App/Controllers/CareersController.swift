@@ -189,6 +189,11 @@ struct CareersController {
         if consents.contains(.smsReminders), errors["phone"] == nil, SMS.e164(input.phone) == nil {
             errors["phone"] = "sms.error_phone_for_reminders"
         }
+        // Shown to the antivirus last, once nothing else would send the form back.
+        if errors.isEmpty, let bytes = cv?.bytes, let problem = await req.antivirusProblem(bytes) {
+            errors["cv"] = problem
+            cv = nil
+        }
         let rawSource = (form.source ?? "").trimmed.lowercased()
         let sourceDetail = String(
             rawSource.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }.prefix(40))

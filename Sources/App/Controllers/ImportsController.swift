@@ -84,6 +84,7 @@ struct ImportsController {
             return try await renderList(req, error: req.t("import.error_no_file"))
         }
         let bytes = Array(file.data.readableBytesView)
+        if let problem = await req.antivirusProblem(bytes) { return try await renderList(req, error: req.t(problem)) }
         let table: CSVTable
         do {
             table = try CSVTable.parse(bytes)

@@ -24,6 +24,8 @@ public struct AppConfig: Sendable {
     public var metricsToken: String?
     /// Where webhooks may be delivered: https to public addresses unless widened.
     var webhookPolicy = OutboundURL.Policy()
+    /// The ClamAV daemon every upload is shown to before it is stored; none when unset.
+    var antivirus: Antivirus?
 
     public struct Invalid: Error, CustomStringConvertible {
         public var variable: String
@@ -150,6 +152,14 @@ public struct AppConfig: Sendable {
             sms: try SMSSettings.load(value), metricsToken: value("VIVIER_METRICS_TOKEN"))
         config.webhookPolicy = OutboundURL.Policy(
             allowHTTP: try flag("VIVIER_WEBHOOKS_ALLOW_HTTP"), allowPrivate: try flag("VIVIER_WEBHOOKS_ALLOW_PRIVATE"))
+        if let raw = value("VIVIER_CLAMAV") {
+            guard let endpoint = Antivirus.endpoint(raw) else {
+                throw Invalid(
+                    variable: "VIVIER_CLAMAV",
+                    problem: "'\(raw)' is not unix:/path/to/clamd.sock or tcp://host:port")
+            }
+            config.antivirus = Antivirus(endpoint: endpoint)
+        }
         return config
     }
 
