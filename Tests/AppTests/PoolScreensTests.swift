@@ -124,7 +124,7 @@ struct PoolScreensTests {
             let issue = try #require(try await Campaign.query(on: app.db).filter(\.$kind == .newsletter).first())
             #expect(issue.name == "Les nouvelles de l'équipe Tech nº1" && issue.purpose == .newsletter)
             // Next Tuesday 10:00 in Paris after Monday 21 September 2026: 22 September, 08:00 UTC.
-            #expect(issue.scheduledAt == SegmentQuery.day("2026-09-22")! + 8 * 3600)
+            #expect(issue.scheduledAt == SegmentDefinition.day("2026-09-22")! + 8 * 3600)
             _ = clock
         }
     }

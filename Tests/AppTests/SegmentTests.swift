@@ -42,7 +42,7 @@ struct SegmentTests {
                 email: "\(name.lowercased())@example.com", firstName: name, lastName: "Test", phone: "",
                 language: language)
             candidate.location = location
-            candidate.lastActiveContactAt = active.flatMap(SegmentQuery.day)
+            candidate.lastActiveContactAt = active.flatMap(SegmentDefinition.day)
             try await candidate.create(on: db)
             ids[name] = try candidate.requireID()
             return try candidate.requireID()
@@ -53,7 +53,7 @@ struct SegmentTests {
         ) async throws {
             let application = JobApplication(
                 candidateID: id, jobID: job.id, stageID: try await stage(job, kind), source: source, sourceDetail: "",
-                coverLetter: "", submissionToken: nil, now: try #require(SegmentQuery.day(day)))
+                coverLetter: "", submissionToken: nil, now: try #require(SegmentDefinition.day(day)))
             application.outcome = outcome
             try await application.create(on: db)
         }
@@ -217,7 +217,7 @@ struct SegmentTests {
                 Self.rule(.job, "not-a-job"), Self.rule(.keywords, "  ,  "),
             ],
             groups: [SegmentDefinition(rules: [Self.rule(.consent, "talent_pool:\(UUID())", "active")])])
-        let problems = SegmentQuery.problems(of: definition)
+        let problems = SegmentDefinition.problems(of: definition)
         #expect(problems.count == 6, "\(problems)")
         #expect(problems.contains("applied_after: write a date as 2026-01-31"))
         #expect(problems.contains { $0.hasPrefix("consent: unknown purpose") })

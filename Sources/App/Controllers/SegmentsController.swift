@@ -210,7 +210,7 @@ struct SegmentsController {
 
     /// The count, the people each consent reaches, and the first ten people.
     private func preview(_ definition: SegmentDefinition, _ req: Request) async throws -> Preview {
-        let problems = SegmentQuery.problems(of: definition)
+        let problems = SegmentDefinition.problems(of: definition)
         guard problems.isEmpty else {
             return Preview(count: 0, consents: [], sample: [], hasSample: false, problems: problems, hasProblems: true)
         }
@@ -299,7 +299,7 @@ struct SegmentsController {
         {
             nameError = req.t("segments.error_exists")
         }
-        guard nameError == nil, SegmentQuery.problems(of: definition).isEmpty else {
+        guard nameError == nil, SegmentDefinition.problems(of: definition).isEmpty else {
             return try await builder(
                 req, segment: segment, name: name, definition: definition, nameError: nameError,
                 status: .unprocessableEntity)

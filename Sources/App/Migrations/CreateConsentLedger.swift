@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import SQLKit
+import VivierCore
 
 struct CreateConsentLedger: AsyncMigration {
     func prepare(on database: any Database) async throws {

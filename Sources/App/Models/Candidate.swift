@@ -55,12 +55,7 @@ final class Candidate: Model, @unchecked Sendable {
 final class JobApplication: Model, @unchecked Sendable {
     static let schema = "applications"
 
-    enum Source: String, Codable, CaseIterable, Sendable {
-        case careerSite = "career_site"
-        case referral, `import`, manual
-        case jobBoard = "job_board"
-        case api
-    }
+    typealias Source = ApplicationSource
 
     @ID(key: .id) var id: UUID?
     /// Set from the injected clock, like every time the moments compute with (never the wall clock).

@@ -1,15 +1,6 @@
 import Fluent
 import Vapor
-
-/// What a person may agree to, each separately.
-enum ConsentPurpose: String, Codable, CaseIterable, Sendable {
-    case talentPool = "talent_pool"
-    case newsletter
-    case jobAlerts = "job_alerts"
-    case partnerSharing = "partner_sharing"
-    /// Interview reminders by text message (only offered when a provider is configured).
-    case smsReminders = "sms_reminders"
-}
+import VivierCore
 
 enum ConsentAction: String, Codable, CaseIterable, Sendable {
     case granted, confirmed, withdrawn, renewed, expired

@@ -1,5 +1,6 @@
 import Fluent
 import Vapor
+import VivierCore
 
 /// One email to send, written in the same transaction as the event that causes it. The worker moves it through
 /// `pending → claimed → in_flight → sent | retry | failed | in_doubt | suppressed` (or `cancelled` by an admin).

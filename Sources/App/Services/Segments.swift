@@ -3,72 +3,6 @@ import SQLKit
 import Vapor
 import VivierCore
 
-/// One condition on a person. `value` says what to compare with (a job's id, a tag, a date `2026-01-31`, a number
-/// of days, a consent purpose optionally followed by `:` and a newsletter series' id); `option` is the consent
-/// state a consent condition asks for.
-struct SegmentRule: Codable, Sendable, Equatable {
-    enum Field: String, Codable, CaseIterable, Sendable {
-        /// `current` (an application in progress) or `past` (none in progress, including people who never applied).
-        case status
-        /// Any application with this outcome (`hired`, `rejected`, `withdrawn`, `active`).
-        case outcome
-        /// Any application that reached this kind of stage or a later one.
-        case stageReached = "stage_reached"
-        case job, department, tag
-        /// Every word found in the profile, tags, notes or CV text (prefix match, accents ignored).
-        case keywords
-        /// The person's location or that of a job they applied to contains this text.
-        case location
-        case language, source
-        case appliedAfter = "applied_after"
-        case appliedBefore = "applied_before"
-        /// The last active contact (application, reply, click, portal visit; never an open).
-        case activeAfter = "active_after"
-        case activeBefore = "active_before"
-        /// Opened or clicked a campaign in the last `value` days.
-        case opened, clicked
-        case consent
-    }
-
-    enum ConsentStateName: String, Codable, CaseIterable, Sendable {
-        /// May be contacted: confirmed by email (newsletter, job alerts) or given (the others).
-        case active
-        /// Given on a form, confirmation email not clicked yet.
-        case pending
-        case withdrawn
-        /// Never asked or never answered.
-        case none
-    }
-
-    var field: Field
-    var negate: Bool = false
-    var value: String
-    var option: String = ""
-}
-
-/// A segment's filter: rules and nested groups joined by AND (`all`) or OR (`any`), the whole possibly negated.
-struct SegmentDefinition: Codable, Sendable, Equatable {
-    enum Match: String, Codable, Sendable {
-        case all, any
-    }
-
-    var match: Match = .all
-    var negate: Bool = false
-    var rules: [SegmentRule] = []
-    var groups: [SegmentDefinition] = []
-
-    func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
-
-    var isEmpty: Bool { rules.isEmpty && groups.allSatisfy(\.isEmpty) }
-
-    /// Every rule, depth first.
-    var allRules: [SegmentRule] { rules + groups.flatMap(\.allRules) }
-}
-
 /// Turns segment definitions into SQL over `candidates c` (the same statement shape on SQLite and PostgreSQL), and
 /// counts or lists the people they match. Every value is a bound parameter; the definition is data, never SQL.
 struct SegmentQuery {
@@ -91,74 +25,12 @@ struct SegmentQuery {
         var description: String { problems.joined(separator: "; ") }
     }
 
-    /// What is wrong with a definition, in words a recruiter can act on; empty when it can run.
-    static func problems(of definition: SegmentDefinition, depth: Int = 0) -> [String] {
-        var found: [String] = []
-        if depth > 3 { found.append("groups nest at most 3 deep") }
-        for rule in definition.rules {
-            let value = rule.value.trimmingCharacters(in: .whitespaces)
-            let label = rule.field.rawValue
-            switch rule.field {
-            case .status where !["current", "past"].contains(value):
-                found.append("\(label): choose current or past")
-            case .outcome where ApplicationOutcome(rawValue: value) == nil:
-                found.append("\(label): unknown outcome “\(value)”")
-            case .stageReached where StageKind(rawValue: value) == nil:
-                found.append("\(label): unknown stage “\(value)”")
-            case .job where UUID(uuidString: value) == nil:
-                found.append("\(label): choose a job")
-            case .language where Language(rawValue: value) == nil:
-                found.append("\(label): choose fr or en")
-            case .source where JobApplication.Source(rawValue: value) == nil:
-                found.append("\(label): unknown source “\(value)”")
-            case .appliedAfter, .appliedBefore, .activeAfter, .activeBefore:
-                if day(value) == nil { found.append("\(label): write a date as 2026-01-31") }
-            case .opened, .clicked:
-                if !(Int(value).map { (1...3650).contains($0) } ?? false) {
-                    found.append("\(label): a number of days from 1 to 3650")
-                }
-            case .consent:
-                if consentTarget(value) == nil { found.append("\(label): unknown purpose “\(value)”") }
-                if SegmentRule.ConsentStateName(rawValue: rule.option) == nil {
-                    found.append("\(label): choose active, pending, withdrawn or none")
-                }
-            case .keywords where Text.searchTerms(value).isEmpty:
-                found.append("\(label): write at least one word")
-            case .department, .tag, .location:
-                if value.isEmpty { found.append("\(label): write a value") }
-            default:
-                break
-            }
-        }
-        return found + definition.groups.flatMap { problems(of: $0, depth: depth + 1) }
-    }
-
-    static func day(_ text: String) -> Date? {
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, (1900...2200).contains(parts[0]) else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let components = DateComponents(year: parts[0], month: parts[1], day: parts[2])
-        guard components.isValidDate(in: calendar) else { return nil }
-        return calendar.date(from: components)
-    }
-
-    static func consentTarget(_ value: String) -> (ConsentPurpose, UUID?)? {
-        let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
-        guard let purpose = parts.first.flatMap(ConsentPurpose.init(rawValue:)) else { return nil }
-        if parts.count == 2 {
-            guard purpose == .newsletter, let series = UUID(uuidString: parts[1]) else { return nil }
-            return (purpose, series)
-        }
-        return (purpose, nil)
-    }
-
     /// The people a definition matches, with an optional consent every one of them must hold: the condition after
     /// `WHERE` for `FROM candidates c`.
     func condition(_ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil) throws
         -> any SQLExpression
     {
-        let problems = Self.problems(of: definition)
+        let problems = SegmentDefinition.problems(of: definition)
         guard problems.isEmpty else { throw Invalid(problems: problems) }
         var parts: [any SQLExpression] = [SQLRaw("c.merged_into_id IS NULL AND c.email <> ''")]
         if !definition.isEmpty { parts.append(group(definition)) }
@@ -302,10 +174,12 @@ struct SegmentQuery {
             return Lookup(from: applications, column: "a.candidate_id", condition: "a.source = \(bind: value)")
         case .appliedAfter:
             return Lookup(
-                from: applications, column: "a.candidate_id", condition: "a.created_at >= \(bind: Self.day(value)!)")
+                from: applications, column: "a.candidate_id",
+                condition: "a.created_at >= \(bind: SegmentDefinition.day(value)!)")
         case .appliedBefore:
             return Lookup(
-                from: applications, column: "a.candidate_id", condition: "a.created_at < \(bind: Self.day(value)!)")
+                from: applications, column: "a.candidate_id",
+                condition: "a.created_at < \(bind: SegmentDefinition.day(value)!)")
         case .status:
             return Lookup(from: applications, column: "a.candidate_id", condition: "a.outcome = 'active'")
         case .opened, .clicked:
@@ -314,7 +188,7 @@ struct SegmentQuery {
                 from: "campaign_events e", column: "e.candidate_id",
                 condition: "e.kind = \(bind: rule.field == .opened ? "open" : "click") AND e.at >= \(bind: since)")
         case .consent:
-            guard let (purpose, series) = Self.consentTarget(value), series == nil,
+            guard let (purpose, series) = SegmentDefinition.consentTarget(value), series == nil,
                 let state = SegmentRule.ConsentStateName(rawValue: rule.option), state != .none
             else { return nil }
             let actions = Self.actions(purpose, state)
@@ -357,11 +231,11 @@ struct SegmentQuery {
         case .language:
             return "c.language = \(bind: value)"
         case .activeAfter:
-            return "COALESCE(c.last_active_contact_at, c.created_at) >= \(bind: Self.day(value)!)"
+            return "COALESCE(c.last_active_contact_at, c.created_at) >= \(bind: SegmentDefinition.day(value)!)"
         case .activeBefore:
-            return "COALESCE(c.last_active_contact_at, c.created_at) < \(bind: Self.day(value)!)"
+            return "COALESCE(c.last_active_contact_at, c.created_at) < \(bind: SegmentDefinition.day(value)!)"
         default:
-            let (purpose, series) = Self.consentTarget(value)!
+            let (purpose, series) = SegmentDefinition.consentTarget(value)!
             return consentState(purpose, series: series, state: SegmentRule.ConsentStateName(rawValue: rule.option)!)
         }
     }
