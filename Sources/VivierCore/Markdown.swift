@@ -5,13 +5,40 @@ import Ink
 public enum Markdown {
     /// HTML from Markdown. Raw HTML in the source is shown as text, never interpreted, and links keep only safe
     /// schemes (http, https, mailto, relative) — ASVS 1.3.5.
+    ///
+    /// A bracket inside another one is escaped: Ink tries every way to read nested brackets as links, in time that doubles
+    /// with each one (25 of them took minutes — a job page that never answers). Found by fuzzing.
     public static func html(_ source: String) -> String {
         var escaped = ""
         escaped.reserveCapacity(source.utf8.count)
+        var depth = 0
+        var afterBackslash = false
+        var previous: Character = "\n"
         for character in source {
+            defer { previous = character }
+            if afterBackslash {
+                afterBackslash = false
+                escaped.append(character == "<" ? "&lt;" : character == "&" ? "&amp;" : String(character))
+                continue
+            }
             switch character {
             case "&": escaped += "&amp;"
             case "<": escaped += "&lt;"
+            case "\\":
+                afterBackslash = true
+                escaped.append(character)
+            case "[":
+                escaped += depth > 0 ? "\\[" : "["
+                depth += 1
+            case "]" where depth > 1:  // the end of an inner bracket: text as well
+                depth -= 1
+                escaped += "\\]"
+            case "]":
+                depth = max(depth - 1, 0)
+                escaped.append(character)
+            case let newline where newline.isNewline && previous.isNewline:
+                depth = 0  // a blank line ends the paragraph, and any bracket left open in it
+                escaped.append(newline)
             default: escaped.append(character)
             }
         }
@@ -37,13 +64,15 @@ public enum Markdown {
         var lists: [Int?] = []  // nil: bullets; a number: the next item's number
         var href: String?
         var linkText = ""
+        // Tags are found scalar by scalar: text can begin with a combining accent, which as a Character would
+        // swallow the `>` before it (found by fuzzing).
         var rest = Substring(html)
-        while let open = rest.firstIndex(of: "<") {
+        while let open = rest.unicodeScalars.firstIndex(of: "<") {
             let text = rest[..<open]
             if href != nil { linkText += text } else { out += text }
-            guard let close = rest[open...].firstIndex(of: ">") else { break }
-            let tag = rest[rest.index(after: open)..<close]
-            rest = rest[rest.index(after: close)...]
+            guard let close = rest.unicodeScalars[open...].firstIndex(of: ">") else { break }
+            let tag = rest[rest.unicodeScalars.index(after: open)..<close]
+            rest = rest[rest.unicodeScalars.index(after: close)...]
             let name = tag.prefix { !$0.isWhitespace }.lowercased()
             switch name {
             case "ul": lists.append(nil)

@@ -26,8 +26,19 @@ public struct MessageTemplate: Sendable {
 
     /// Every problem of this template against the fields `schema` offers: empty when it can be saved.
     public func problems(against schema: TemplateSchema) -> [Problem] {
-        var problems = Self.scan(subject, part: "subject", schema: schema)
-        problems += Self.scan(body, part: "body", schema: schema)
+        var problems: [Problem] = []
+        for (part, source, header) in [("subject", subject, Part.subject), ("body", body, Part.markdown)] {
+            let found = Self.scan(source, part: part, schema: schema)
+            problems += found
+            // Whatever the tags' check let through must also parse: never a template saved that cannot be sent.
+            if found.isEmpty, let line = Part.unreadableLine(header, source) {
+                problems.append(
+                    Problem(
+                        part: part, line: line,
+                        message: "this line cannot be read as a template (a tag must be followed by a space, "
+                            + "a letter or punctuation)"))
+            }
+        }
         if subject.trimmingCharacters(in: .whitespaces).isEmpty {
             problems.append(Problem(part: "subject", line: 1, message: "the subject is empty"))
         }
@@ -52,15 +63,43 @@ public struct MessageTemplate: Sendable {
 
     /// The template parsed once, for rendering it to many people (a campaign).
     public func compiled() throws -> Compiled {
-        Self.registerContentTypes
-        return Compiled(
-            subject: try MustacheTemplate(string: "{{% CONTENT_TYPE: SUBJECT}}" + subject),
-            body: try MustacheTemplate(string: "{{% CONTENT_TYPE: MARKDOWN}}" + body))
+        Compiled(subject: try Part(Part.subject, subject), body: try Part(Part.markdown, body))
+    }
+
+    /// One part parsed, after a line choosing how its values are escaped (a line of its own, so that a text
+    /// starting with a combining accent does not merge with the tag's `}`). Mustache cannot parse a text whose last
+    /// character is a lone `{` (it reads on for a tag that never comes): that brace is set aside and put back after
+    /// rendering. Both found by fuzzing.
+    struct Part {
+        static let subject = "{{% CONTENT_TYPE: SUBJECT}}\n"
+        static let markdown = "{{% CONTENT_TYPE: MARKDOWN}}\n"
+        let template: MustacheTemplate
+        let tail: String
+
+        init(_ header: String, _ source: String) throws {
+            MessageTemplate.registerContentTypes
+            tail = source.hasSuffix("{") ? "{" : ""
+            template = try MustacheTemplate(string: header + source.dropLast(tail.count))
+        }
+
+        /// The line of `source` Mustache stops reading at; nil when the part parses.
+        static func unreadableLine(_ header: String, _ source: String) -> Int? {
+            do {
+                _ = try Part(header, source)
+                return nil
+            } catch let error as MustacheTemplate.ParserError {
+                return max(error.context.lineNumber - 1, 1)  // the header is a line of its own
+            } catch {
+                return 1
+            }
+        }
+
+        func render(_ context: [String: Any]) -> String { template.render(context) + tail }
     }
 
     public struct Compiled: @unchecked Sendable {
-        let subject: MustacheTemplate
-        let body: MustacheTemplate
+        let subject: Part
+        let body: Part
 
         public func render(_ context: [String: Any]) -> Rendered {
             let renderedSubject = subject.render(context).split(whereSeparator: \.isNewline).joined(separator: " ")

@@ -39,6 +39,18 @@ struct MessageTemplateTests {
         #expect(!MessageTemplate(subject: "a\nb", body: "x").problems(against: schema).isEmpty)
     }
 
+    /// Found by `scripts/fuzz`: a part ending with a lone `{`, or starting with a combining accent, passed the
+    /// check, then failed to render; a tag followed by a combining accent is now refused at the check.
+    @Test func braceAndAccentEdges_renderOrAreRefused() throws {
+        let template = MessageTemplate(subject: "Offre {", body: "\u{0301}Bonjour {{candidate.first_name}} {")
+        #expect(template.problems(against: schema).isEmpty)
+        let rendered = try template.render(["candidate": ["first_name": "Inès"]])
+        #expect(rendered.subject == "Offre {" && rendered.text.hasSuffix("Bonjour Inès {"))
+        #expect(rendered.markdown.hasPrefix("\u{0301}Bonjour"))
+        let accent = MessageTemplate(subject: "x", body: "a\n{{candidate.first_name}}\u{0301} b")
+        #expect(accent.problems(against: schema).map(\.line) == [2])
+    }
+
     @Test func values_areTextInBothParts_neverMarkup() throws {
         let template = MessageTemplate(
             subject: "Candidature de {{candidate.first_name}}",

@@ -66,6 +66,18 @@ struct MarkdownTests {
         #expect(!Markdown.html("![x](https://tracker.example/p.gif)").contains("<img"))
     }
 
+    /// Found by `scripts/fuzz`: nested brackets made the Markdown parser try every reading, twice the time per
+    /// bracket — 40 of them would never end. Inner ones are read as text; links around them still work.
+    @Test func nestedBrackets_areText_andLinksStillWork() {
+        for opener in ["[", "![", "[a ", "[\r\n"] {
+            let source = String(repeating: opener, count: 40) + "x" + String(repeating: "]", count: 3)
+            #expect(Markdown.plainText(source).contains("x]]]"), "\(opener.debugDescription)")
+        }
+        #expect(Markdown.html("[Postuler [en ligne]](https://example.com)").contains("href=\"https://example.com\""))
+        #expect(Markdown.html("[a] [b] [c](/x)\n\n[d](/y)").contains("href=\"/y\""))
+        #expect(Markdown.plainText("un \\[crochet\\] échappé") == "un [crochet] échappé")
+    }
+
     @Test func plainText_isReadable() {
         #expect(
             Markdown.plainText("## Titre\n\nUn **texte** & <b>brut</b>\n\n- a\n- b")
