@@ -28,14 +28,15 @@ struct AntivirusTests {
         try "Vivier.Test.EICAR:0:*:\(hex)\n".write(
             to: database.appendingPathComponent("test.ndb"), atomically: true, encoding: .utf8)
         let socket = directory.appendingPathComponent("clamd.sock").path
-        let user = ProcessInfo.processInfo.environment["USER"] ?? "root"
+        // As root, clamd would switch to its own user, who cannot read this directory: it stays root here.
+        let user = getuid() == 0 ? "User root\n" : ""
         try """
         Foreground yes
         LocalSocket \(socket)
         DatabaseDirectory \(database.path)
         LogFile \(directory.path)/clamd.log
-        User \(user)
-        """.write(to: directory.appendingPathComponent("clamd.conf"), atomically: true, encoding: .utf8)
+
+        """.appending(user).write(to: directory.appendingPathComponent("clamd.conf"), atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: clamd)
         process.arguments = ["-c", directory.appendingPathComponent("clamd.conf").path]
