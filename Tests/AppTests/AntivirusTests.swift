@@ -102,14 +102,8 @@ struct AntivirusTests {
                 try await Fixtures.user(app, "admin@example.com", role: .admin)
                 let admin = Browser(app)
                 try await admin.login("admin@example.com")
-                _ = try await admin.get("/app/imports")
-                var multipart = Multipart()
-                multipart.add("_csrf", admin.currentCSRF ?? "")
-                multipart.addFile(
-                    "file", filename: "pool.csv", type: "text/csv",
-                    bytes: Array("email\nines@example.com\n".utf8) + Self.eicar)
-                let refused = try await admin.request(
-                    .POST, "/app/imports", headers: multipart.headers, body: multipart.body)
+                let refused = try await Fixtures.uploadImport(
+                    admin, filename: "pool.csv", bytes: Array("email\nines@example.com\n".utf8) + Self.eicar)
                 #expect(refused.body.contains("refusé par l’antivirus"))
                 #expect(try await PoolImport.query(on: app.db).count() == 0)
             }

@@ -183,14 +183,9 @@ struct ImportTests {
             try await Fixtures.user(app, "admin@example.com", role: .admin)
             let browser = Browser(app)
             try await browser.login("admin@example.com")
-            _ = try await browser.get("/app/imports")
-            var multipart = Multipart()
-            multipart.add("_csrf", browser.currentCSRF ?? "")
-            multipart.addFile(
-                "file", filename: "../../export.csv", type: "text/csv",
+            let uploaded = try await Fixtures.uploadImport(
+                browser, filename: "../../export.csv",
                 bytes: Array("Mail;Given;Family\nines@example.com;Inès;Moreau\nbad;X;Y\n".utf8))
-            let uploaded = try await browser.request(
-                .POST, "/app/imports", headers: multipart.headers, body: multipart.body)
             let location = try #require(uploaded.location)
             #expect(location.hasPrefix("/app/imports/"))
 

@@ -240,6 +240,15 @@ enum Fixtures {
     }
 
     /// Applies through the public form, as a candidate's browser does.
+    /// An admin's upload of a file on the import page (the page read first, for its CSRF token).
+    static func uploadImport(_ browser: Browser, filename: String, bytes: [UInt8]) async throws -> Browser.Page {
+        _ = try await browser.get("/app/imports")
+        var multipart = Multipart()
+        multipart.add("_csrf", browser.currentCSRF ?? "")
+        multipart.addFile("file", filename: filename, type: "text/csv", bytes: bytes)
+        return try await browser.request(.POST, "/app/imports", headers: multipart.headers, body: multipart.body)
+    }
+
     static func apply(
         _ browser: Browser, slug: String?, first: String = "Hélène", last: String = "Lefèvre",
         email: String = "helene@example.com",

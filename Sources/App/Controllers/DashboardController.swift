@@ -31,7 +31,6 @@ struct DashboardController {
         let mine: SQLQueryString =
             access.jobIDs.map { $0.isEmpty ? " AND 1 = 0" : " AND a.job_id IN (\(binds: Array($0)))" } ?? ""
         let sql = req.db.sql()
-        struct Count: Decodable { var n: Int }
         let waiting =
             try await sql.raw(
                 """
@@ -39,13 +38,13 @@ struct DashboardController {
                 WHERE a.outcome = 'active' AND s.kind = 'new' AND a.stage_entered_at < \(Indicators.moment(
                     req.now, minusDays: "COALESCE(j.response_target_days, 14)", postgres: req.db.isPostgres))\(mine)
                 """
-            ).first(decoding: Count.self)?.n ?? 0
+            ).first(decoding: Indicators.Count.self)?.n ?? 0
         let candidates =
             try await sql.raw(
                 access.jobIDs == nil
                     ? "SELECT COUNT(*) AS n FROM candidates WHERE merged_into_id IS NULL"
                     : "SELECT COUNT(DISTINCT a.candidate_id) AS n FROM applications a WHERE 1 = 1\(mine)"
-            ).first(decoding: Count.self)?.n ?? 0
+            ).first(decoding: Indicators.Count.self)?.n ?? 0
         var rows: [JobsController.Row] = []
         for job in openJobs {
             let id = try job.requireID()

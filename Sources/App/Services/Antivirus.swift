@@ -50,7 +50,7 @@ struct Antivirus: Sendable {
         throw Unavailable(reason: result)
     }
 
-    /// Whether the daemon answers (`PING` → `PONG`), for the readiness check.
+    /// Whether the daemon answers (`PING` → `PONG`).
     func ping() async -> Bool {
         (try? await send(Array("zPING\0".utf8))) == "PONG"
     }
