@@ -40,6 +40,9 @@ public struct ApplicantInput: Sendable {
         }
         if coverLetter.count > Self.maxCoverLetterLength {
             errors["cover_letter"] = "error.too_long"
+        } else if coverLetter.unicodeScalars.contains("\u{0}") {
+            // No one types a NUL; PostgreSQL cannot store one in text (schemathesis sent it through the API).
+            errors["cover_letter"] = "error.nul_character"
         }
         return errors
     }
