@@ -80,4 +80,60 @@ extension String {
 
     /// The string, or nil when empty: Leaf's `#if` takes any string, the empty one too, as true.
     public var nonEmpty: String? { isEmpty ? nil : self }
+
+    /// Every occurrence of `target` replaced by `replacement`, comparing UTF-8 bytes exactly (no Unicode
+    /// equivalence, unlike Foundation's `replacingOccurrences`, and many times faster on a message body).
+    public func replacingBytes(of target: String, with replacement: String) -> String {
+        let needle = Array(target.utf8)
+        guard let first = needle.first else { return self }
+        var haystack = self
+        return haystack.withUTF8 { bytes -> String in
+            var out: [UInt8] = []
+            var copied = 0
+            var index = 0
+            let last = bytes.count - needle.count
+            while index <= last {
+                if bytes[index] == first && needle.indices.allSatisfy({ bytes[index + $0] == needle[$0] }) {
+                    if out.isEmpty { out.reserveCapacity(bytes.count + 64) }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<index]))
+                    out.append(contentsOf: replacement.utf8)
+                    index += needle.count
+                    copied = index
+                } else {
+                    index += 1
+                }
+            }
+            guard copied > 0 else { return self }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied...]))
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+}
+
+extension UUID {
+    /// The canonical form in lower case (`lowercasedString`), written without `sprintf`: links, tokens and
+    /// dedupe keys name a hundred thousand ids when a campaign is queued.
+    public var lowercasedString: String { hex(dashes: true) }
+
+    /// The 32 hexadecimal digits, no dashes.
+    public var compactHex: String { hex(dashes: false) }
+
+    private func hex(dashes: Bool) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var count = 0
+                for (index, byte) in bytes.enumerated() {
+                    if dashes && (index == 4 || index == 6 || index == 8 || index == 10) {
+                        out[count] = UInt8(ascii: "-")
+                        count += 1
+                    }
+                    out[count] = digits.utf8Start[Int(byte >> 4)]
+                    out[count + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                    count += 2
+                }
+                return count
+            }
+        }
+    }
 }

@@ -93,38 +93,44 @@ enum HeaderEncoding {
     static func encodedWords(_ text: String, firstLineBudget: Int) -> [String] {
         let open = "=?utf-8?q?", close = "?="
         var words: [String] = []
-        var current = ""
+        var current: [UInt8] = []
+        var encoded: [UInt8] = []
         var budget = min(75, max(firstLineBudget, open.count + close.count + 12)) - open.count - close.count
         for character in text {
-            let encoded = String(character).utf8.map(qEncoded).joined()
+            encoded.removeAll(keepingCapacity: true)
+            for byte in character.utf8 { qEncode(byte, into: &encoded) }
             if current.count + encoded.count > budget && !current.isEmpty {
-                words.append(open + current + close)
-                current = ""
+                words.append(open + String(decoding: current, as: UTF8.self) + close)
+                current.removeAll(keepingCapacity: true)
                 budget = min(75, softLimit - 1) - open.count - close.count
             }
             current += encoded
         }
-        if !current.isEmpty || words.isEmpty { words.append(open + current + close) }
+        if !current.isEmpty || words.isEmpty { words.append(open + String(decoding: current, as: UTF8.self) + close) }
         return words
     }
 
     /// Q encoding of one octet, with the character set RFC 2047 §5(3) allows in a phrase, so the same words are
     /// valid in Subject and in display names.
-    static func qEncoded(_ byte: UInt8) -> String {
+    static func qEncode(_ byte: UInt8, into output: inout [UInt8]) {
         switch byte {
-        case UInt8(ascii: " "): return "_"
+        case UInt8(ascii: " "): output.append(UInt8(ascii: "_"))
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"),
             UInt8(ascii: "!"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"):
-            return String(UnicodeScalar(byte))
-        default: return "=" + hex(byte)
+            output.append(byte)
+        default:
+            output.append(UInt8(ascii: "="))
+            output.append(hexDigits[Int(byte >> 4)])
+            output.append(hexDigits[Int(byte & 0x0F)])
         }
     }
 
     static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+        String(decoding: [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]], as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
 }
 
 extension String {

@@ -26,15 +26,33 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         let local = address[..<at]
         let domain = address[address.index(after: at)...]
         guard !local.isEmpty, local.utf8.count <= 64, !domain.isEmpty else { return false }
-        let forbidden: Set<Character> = [" ", "<", ">", "(", ")", "[", "]", "\\", ",", ";", ":", "\"", "@", "\t"]
-        guard !local.contains(where: forbidden.contains), !local.hasPrefix("."), !local.hasSuffix("."),
-            !local.contains("..")
+        // Every forbidden character is ASCII, so the bytes say it (a UTF-8 continuation byte is never ASCII).
+        let dot = UInt8(ascii: ".")
+        guard !local.utf8.contains(where: { forbiddenInLocalPart.contains($0) }), local.utf8.first != dot,
+            local.utf8.last != dot,
+            !local.utf8.indices.dropLast().contains(where: { index in
+                local.utf8[index] == dot && local.utf8[local.utf8.index(after: index)] == dot
+            })
         else { return false }
-        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        let labels = domain.utf8.split(separator: dot, omittingEmptySubsequences: false)
         return labels.count >= 2
             && labels.allSatisfy { label in
-                !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                    && label.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }
+                !label.isEmpty && label.count <= 63 && label.first != UInt8(ascii: "-")
+                    && label.last != UInt8(ascii: "-") && isLabelText(Substring(label))
             }
+    }
+
+    private static let forbiddenInLocalPart = Set(" <>()[]\\,;:\"@\t".utf8)
+
+    /// Letters, digits and hyphens; non-ASCII letters too (an internationalised domain in UTF-8).
+    private static func isLabelText(_ label: Substring) -> Bool {
+        if label.utf8.allSatisfy({ $0 < 0x80 }) {
+            return label.utf8.allSatisfy {
+                ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
+                    || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z"))
+                    || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-")
+            }
+        }
+        return label.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }
     }
 }

@@ -125,6 +125,8 @@ public final class SMTPConnection: @unchecked Sendable {
     /// False once the connection is broken or in an unknown state; it is then only closed.
     public private(set) var isUsable = true
     var lastUsed = NIODeadline.now()
+    /// A transaction happened since the last RSET: the next one starts with RSET, pipelined with its envelope.
+    private var needsReset = false
 
     private init(channel: any Channel, handler: SMTPReplyHandler, configuration: SMTPConfiguration) {
         self.channel = channel
@@ -275,8 +277,23 @@ public final class SMTPConnection: @unchecked Sendable {
 
     // MARK: - Transactions
 
+    /// What the envelope group brought back: the replies when something was refused, or the final reply when every
+    /// command was accepted and the message went out.
+    private enum Exchange: Sendable {
+        case refused([SMTPReply])
+        case finished(SMTPReply)
+    }
+
+    /// The connection failed after the message's final dot was written: the server may have it.
+    private struct AfterFinalDot: Error, CustomStringConvertible {
+        var underlying: any Error
+        var description: String { "\(underlying)" }
+    }
+
     /// Sends one message. `data` must use CRLF line ends only (what `MailMessage.render` and DKIM produce); it is
-    /// dot-stuffed here, and only here.
+    /// dot-stuffed here, and only here. With PIPELINING the whole exchange is two round trips on the event loop:
+    /// RSET (on a reused connection), MAIL, RCPT and DATA in one write; the message as soon as every reply is
+    /// positive and DATA's is 354; then the final reply. Any refusal comes back to the checks below.
     public func deliver(from sender: String, to recipients: [String], data: [UInt8], needsSMTPUTF8: Bool = false) async
         -> SMTPOutcome
     {
@@ -298,47 +315,104 @@ public final class SMTPConnection: @unchecked Sendable {
         if capabilities["SIZE"] != nil { mail += " SIZE=\(data.count)" }
         if needsSMTPUTF8 { mail += " SMTPUTF8" }
         let envelope = [mail] + recipients.map { "RCPT TO:<\($0)>" }
+        let reset = needsReset
+        needsReset = true
+        guard capabilities["PIPELINING"] != nil else {
+            return await deliverStepByStep(envelope, recipients: recipients.count, reset: reset, data: stuffed)
+        }
+        let exchange: Exchange
         do {
-            var replies: [SMTPReply]
-            if capabilities["PIPELINING"] != nil {
-                replies = try await send(envelope + ["DATA"], step: "the envelope")
-            } else {
-                replies = []
-                for line in envelope {
-                    let reply = try await command(line, step: "the envelope")
-                    replies.append(reply)
-                    guard reply.isPositive else { break }
-                }
-                if replies.allSatisfy(\.isPositive) { replies.append(try await command("DATA", step: "DATA")) }
-            }
-            let mailReply = replies[0]
-            let rcptReplies = Array(replies.dropFirst().prefix(recipients.count))
-            let dataReply = replies.count == envelope.count + 1 ? replies.last : nil
-            let accepted = rcptReplies.filter(\.isPositive)
-            if dataReply?.code == 354 && (!mailReply.isPositive || accepted.isEmpty) {
-                // RFC 2920 §3.1: DATA was accepted although nobody can receive it; end the empty transaction.
-                _ = try await send(["."], timeout: configuration.timeouts.dataPhase, step: "the empty data")
-            }
-            if let failure = ([mailReply] + rcptReplies + (dataReply.map { [$0] } ?? [])).first(where: {
-                !$0.isPositive
-            }) {
-                try? await resetAfterFailure()
-                return failure.isPermanent
-                    ? .permanentFailure(failure.description) : .transientFailure(failure.description)
-            }
-            guard dataReply?.code == 354 else { return .transientFailure("DATA was not accepted") }
+            exchange = try await pipelined((reset ? ["RSET"] : []) + envelope + ["DATA"], data: stuffed)
+        } catch let error as AfterFinalDot {
+            isUsable = false
+            return .inDoubt(error.description)
         } catch {
             isUsable = false
             return .transientFailure("\(error)")
         }
+        switch exchange {
+        case .finished(let reply):
+            if reply.isPositive { return .sent(reply) }
+            return reply.isPermanent ? .permanentFailure(reply.description) : .transientFailure(reply.description)
+        case .refused(var replies):
+            if reset {
+                let resetReply = replies.removeFirst()
+                guard resetReply.isPositive else {
+                    isUsable = false
+                    return .transientFailure("RSET refused: \(resetReply.description)")
+                }
+            }
+            return await refused(replies, recipients: recipients.count)
+        }
+    }
+
+    /// The envelope group and, when all of it is accepted, the message, chained on the event loop.
+    private func pipelined(_ lines: [String], data: ByteBuffer) async throws -> Exchange {
+        var buffer = channel.allocator.buffer(capacity: lines.reduce(0) { $0 + $1.utf8.count + 2 })
+        for line in lines {
+            guard !line.hasLineBreakOrNUL else { throw SMTPError.bareLineBreak }
+            buffer.writeString(line)
+            buffer.writeStaticString("\r\n")
+        }
+        let handler = self.handler, channel = self.channel, loop = channel.eventLoop
+        let wait = configuration.timeouts.command, dataTimeout = configuration.timeouts.dataPhase
+        let exchange = loop.makePromise(of: Exchange.self)
+        loop.execute {
+            let promises = lines.map { _ in loop.makePromise(of: SMTPReply.self) }
+            for promise in promises { handler.expect(promise, timeout: wait, step: "the envelope", channel: channel) }
+            channel.writeAndFlush(buffer, promise: nil)
+            EventLoopFuture.whenAllSucceed(promises.map(\.futureResult), on: loop).whenComplete { result in
+                switch result {
+                case .failure(let error):
+                    exchange.fail(error)
+                case .success(let replies):
+                    guard replies.last?.code == 354, replies.dropLast().allSatisfy(\.isPositive) else {
+                        exchange.succeed(.refused(replies))
+                        return
+                    }
+                    let final = loop.makePromise(of: SMTPReply.self)
+                    handler.expect(final, timeout: dataTimeout, step: "the end of the message", channel: channel)
+                    channel.writeAndFlush(data, promise: nil)
+                    final.futureResult.whenComplete { result in
+                        switch result {
+                        case .success(let reply): exchange.succeed(.finished(reply))
+                        case .failure(let error): exchange.fail(AfterFinalDot(underlying: error))
+                        }
+                    }
+                }
+            }
+        }
+        return try await exchange.futureResult.get()
+    }
+
+    /// Without PIPELINING: one command at a time, stopping at the first refusal.
+    private func deliverStepByStep(_ envelope: [String], recipients: Int, reset: Bool, data: ByteBuffer) async
+        -> SMTPOutcome
+    {
+        var replies: [SMTPReply] = []
         do {
-            let handler = self.handler, channel = self.channel, timeout = configuration.timeouts.dataPhase
-            let promise = channel.eventLoop.makePromise(of: SMTPReply.self)
-            try await channel.eventLoop.submit {
-                handler.expect(promise, timeout: timeout, step: "the end of the message", channel: channel)
-                channel.writeAndFlush(stuffed, promise: nil)
-            }.get()
-            let reply = try await promise.futureResult.get()
+            if reset {
+                let reply = try await command("RSET", step: "RSET")
+                guard reply.isPositive else {
+                    isUsable = false
+                    return .transientFailure("RSET refused: \(reply.description)")
+                }
+            }
+            for line in envelope {
+                let reply = try await command(line, step: "the envelope")
+                replies.append(reply)
+                guard reply.isPositive else { break }
+            }
+            if replies.allSatisfy(\.isPositive) { replies.append(try await command("DATA", step: "DATA")) }
+        } catch {
+            isUsable = false
+            return .transientFailure("\(error)")
+        }
+        guard replies.count == envelope.count + 1, replies.allSatisfy(\.isPositive), replies.last?.code == 354 else {
+            return await refused(replies, recipients: recipients)
+        }
+        do {
+            let reply = try await send(data: data)
             if reply.isPositive { return .sent(reply) }
             return reply.isPermanent ? .permanentFailure(reply.description) : .transientFailure(reply.description)
         } catch {
@@ -347,9 +421,51 @@ public final class SMTPConnection: @unchecked Sendable {
         }
     }
 
+    /// Writes the dot-stuffed message and waits for the final reply.
+    private func send(data: ByteBuffer) async throws -> SMTPReply {
+        let handler = self.handler, channel = self.channel, timeout = configuration.timeouts.dataPhase
+        let promise = channel.eventLoop.makePromise(of: SMTPReply.self)
+        try await channel.eventLoop.submit {
+            handler.expect(promise, timeout: timeout, step: "the end of the message", channel: channel)
+            channel.writeAndFlush(data, promise: nil)
+        }.get()
+        return try await promise.futureResult.get()
+    }
+
+    /// The outcome of an envelope group that was not wholly accepted (`replies`: MAIL, each RCPT, then DATA's
+    /// when it was sent), then RSET. A 354 despite refusals gets an empty message when nobody can receive it (RFC
+    /// 2920 §3.1); when some recipients were accepted, the connection is dropped instead, so that they do not
+    /// receive an empty message and the whole message is tried again.
+    private func refused(_ replies: [SMTPReply], recipients: Int) async -> SMTPOutcome {
+        let mailReply = replies[0]
+        let rcptReplies = Array(replies.dropFirst().prefix(recipients))
+        let dataReply = replies.count == recipients + 2 ? replies.last : nil
+        guard
+            let failure = ([mailReply] + rcptReplies + (dataReply.map { [$0] } ?? [])).first(where: { !$0.isPositive })
+        else { return .transientFailure("DATA was not accepted") }
+        let outcome: SMTPOutcome =
+            failure.isPermanent ? .permanentFailure(failure.description) : .transientFailure(failure.description)
+        if dataReply?.code == 354 {
+            guard !mailReply.isPositive || !rcptReplies.contains(where: \.isPositive) else {
+                isUsable = false
+                try? await channel.close()
+                return outcome
+            }
+            do {
+                _ = try await send(["."], timeout: configuration.timeouts.dataPhase, step: "the empty data")
+            } catch {
+                isUsable = false
+                return outcome
+            }
+        }
+        try? await resetAfterFailure()
+        return outcome
+    }
+
     private func resetAfterFailure() async throws {
         let reply = try await command("RSET", step: "RSET")
         if !reply.isPositive { isUsable = false }
+        needsReset = false
     }
 
     /// Makes a reused connection ready for the next transaction; false if the server is gone.
@@ -358,6 +474,7 @@ public final class SMTPConnection: @unchecked Sendable {
         do {
             let reply = try await command("RSET", step: "RSET")
             isUsable = reply.code == 250
+            needsReset = false
         } catch {
             isUsable = false
         }

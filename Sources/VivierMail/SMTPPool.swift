@@ -33,6 +33,7 @@ public actor SMTPPool: MailTransport {
     private var open = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var closed = false
+    static let recentlyUsed = TimeAmount.seconds(1)
 
     public init(configuration: SMTPConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
@@ -62,7 +63,9 @@ public actor SMTPPool: MailTransport {
                     Task { await connection.close() }
                     continue
                 }
-                // A reused connection is checked and cleared before the next transaction.
+                // A connection used a moment ago goes on (its next transaction starts with a pipelined RSET); one
+                // that waited is checked first, so a server that hung up is noticed before a message is at stake.
+                if now - connection.lastUsed < Self.recentlyUsed { return connection }
                 if await connection.reset() { return connection }
                 open -= 1
                 await connection.close()

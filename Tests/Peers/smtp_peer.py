@@ -1,6 +1,6 @@
 """A real SMTP server for Vivier's tests (aiosmtpd): STARTTLS, AUTH, SMTPUTF8, PIPELINING.
 
-Every message is saved as <n>.eml (exactly the DATA bytes received, dot-unstuffed) and <n>.json (envelope) in the
+Recipients whose address starts with "refused" are refused (550 5.1.1). Every message is saved as <n>.eml (exactly the DATA bytes received, dot-unstuffed) and <n>.json (envelope) in the
 output directory. Prints the listening port on stdout, then serves until stdin closes.
 Usage: smtp_peer.py OUTDIR [--tls CERT KEY] [--auth USER PASSWORD]
 """
@@ -21,6 +21,13 @@ class Saver:
         self.outdir = outdir
         self.count = 0
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A mailbox that does not exist, to test refusals inside a pipelined envelope.
+        if address.startswith("refused"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:

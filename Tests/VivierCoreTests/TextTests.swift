@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VivierCore
 
@@ -130,5 +131,25 @@ struct DomainTests {
         #expect(
             ApplicantInput(firstName: "A", lastName: "B", email: "a@example.com", phone: "", coverLetter: "f\u{0}x")
                 .errors() == ["cover_letter": "error.nul_character"])
+    }
+}
+
+@Suite("Identifiers and bytes") struct IdentifierTextTests {
+    @Test func lowercasedString_isTheCanonicalFormInLowerCase() {
+        let zero = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
+        let ids: [UUID] = (0..<200).map { _ in UUID() } + [zero]
+        for id in ids {
+            #expect(id.lowercasedString == id.uuidString.lowercased())
+            #expect(id.compactHex == id.uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
+        }
+    }
+
+    @Test func replacingBytes_replacesEveryOccurrenceExactly() {
+        #expect("<a href=x><a href=y>".replacingBytes(of: "<a href=", with: "<a s href=") == "<a s href=x><a s href=y>")
+        #expect("é<a href=".replacingBytes(of: "<a href=", with: "!") == "é!")
+        #expect("aaa".replacingBytes(of: "aa", with: "b") == "ba")
+        #expect("nothing here".replacingBytes(of: "<a", with: "x") == "nothing here")
+        #expect("".replacingBytes(of: "a", with: "b") == "")
+        #expect("ab".replacingBytes(of: "", with: "x") == "ab")
     }
 }

@@ -179,6 +179,35 @@ struct SMTPTests {
         #expect(try peer.received().count == 20)
     }
 
+    @Test(.enabled(if: Peers.available)) func aRefusedRecipient_sendsNothingAndTheConnectionGoesOn() async throws {
+        let peer = try SMTPPeer()
+        defer { peer.stop() }
+        let pool = SMTPPool(configuration: try configuration(peer, security: .none))
+        let data = try messages()[0].render()
+        func send(_ recipients: [String]) async -> SMTPOutcome {
+            await pool.send(Envelope(sender: "b@atelier-boreal.example", recipients: recipients, data: data))
+        }
+        // One of two recipients refused after DATA was pipelined: the other must not get an empty or partial
+        // message; the whole message fails with the server's words.
+        let partial = await send(["ok1@example.com", "refused@example.com"])
+        // Only refused recipients, then the next message on the same pool.
+        let none = await send(["refused2@example.com"])
+        let next = await send(["ok2@example.com"])
+        let after = await send(["ok3@example.com"])
+        await pool.shutdown()
+        for outcome in [partial, none] {
+            guard case .permanentFailure(let reason) = outcome else {
+                Issue.record("expected a permanent failure, got \(outcome)")
+                continue
+            }
+            #expect(reason.contains("5.1.1"))
+        }
+        #expect(next == .sent(SMTPReply(code: 250, lines: ["2.0.0 OK saved"])))
+        #expect(after == .sent(SMTPReply(code: 250, lines: ["2.0.0 OK saved"])))
+        let received = try peer.received()
+        #expect(received.map { $0.envelope["to"] as? [String] ?? [] } == [["ok2@example.com"], ["ok3@example.com"]])
+    }
+
     @Test(.enabled(if: Peers.available)) func startTLSRequired_refusesAServerWithoutIt() async throws {
         let peer = try SMTPPeer()
         defer { peer.stop() }

@@ -147,7 +147,7 @@ extension APIService {
             throw Problem(.conflict, "This application is closed (\(application.outcome.rawValue)).")
         }
         let interview = Interview(
-            applicationID: try application.requireID(), uid: "interview-\(UUID().uuidString.lowercased())@vivier")
+            applicationID: try application.requireID(), uid: "interview-\(UUID().lowercasedString)@vivier")
         interview.startsAt = new.startsAt
         interview.timeZone = zoneName
         interview.durationMinutes = new.durationMinutes

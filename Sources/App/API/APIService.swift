@@ -52,7 +52,7 @@ struct Cursor: Equatable {
 
     /// The exact bits of the date, so the next page starts exactly after it.
     var encoded: String {
-        Data("\(String(at.timeIntervalSince1970.bitPattern, radix: 16))|\(id.uuidString.lowercased())".utf8)
+        Data("\(String(at.timeIntervalSince1970.bitPattern, radix: 16))|\(id.lowercasedString)".utf8)
             .base64URLEncoded
     }
 
@@ -112,7 +112,7 @@ struct Paging {
 }
 
 extension UUID {
-    var api: String { uuidString.lowercased() }
+    var api: String { lowercasedString }
 }
 
 /// RFC 3339 dates as the API reads and writes them: written in UTC to the second, read with or without fractional

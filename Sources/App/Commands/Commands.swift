@@ -316,7 +316,7 @@ struct UserCommand: AsyncCommand {
         try await user.create(on: app.db)
         try await AuditLog.record(
             .userCreated, actor: nil, label: "command line",
-            target: "user:\(try user.requireID().uuidString.lowercased())",
+            target: "user:\(try user.requireID().lowercasedString)",
             detail: "role=\(role.rawValue)", ip: "", on: app.db, now: app.clock.now())
         context.console.output("Created \(role.rawValue) \(email).", style: .success)
     }

@@ -59,7 +59,7 @@ struct AdminController {
         let user = User(email: email, name: name, role: role, passwordHash: hash, locale: req.language.rawValue)
         try await user.create(on: req.db)
         try await req.audit(
-            .userCreated, target: "user:\(try user.requireID().uuidString.lowercased())",
+            .userCreated, target: "user:\(try user.requireID().lowercasedString)",
             detail: "role=\(role.rawValue)")
         return req.redirect(to: SiteURL.users, flash: "flash.user_created")
     }
@@ -96,7 +96,7 @@ struct AdminController {
             }
         }
         try await req.audit(
-            .userChanged, target: "user:\(id.uuidString.lowercased())",
+            .userChanged, target: "user:\(id.lowercasedString)",
             detail: "\(before) → role=\(role.rawValue) active=\(active)")
         return req.redirect(to: SiteURL.users, flash: "flash.user_saved")
     }
@@ -114,7 +114,7 @@ struct AdminController {
         let rows = try users.map { user in
             let id = try user.requireID()
             return UserRow(
-                id: id.uuidString.lowercased(), name: user.name, email: user.email,
+                id: id.lowercasedString, name: user.name, email: user.email,
                 role: req.t("role.\(user.role.rawValue)"), active: user.active,
                 action: SiteURL.user(id), roles: roles(user.role.rawValue), isSelf: id == me.id)
         }

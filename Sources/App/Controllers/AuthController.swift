@@ -44,7 +44,7 @@ struct AuthController {
             // The account when it exists; an unknown address is not written down (it may be a typed password).
             try await AuditLog.record(
                 .loginFailed, actor: nil, label: user?.email ?? "unknown account",
-                target: user.map { "user:\($0.id?.uuidString.lowercased() ?? "")" } ?? "", ip: req.clientAddress,
+                target: user.map { "user:\($0.id?.lowercasedString ?? "")" } ?? "", ip: req.clientAddress,
                 on: req.db, now: req.now)
             return try await req.page(
                 "auth/login", title: req.t("login.title"), status: .unauthorized,
@@ -54,7 +54,7 @@ struct AuthController {
         if user.hasSecondFactor {
             // The password is right; the session waits for the app's code (5 minutes, this browser only).
             let pending = SignedLink.make(
-                ["2fa", try user.requireID().uuidString.lowercased(), safeNext(form.next).filter { $0 != "|" }],
+                ["2fa", try user.requireID().lowercasedString, safeNext(form.next).filter { $0 != "|" }],
                 expires: req.now + 300, secret: req.application.config.secret)
             let response = req.redirect(to: SiteURL.loginCode)
             response.cookies[Self.pendingCookie] = HTTPCookies.Value(
@@ -92,7 +92,7 @@ struct AuthController {
 
     @Sendable func code(req: Request) async throws -> Response {
         guard let (user, next) = try await pending(req) else { return req.redirect(to: SiteURL.login) }
-        let key = try user.requireID().uuidString.lowercased()
+        let key = try user.requireID().lowercasedString
         func refuse(_ message: String, _ status: HTTPStatus) async throws -> Response {
             try await req.page(
                 "auth/code", title: req.t("login.code_title"), status: status, CodeContent(error: message))
@@ -123,7 +123,7 @@ struct AuthController {
         if let previous = req.userSession { try await Sessions.close(previous, on: req.db) }
         let cookie = try await Sessions.open(for: user, on: req)
         try await AuditLog.record(
-            .login, actor: user, target: "user:\(try user.requireID().uuidString.lowercased())", detail: detail,
+            .login, actor: user, target: "user:\(try user.requireID().lowercasedString)", detail: detail,
             ip: req.clientAddress, on: req.db, now: req.now)
         let response = req.redirect(to: next)
         response.cookies[Sessions.cookieName(production: req.application.config.production)] = cookie
@@ -134,7 +134,7 @@ struct AuthController {
     @Sendable func logout(req: Request) async throws -> Response {
         if let session = req.userSession {
             try await Sessions.close(session, on: req.db)
-            try await req.audit(.logout, target: "user:\(session.$user.id.uuidString.lowercased())")
+            try await req.audit(.logout, target: "user:\(session.$user.id.lowercasedString)")
         }
         let response = req.redirect(to: SiteURL.login, flash: "flash.logged_out")
         response.cookies[Sessions.cookieName(production: req.application.config.production)] = .expired
@@ -323,7 +323,7 @@ struct AuthController {
             try await company.save(on: db)
         }
         try await AuditLog.record(
-            .userCreated, actor: user, target: "user:\(try user.requireID().uuidString.lowercased())",
+            .userCreated, actor: user, target: "user:\(try user.requireID().lowercasedString)",
             detail: "first admin, from the setup link", ip: req.clientAddress, on: req.db, now: req.now)
         let cookie = try await Sessions.open(for: user, on: req)
         let response = req.redirect(to: SiteURL.dashboard, flash: "flash.welcome")

@@ -174,12 +174,12 @@ struct CampaignsController {
         }
         let send = form.map { ($0.send_date ?? "", $0.send_time ?? "") } ?? split(campaign.scheduledAt)
         let notAfter = form.map { ($0.not_after_date ?? "", $0.not_after_time ?? "") } ?? split(campaign.notAfter)
-        let selectedSegment = form.map { $0.segment ?? "" } ?? campaign.$segment.id?.uuidString.lowercased() ?? ""
+        let selectedSegment = form.map { $0.segment ?? "" } ?? campaign.$segment.id?.lowercasedString ?? ""
         let selectedPurpose = form?.purpose ?? campaign.purpose.rawValue
         return try await req.page(
             "app/campaign", title: campaign.name, status: status,
             PageContent(
-                id: campaignID.uuidString.lowercased(), action: SiteURL.campaign(campaignID),
+                id: campaignID.lowercasedString, action: SiteURL.campaign(campaignID),
                 name: form?.name ?? campaign.name, kind: req.t("campaigns.kind.\(campaign.kind.rawValue)"),
                 status: campaign.status.rawValue, statusLabel: req.t("campaigns.status.\(campaign.status.rawValue)"),
                 editable: campaign.editable, seriesName: series?.name,
@@ -189,8 +189,8 @@ struct CampaignsController {
                 ]
                     + segments.map {
                         Choice(
-                            value: $0.id!.uuidString.lowercased(), label: $0.name,
-                            selected: $0.id!.uuidString.lowercased() == selectedSegment)
+                            value: $0.id!.lowercasedString, label: $0.name,
+                            selected: $0.id!.lowercasedString == selectedSegment)
                     },
                 purposes: [ConsentPurpose.newsletter, .jobAlerts, .talentPool].map {
                     Choice(
@@ -205,8 +205,8 @@ struct CampaignsController {
                 timeZone: zone.identifier, audience: audience, problems: problems, hasProblems: !problems.isEmpty,
                 previewFor: sample.map {
                     Choice(
-                        value: $0.id!.uuidString.lowercased(), label: "\($0.fullName) · \($0.email)",
-                        selected: $0.id!.uuidString.lowercased() == form?.preview_for)
+                        value: $0.id!.lowercasedString, label: "\($0.fullName) · \($0.email)",
+                        selected: $0.id!.lowercasedString == form?.preview_for)
                 },
                 preview: preview,
                 fields: CampaignContent.basePaths.map { "{{\($0)}}" }
@@ -447,7 +447,7 @@ struct JobMatchController {
         let rows = matches.compactMap { match -> Row? in
             guard let person = people[match.candidateID] else { return nil }
             return Row(
-                id: match.candidateID.uuidString.lowercased(), name: person.fullName,
+                id: match.candidateID.lowercasedString, name: person.fullName,
                 url: SiteURL.candidate(match.candidateID), score: match.score,
                 reasons: match.reasons.map { JobMatch.explain($0, req) })
         }
@@ -464,7 +464,7 @@ struct JobMatchController {
         let job = try await job(req)
         let form = try req.content.decode([String: String].self)
         let matches = try await JobMatch.propose(for: job, on: req.db, now: req.now)
-        let picked = matches.filter { form["pick_\($0.candidateID.uuidString.lowercased())"] != nil }
+        let picked = matches.filter { form["pick_\($0.candidateID.lowercasedString)"] != nil }
         guard !picked.isEmpty else {
             return req.redirect(to: SiteURL.jobMatch(try job.requireID()), flash: "flash.match_none", kind: .error)
         }

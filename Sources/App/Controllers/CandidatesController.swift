@@ -71,7 +71,7 @@ struct CandidatesController {
             rows: rows, q: q,
             exportURL: access.user.canManage ? filters.url(SiteURL.candidatesCSV) : nil,
             jobs: try jobs.map {
-                .init(value: try $0.requireID().uuidString.lowercased(), label: $0.title, selected: $0.id == jobFilter)
+                .init(value: try $0.requireID().lowercasedString, label: $0.title, selected: $0.id == jobFilter)
             },
             outcomes: ["active", "hired", "rejected", "withdrawn", "closed"].map {
                 .init(value: $0, label: req.t("outcome.\($0)"), selected: $0 == outcome)
@@ -98,7 +98,7 @@ struct CandidatesController {
         }
 
         var query: [(String, String)] {
-            [("q", q), ("job", job?.uuidString.lowercased() ?? ""), ("outcome", outcome), ("tag", tag)]
+            [("q", q), ("job", job?.lowercasedString ?? ""), ("outcome", outcome), ("tag", tag)]
                 .filter { !$0.1.isEmpty }
         }
 
@@ -389,7 +389,7 @@ struct CandidatesController {
             }
             views.append(
                 ApplicationView(
-                    id: applicationID.uuidString.lowercased(),
+                    id: applicationID.lowercasedString,
                     job: application.job?.title ?? req.t("candidate.spontaneous"),
                     boardURL: application.$job.id.map(SiteURL.board),
                     stage: application.stage?.name(in: req.language) ?? "—",
@@ -400,9 +400,9 @@ struct CandidatesController {
                         + (application.sourceDetail.isEmpty ? "" : " (\(application.sourceDetail))"),
                     coverLetter: application.coverLetter,
                     stages: try stages.map {
-                        .init(id: try $0.requireID().uuidString.lowercased(), name: $0.name(in: req.language))
+                        .init(id: try $0.requireID().lowercasedString, name: $0.name(in: req.language))
                     },
-                    currentStageID: application.$stage.id?.uuidString.lowercased() ?? "",
+                    currentStageID: application.$stage.id?.lowercasedString ?? "",
                     isActive: application.outcome == .active || application.outcome == .hired,
                     isClosed: application.outcome == .rejected || application.outcome == .withdrawn,
                     action: SiteURL.application(applicationID),
@@ -416,7 +416,7 @@ struct CandidatesController {
                         ?? false,
                     interviews: try interviews.map { interview in
                         InterviewView(
-                            id: try interview.requireID().uuidString.lowercased(),
+                            id: try interview.requireID().lowercasedString,
                             when: Dates.dayTime(interview.startsAt, req.language) + " (\(interview.timeZone))",
                             place: [interview.location, interview.videoURL].filter { !$0.isEmpty }.joined(
                                 separator: " · "),
@@ -443,7 +443,7 @@ struct CandidatesController {
             \.$createdAt, .descending
         ).range(..<50).all()
         let content = ShowContent(
-            id: id.uuidString.lowercased(), name: candidate.fullName, email: candidate.email, phone: candidate.phone,
+            id: id.lowercasedString, name: candidate.fullName, email: candidate.email, phone: candidate.phone,
             language: req.t("language.\(candidate.language)"),
             created: Dates.day(candidate.createdAt ?? req.now, req.language),
             applications: views,
@@ -466,11 +466,11 @@ struct CandidatesController {
             tags: try tags.map {
                 TagView(
                     name: $0.tag.name,
-                    removeURL: SiteURL.candidate(id) + "/tags/\(try $0.tag.requireID().uuidString.lowercased())/delete")
+                    removeURL: SiteURL.candidate(id) + "/tags/\(try $0.tag.requireID().lowercasedString)/delete")
             }.sorted { $0.name < $1.name },
             partners: try await Partner.query(on: req.db).filter(\.$active == true).sort(\.$company).all().map {
                 Choice(
-                    value: $0.id?.uuidString.lowercased() ?? "", label: "\($0.company) — \($0.name)", selected: false)
+                    value: $0.id?.lowercasedString ?? "", label: "\($0.company) — \($0.name)", selected: false)
             },
             canForward: access.user.canManage && consentState[.partnerSharing] == true,
             canText: req.application.config.sms != nil && SMS.e164(candidate.phone) != nil
@@ -633,8 +633,8 @@ struct CandidatesController {
         try await Interaction(
             candidateID: id, applicationID: nil, actorID: access.user.id, kind: .exported, detail: "", at: req.now
         ).create(on: req.db)
-        try await req.audit(.candidateExported, target: "candidate:\(id.uuidString.lowercased())")
-        return PersonalData.download(zip, name: "vivier-\(id.uuidString.lowercased().prefix(8)).zip")
+        try await req.audit(.candidateExported, target: "candidate:\(id.lowercasedString)")
+        return PersonalData.download(zip, name: "vivier-\(id.lowercasedString.prefix(8)).zip")
     }
 
     /// Erasure by an admin (a request by post, by email, or left in the portal before it erased at once).
@@ -644,7 +644,7 @@ struct CandidatesController {
         try await PersonalData.erase(
             try candidate.requireID(), actor: access.user.id, channel: .recruiter, app: req.application, db: req.db,
             now: req.now)
-        try await req.audit(.candidateErased, target: "candidate:\(try candidate.requireID().uuidString.lowercased())")
+        try await req.audit(.candidateErased, target: "candidate:\(try candidate.requireID().lowercasedString)")
         return req.redirect(to: SiteURL.candidates, flash: "flash.erased")
     }
 
@@ -663,8 +663,8 @@ struct CandidatesController {
         }
         let bytes = try req.application.blobs.get(document.storageKey)
         try await req.audit(
-            .cvDownloaded, target: "document:\(id.uuidString.lowercased())",
-            detail: "candidate:\(document.$candidate.id.uuidString.lowercased())")
+            .cvDownloaded, target: "document:\(id.lowercasedString)",
+            detail: "candidate:\(document.$candidate.id.lowercasedString)")
         let response = Response(status: .ok, body: .init(data: Data(bytes)))
         response.headers.contentType = HTTPMediaType(
             type: "application", subType: String(document.kind.mediaType.dropFirst("application/".count)))

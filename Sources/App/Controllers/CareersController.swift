@@ -305,7 +305,7 @@ enum JobPostingLD {
             "employmentType": employment,
             "hiringOrganization": organization,
             "identifier": [
-                "@type": "PropertyValue", "name": company.name, "value": job.id?.uuidString.lowercased() ?? "",
+                "@type": "PropertyValue", "name": company.name, "value": job.id?.lowercasedString ?? "",
             ],
             "url": baseURL + SiteURL.job(job.slug),
             "directApply": true,

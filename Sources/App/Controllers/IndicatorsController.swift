@@ -354,13 +354,13 @@ struct IndicatorsController {
                 selected: filters.scopeKey == "department:\($0)")
         }
         scopes += jobs.map {
-            let key = "job:\($0.id?.uuidString.lowercased() ?? "")"
+            let key = "job:\($0.id?.lowercasedString ?? "")"
             return Choice(
                 value: key, label: "\(req.t("indicators.scope_job")) \($0.title)", selected: filters.scopeKey == key)
         }
         if try await Access.of(req).jobIDs == nil {
             scopes += recruiters.map {
-                let key = "recruiter:\($0.id?.uuidString.lowercased() ?? "")"
+                let key = "recruiter:\($0.id?.lowercasedString ?? "")"
                 return Choice(
                     value: key, label: "\(req.t("indicators.scope_recruiter")) \($0.name)",
                     selected: filters.scopeKey == key)

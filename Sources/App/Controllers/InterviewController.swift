@@ -27,7 +27,7 @@ struct InterviewController {
         guard application.outcome == .active else { throw Abort(.conflict, reason: req.t("error.application_closed")) }
         let applicationID = try application.requireID()
         let interview = Interview(
-            applicationID: applicationID, uid: "interview-\(UUID().uuidString.lowercased())@vivier")
+            applicationID: applicationID, uid: "interview-\(UUID().lowercasedString)@vivier")
         try apply(try req.content.decode(Form.self), to: interview, req)
         try await save(
             interview, detail: "interview: \(Dates.dayTime(interview.startsAt, req.language))", by: access, req)

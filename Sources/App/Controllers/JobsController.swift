@@ -245,7 +245,7 @@ struct JobsController {
             raw.map { .init(value: $0, label: req.t("\(prefix).\($0)"), selected: $0 == selected) }
         }
         let content = FormContent(
-            action: job.flatMap { $0.id.map { "/app/jobs/\($0.uuidString.lowercased())" } } ?? SiteURL.jobs,
+            action: job.flatMap { $0.id.map { "/app/jobs/\($0.lowercasedString)" } } ?? SiteURL.jobs,
             isNew: job == nil, values: values, errors: errors,
             contracts: options(
                 Job.Contract.allCases.map(\.rawValue), prefix: "contract", selected: values["contract_type"]),
@@ -254,13 +254,13 @@ struct JobsController {
             members: users.compactMap { user in
                 user.id.map {
                     Member(
-                        id: $0.uuidString.lowercased(), label: "\(user.name) (\(req.t("role.\(user.role.rawValue)")))",
+                        id: $0.lowercasedString, label: "\(user.name) (\(req.t("role.\(user.role.rawValue)")))",
                         checked: memberIDs.contains($0))
                 }
             },
             status: job.map { req.t("status.\($0.status.rawValue)") },
             statusKey: job?.status.rawValue,
-            statusAction: job.flatMap { $0.id.map { "/app/jobs/\($0.uuidString.lowercased())/status" } },
+            statusAction: job.flatMap { $0.id.map { "/app/jobs/\($0.lowercasedString)/status" } },
             publicURL: job.flatMap { $0.status == .open ? SiteURL.job($0.slug) : nil })
         return try await req.page("app/job_form", title: job?.title ?? req.t("jobs.new"), status: status, content)
     }

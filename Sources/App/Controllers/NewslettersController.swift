@@ -58,7 +58,7 @@ struct NewslettersController {
         [
             "name": series.name, "summary": series.summary, "cadence": series.cadence.rawValue,
             "weekday": String(series.weekday), "hour": String(series.hour), "time_zone": series.timeZone,
-            "segment": series.$segment.id?.uuidString.lowercased() ?? "",
+            "segment": series.$segment.id?.lowercasedString ?? "",
             "offers_digest": series.offersDigest ? "on" : "",
         ]
     }
@@ -101,7 +101,7 @@ struct NewslettersController {
             Content(
                 rows: rows, hasRows: !rows.isEmpty,
                 action: series.flatMap { $0.id.map(SiteURL.newsletter) } ?? SiteURL.newsletters,
-                id: series?.id?.uuidString.lowercased(), values: values, errors: errors,
+                id: series?.id?.lowercasedString, values: values, errors: errors,
                 cadences: NewsletterSeries.Cadence.allCases.map {
                     Choice(
                         value: $0.rawValue, label: req.t("newsletters.cadence.\($0.rawValue)"),
@@ -119,8 +119,8 @@ struct NewslettersController {
                 ]
                     + segments.map {
                         Choice(
-                            value: $0.id!.uuidString.lowercased(), label: $0.name,
-                            selected: values["segment"] == $0.id!.uuidString.lowercased())
+                            value: $0.id!.lowercasedString, label: $0.name,
+                            selected: values["segment"] == $0.id!.lowercasedString)
                     },
                 timeZones: InterviewController.timeZones.map {
                     Choice(value: $0, label: $0, selected: (values["time_zone"] ?? "Europe/Paris") == $0)

@@ -35,7 +35,7 @@ struct PartnersController {
             Content(
                 rows: partners.map {
                     Row(
-                        id: $0.id?.uuidString.lowercased() ?? "", company: $0.company, name: $0.name, email: $0.email,
+                        id: $0.id?.lowercasedString ?? "", company: $0.company, name: $0.name, email: $0.email,
                         active: $0.active)
                 }, hasRows: !partners.isEmpty, values: values, errors: errors,
                 languages: Language.allCases.map {
@@ -123,7 +123,7 @@ struct PartnersController {
             candidate: candidate, partner: partner, note: note, from: user, company: company,
             sender: req.application.config.mail.from,
             attachment: Attachment(filename: document.originalName, mediaType: document.kind.mediaType, bytes: cv))
-        let key = "forward:\(candidateID.uuidString.lowercased()):\(partnerID.uuidString.lowercased())"
+        let key = "forward:\(candidateID.lowercasedString):\(partnerID.lowercasedString)"
         let sent = try await req.db.transaction { db in
             guard
                 try await Outbox.enqueue(

@@ -69,7 +69,7 @@ struct PipelineController {
                 let id = try application.requireID()
                 let silentDays = lastNews[id].map { Int(now.timeIntervalSince($0) / 86_400) } ?? 0
                 return Card(
-                    id: id.uuidString.lowercased(), name: application.candidate.fullName,
+                    id: id.lowercasedString, name: application.candidate.fullName,
                     candidateURL: SiteURL.candidate(try application.candidate.requireID()),
                     since: Dates.short(application.stageEnteredAt, req.language), days: days,
                     late: stage.kind == .new && days >= job.responseTargetDays,
@@ -81,20 +81,20 @@ struct PipelineController {
                     active: application.outcome == .active)
             }
             return Column(
-                id: stageID.uuidString.lowercased(), name: stage.name(in: req.language), kind: stage.kind.rawValue,
+                id: stageID.lowercasedString, name: stage.name(in: req.language), kind: stage.kind.rawValue,
                 cards: cards, count: cards.count)
         }
         let content = BoardContent(
-            job: job.title, jobID: jobID.uuidString.lowercased(), editURL: SiteURL.editJob(jobID), columns: columns,
+            job: job.title, jobID: jobID.lowercasedString, editURL: SiteURL.editJob(jobID), columns: columns,
             stages: try stages.map {
-                StageOption(id: try $0.requireID().uuidString.lowercased(), name: $0.name(in: req.language))
+                StageOption(id: try $0.requireID().lowercasedString, name: $0.name(in: req.language))
             },
             rejected: applications.filter { $0.outcome == .rejected }.count,
             withdrawn: applications.filter { $0.outcome == .withdrawn }.count,
-            closedURL: SiteURL.candidates + "?job=\(jobID.uuidString.lowercased())&outcome=closed",
+            closedURL: SiteURL.candidates + "?job=\(jobID.lowercasedString)&outcome=closed",
             matchURL: SiteURL.jobMatch(jobID),
             responseTargetDays: job.responseTargetDays,
-            bulkAction: SiteURL.jobs + "/\(jobID.uuidString.lowercased())/reject",
+            bulkAction: SiteURL.jobs + "/\(jobID.lowercasedString)/reject",
             rejectionReasons: ClosingReason.rejection.map {
                 Choice(value: $0.rawValue, label: req.t("reason.\($0.rawValue)"), selected: false)
             },

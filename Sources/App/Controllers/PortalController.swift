@@ -36,7 +36,7 @@ struct PortalController {
         let response = req.redirect(
             to: SiteURL.portal + (req.query[String.self, at: "to"] == "preferences" ? "#preferences" : ""))
         let value = SignedLink.make(
-            ["portal", candidateID.uuidString.lowercased()], expires: req.now + Self.sessionLength,
+            ["portal", candidateID.lowercasedString], expires: req.now + Self.sessionLength,
             secret: req.application.config.secret)
         response.cookies[Self.cookie] = HTTPCookies.Value(
             string: value, maxAge: Int(Self.sessionLength), path: "/portal",
@@ -80,7 +80,7 @@ struct PortalController {
             let minute = Int(req.now.timeIntervalSince1970 / 60)
             try await Composer(db: req.db, app: req.application, now: req.now).send(
                 .portalLink, to: candidate, application: nil, job: nil,
-                dedupeKey: "portal:\(try candidate.requireID().uuidString.lowercased()):\(minute)")
+                dedupeKey: "portal:\(try candidate.requireID().lowercasedString):\(minute)")
         }
         return try await req.page(
             "portal/login", title: req.t("portal.login_title"), LoginContent(email: email, sent: true))
@@ -189,7 +189,7 @@ struct PortalController {
             let active = application.outcome == .active
             rows.append(
                 ApplicationRow(
-                    id: applicationID.uuidString.lowercased(),
+                    id: applicationID.lowercasedString,
                     title: application.job?.title ?? req.t("candidate.spontaneous"),
                     status: req.t(Self.statusKey(application)), active: active,
                     nextStep: active ? next?.name(in: language) : nil,
@@ -205,7 +205,7 @@ struct PortalController {
                             place: interview.location.nonEmpty, video: interview.videoURL.nonEmpty,
                             with: interview.interviewers.nonEmpty,
                             calendarURL: SiteURL.portal
-                                + "/interviews/\(try interview.requireID().uuidString.lowercased()).ics")
+                                + "/interviews/\(try interview.requireID().lowercasedString).ics")
                     }))
             if active && !interviews.isEmpty {
                 for resource in try await Invitation.prepPack(
@@ -227,7 +227,7 @@ struct PortalController {
             of: candidateID, series: allSeries.compactMap(\.id), on: req.db)
         let series = try allSeries.map { item in
             Choice(
-                value: try item.requireID().uuidString.lowercased(),
+                value: try item.requireID().lowercasedString,
                 label: item.summary.isEmpty ? item.name : "\(item.name) — \(item.summary)",
                 selected: receives[try item.requireID()] ?? false)
         }
@@ -369,12 +369,12 @@ struct PortalController {
         let candidate = try await requireCandidate(req)
         let candidateID = try candidate.requireID()
         let token = SignedLink.make(
-            ["export", candidateID.uuidString.lowercased()], expires: req.now + 86_400,
+            ["export", candidateID.lowercasedString], expires: req.now + 86_400,
             secret: req.application.config.secret)
         try await Composer(db: req.db, app: req.application, now: req.now).send(
             .dataExport, to: candidate, application: nil, job: nil,
             extra: ["export_url": req.application.config.publicURL + SiteURL.portalExport(token)],
-            dedupeKey: "export:\(candidateID.uuidString.lowercased()):\(Int(req.now.timeIntervalSince1970))")
+            dedupeKey: "export:\(candidateID.lowercasedString):\(Int(req.now.timeIntervalSince1970))")
         return req.redirect(to: SiteURL.portal + "#data", flash: "flash.export_sent")
     }
 
@@ -397,7 +397,7 @@ struct PortalController {
                     candidateID: id, applicationID: nil, actorID: nil, kind: .exported, detail: "portal", at: req.now
                 ).create(on: db)
             }
-            try await req.audit(.candidateExported, target: "candidate:\(id.uuidString.lowercased())", label: "portal")
+            try await req.audit(.candidateExported, target: "candidate:\(id.lowercasedString)", label: "portal")
             return PersonalData.download(zip, name: "vivier-my-data.zip")
         }
     }
@@ -409,7 +409,7 @@ struct PortalController {
         try await PersonalData.erase(
             try candidate.requireID(), actor: nil, channel: .portal, app: req.application, db: req.db, now: req.now)
         try await req.audit(
-            .candidateErased, target: "candidate:\(try candidate.requireID().uuidString.lowercased())", label: "portal")
+            .candidateErased, target: "candidate:\(try candidate.requireID().lowercasedString)", label: "portal")
         let response = try await req.page("portal/erased", title: req.t("portal.erased_title"), [String: String]())
         response.cookies[Self.cookie] = HTTPCookies.Value(
             string: "", expires: Date(timeIntervalSince1970: 0), path: "/portal")

@@ -38,7 +38,7 @@ struct PrepController {
             Content(
                 rows: resources.map {
                     Row(
-                        id: $0.id?.uuidString.lowercased() ?? "", title: $0.title, summary: $0.summary.nonEmpty,
+                        id: $0.id?.lowercasedString ?? "", title: $0.title, summary: $0.summary.nonEmpty,
                         kind: $0.url.isEmpty ? req.t("prep.kind_text") : req.t("prep.kind_link"),
                         stage: req.t("kind.\($0.stageKind)"), job: $0.job?.title ?? req.t("template.all_jobs"),
                         language: $0.language.uppercased())
@@ -52,8 +52,8 @@ struct PrepController {
                 jobs: [Choice(value: "", label: req.t("template.all_jobs"), selected: (values["job"] ?? "").isEmpty)]
                     + jobs.map {
                         Choice(
-                            value: $0.id?.uuidString.lowercased() ?? "", label: $0.title,
-                            selected: values["job"] == $0.id?.uuidString.lowercased())
+                            value: $0.id?.lowercasedString ?? "", label: $0.title,
+                            selected: values["job"] == $0.id?.lowercasedString)
                     },
                 languages: Language.allCases.map {
                     Choice(

@@ -14,7 +14,7 @@ struct SMSController {
         let id = try candidate.requireID()
         let text = (try req.content.decode(Form.self).text ?? "").replacingOccurrences(of: "\r\n", with: "\n")
         let outcome = try await TextMessages.queue(
-            text, kind: "recruiter", to: candidate, dedupeKey: "sms:\(UUID().uuidString.lowercased())",
+            text, kind: "recruiter", to: candidate, dedupeKey: "sms:\(UUID().lowercasedString)",
             sendAt: req.now, config: req.application.config, on: req.db, now: req.now)
         switch outcome {
         case .failure(let refusal):

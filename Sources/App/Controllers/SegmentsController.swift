@@ -184,7 +184,7 @@ struct SegmentsController {
             list(.status, [("current", req.t("segments.status.current")), ("past", req.t("segments.status.past"))]),
             list(.outcome, ApplicationOutcome.allCases.map { ($0.rawValue, req.t("outcome.\($0.rawValue)")) }),
             list(.stageReached, StageKind.allCases.map { ($0.rawValue, req.t("segments.stage.\($0.rawValue)")) }),
-            list(.job, jobs.compactMap { job in job.id.map { ($0.uuidString.lowercased(), job.title) } }),
+            list(.job, jobs.compactMap { job in job.id.map { ($0.lowercasedString, job.title) } }),
             list(.department, Array(Set(jobs.map(\.department))).sorted().map { ($0, $0) }),
             list(.location, Array(Set(jobs.map(\.location))).sorted().map { ($0, $0) }),
             list(.tag, tags.map { ($0.name, $0.name) }),
@@ -200,7 +200,7 @@ struct SegmentsController {
                     + series.compactMap { item in
                         item.id.map {
                             (
-                                "newsletter:\($0.uuidString.lowercased())",
+                                "newsletter:\($0.lowercasedString)",
                                 "\(req.t("consent.newsletter")) · \(item.name)"
                             )
                         }

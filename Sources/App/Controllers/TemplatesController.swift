@@ -124,7 +124,7 @@ struct TemplatesController {
                 req, kind: kind, language: language, jobID: jobID, subject: subject, body: body, problems: problems,
                 currentVersion: "", status: .unprocessableEntity)
         }
-        let scope = jobID?.uuidString.lowercased() ?? ""
+        let scope = jobID?.lowercasedString ?? ""
         try await req.db.writeTransaction { db in
             let last =
                 try await TemplateVersion.query(on: db).filter(\.$kind == kind.rawValue)
@@ -137,7 +137,7 @@ struct TemplatesController {
         }
         return req.redirect(
             to: SiteURL.template(kind.rawValue, language.rawValue)
-                + (jobID.map { "?job=\($0.uuidString.lowercased())" } ?? ""),
+                + (jobID.map { "?job=\($0.lowercasedString)" } ?? ""),
             flash: "flash.template_saved")
     }
 
@@ -202,14 +202,14 @@ struct TemplatesController {
         problems: [String], currentVersion: String, preview: Preview? = nil, candidate: String? = nil,
         status: HTTPStatus = .ok
     ) async throws -> Response {
-        let scope = jobID?.uuidString.lowercased() ?? ""
+        let scope = jobID?.lowercasedString ?? ""
         let versions = try await TemplateVersion.query(on: req.db).filter(\.$kind == kind.rawValue)
             .filter(\.$language == language.rawValue).filter(\.$scope == scope).with(\.$author)
             .sort(\.$version, .descending).limit(20).all()
         let jobs = try await Job.query(on: req.db).sort(\.$title).all()
         let candidates = try await Candidate.query(on: req.db).filter(\.$mergedInto.$id == nil)
             .filter(\.$email != "").filter(\.$erasedAt == nil).sort(\.$createdAt, .descending).limit(20).all()
-        let query = jobID.map { "?job=\($0.uuidString.lowercased())" } ?? ""
+        let query = jobID.map { "?job=\($0.lowercasedString)" } ?? ""
         let action = SiteURL.template(kind.rawValue, language.rawValue) + query
         return try await req.page(
             "app/template_edit", title: req.t("message.kind.\(kind.rawValue)"), status: status,
@@ -220,13 +220,13 @@ struct TemplatesController {
                 fields: kind.schema.paths.sorted(),
                 jobs: [Choice(value: "", label: req.t("template.all_jobs"), selected: jobID == nil)]
                     + jobs.map {
-                        Choice(value: $0.id?.uuidString.lowercased() ?? "", label: $0.title, selected: $0.id == jobID)
+                        Choice(value: $0.id?.lowercasedString ?? "", label: $0.title, selected: $0.id == jobID)
                     },
                 jobTitle: jobs.first { $0.id == jobID }?.title,
                 candidates: candidates.map {
                     Choice(
-                        value: $0.id?.uuidString.lowercased() ?? "", label: $0.fullName,
-                        selected: $0.id?.uuidString.lowercased() == candidate)
+                        value: $0.id?.lowercasedString ?? "", label: $0.fullName,
+                        selected: $0.id?.lowercasedString == candidate)
                 },
                 versions: versions.map {
                     Version(

@@ -16,7 +16,7 @@ enum SearchIndex {
         let documents = try await Document.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.text)
         let body = Self.body(of: candidate, with: tags + notes + documents)
         let sql = db.sql()
-        let id = candidateID.uuidString.lowercased()
+        let id = candidateID.lowercasedString
         if db.isPostgres {
             try await sql.raw(
                 """
@@ -47,7 +47,7 @@ enum SearchIndex {
             try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID)").run()
         } else {
             try await sql.raw(
-                "DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID.uuidString.lowercased())"
+                "DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID.lowercasedString)"
             ).run()
         }
     }

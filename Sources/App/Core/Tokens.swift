@@ -18,22 +18,24 @@ enum Tokens {
 
     /// HMAC-SHA256 of `message` under the installation secret.
     static func mac(_ message: String, secret: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key(secret)))
+        var hmac = keyed(secret)
+        hmac.update(data: Array(message.utf8))
+        return Array(hmac.finalize())
     }
 
-    /// The key of the installation secret, made once: a campaign signs several links per recipient.
-    private static let lastKey = NIOLockedValueBox<(secret: [UInt8], key: SymmetricKey)?>(nil)
+    /// The HMAC state after the key, made once and copied for each message (the digest state is copy-on-write): a
+    /// campaign signs several links per recipient.
+    private static let lastKey = NIOLockedValueBox<(secret: [UInt8], hmac: HMAC<SHA256>)?>(nil)
 
-    private static func key(_ secret: [UInt8]) -> SymmetricKey {
+    private static func keyed(_ secret: [UInt8]) -> HMAC<SHA256> {
         lastKey.withLockedValue { cached in
-            if let cached, cached.secret == secret { return cached.key }
-            let key = SymmetricKey(data: secret)
-            cached = (secret, key)
-            return key
+            if let cached, cached.secret == secret { return cached.hmac }
+            let hmac = HMAC<SHA256>(key: SymmetricKey(data: secret))
+            cached = (secret, hmac)
+            return hmac
         }
     }
 
-    /// The same, base64url.
     static func sign(_ message: String, secret: [UInt8]) -> String {
         Data(mac(message, secret: secret)).base64URLEncoded
     }
@@ -74,7 +76,11 @@ extension Sequence<UInt8> {
     var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        for byte in self { out += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
+        out.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 }

@@ -29,7 +29,7 @@ final class Candidate: Model, @unchecked Sendable {
     var hasAddress: Bool { erasedAt == nil && !email.isEmpty }
 
     /// What an erased person's address becomes: unique (the column is), no one's, never deliverable.
-    static func erasedAddress(_ id: UUID) -> String { "erased:\(id.uuidString.lowercased())" }
+    static func erasedAddress(_ id: UUID) -> String { "erased:\(id.lowercasedString)" }
     /// `biweekly` (every issue) or `monthly` (a digest of the month's issues).
     @Field(key: "newsletter_rhythm") var newsletterRhythm: String
 

@@ -42,7 +42,7 @@ struct Acknowledgement {
                     ["number": $0.offset + 1, "name": $0.element.name(in: language)]
                 },
             ],
-            dedupeKey: "ack:\(applicationID.uuidString.lowercased())")
+            dedupeKey: "ack:\(applicationID.lowercasedString)")
         if queued {
             application.promisedBy = promised
             application.promisedWorkingDays = delay.workingDays

@@ -201,7 +201,8 @@ struct CampaignSender {
                         guard let current = try await Campaign.find(campaignID, on: db), current.status != .cancelled
                         else { return (true, 0) }
                         // A row already queued (a concurrent or earlier queueing) is left alone by its dedupe key.
-                        let fresh = try await Self.insert(rows, held: current.status == .paused, on: db)
+                        let fresh = try await Self.insert(
+                            rows, of: prepared.campaign, held: current.status == .paused, now: now, on: db)
                         current.recipients += fresh
                         try await current.save(on: db)
                         return (false, fresh)
@@ -218,15 +219,15 @@ struct CampaignSender {
     }
 
     /// A page of messages, rendered on every core.
-    private func render(_ page: [(Person, Stencil)], _ prepared: Prepared) async throws -> [OutboxMessage] {
-        try await withThrowingTaskGroup(of: [OutboxMessage].self) { group in
+    private func render(_ page: [(Person, Stencil)], _ prepared: Prepared) async throws -> [Row] {
+        try await withThrowingTaskGroup(of: [Row].self) { group in
             let lanes = max(ProcessInfo.processInfo.activeProcessorCount, 1)
             let size = max((page.count + lanes - 1) / lanes, 1)
             for start in stride(from: 0, to: page.count, by: size) {
                 let chunk = Array(page[start..<min(start + size, page.count)])
                 group.addTask { try chunk.map { try self.message(to: $0.0, prepared, stencil: $0.1) } }
             }
-            var all: [OutboxMessage] = []
+            var all: [Row] = []
             for try await part in group { all += part }
             return all
         }
@@ -259,7 +260,7 @@ struct CampaignSender {
 
     /// One person's message: the stencil of their language and segments, filled with their values, their tracked
     /// links and their unsubscribe headers.
-    private func message(to person: Person, _ prepared: Prepared, stencil: Stencil) throws -> OutboxMessage {
+    private func message(to person: Person, _ prepared: Prepared, stencil: Stencil) throws -> Row {
         let outboxID = UUID()
         let campaign = prepared.campaign
         let unsubscribeURL = Newsletter.unsubscribeURL(
@@ -288,40 +289,46 @@ struct CampaignSender {
                 mailto: Verp.address(.unsubscribe, messageID: outboxID, domain: domain, secret: config.secret)
             ),
             date: now)
-        let row = OutboxMessage(
-            kind: "campaign",
-            dedupeKey: Self.dedupeKey(prepared.campaignID, person.id),
-            transactional: false, candidateID: person.id,
+        return Row(
+            id: outboxID, candidateID: person.id, dedupeKey: Self.dedupeKey(prepared.campaignID, person.id),
             sender: Verp.address(.bounce, messageID: outboxID, domain: domain, secret: config.secret),
             recipient: person.email, subject: message.subject,
-            message: String(decoding: try message.render(), as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8,
-            now: now)
-        row.id = outboxID
-        row.campaignID = prepared.campaignID
-        row.consentPurpose = campaign.purpose
-        row.consentSeries = campaign.$series.id
-        row.notAfter = campaign.notAfter
-        row.nextAttemptAt = max(campaign.scheduledAt ?? now, now)
-        return row
+            message: String(decoding: try message.render(), as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8)
+    }
+
+    /// One campaign message as written to the outbox; what all of a campaign's rows share is added by `insert`.
+    struct Row: Sendable {
+        var id: UUID
+        var candidateID: UUID
+        var dedupeKey: String
+        var sender: String
+        var recipient: String
+        var subject: String
+        var message: String
+        var needsSMTPUTF8: Bool
     }
 
     /// One multi-row `INSERT` per hundred rows (Fluent's per-model encoding cost more than rendering the
     /// messages); a row whose dedupe key exists is skipped. Returns how many were written.
-    static func insert(_ rows: [OutboxMessage], held: Bool, on db: any Database) async throws -> Int {
+    static func insert(
+        _ rows: [Row], of campaign: Campaign, held: Bool, now: Date, on db: any Database
+    ) async throws -> Int {
         let columns = [
             "id", "created_at", "updated_at", "kind", "dedupe_key", "transactional", "candidate_id", "sender",
             "recipient", "subject", "message", "needs_smtputf8", "status", "attempts", "next_attempt_at",
             "campaign_id", "consent_purpose", "consent_series", "not_after",
         ]
+        let campaignID = try campaign.requireID()
+        let status = (held ? OutboxMessage.Status.held : .pending).rawValue
+        let due = max(campaign.scheduledAt ?? now, now)
         var written = 0
-        for chunk in stride(from: 0, to: rows.count, by: 100).map({ Array(rows[$0..<min($0 + 100, rows.count)]) }) {
+        for chunk in stride(from: 0, to: rows.count, by: 100).map({ rows[$0..<min($0 + 100, rows.count)] }) {
             var insert = db.sql().insert(into: OutboxMessage.schema).columns(columns)
             for row in chunk {
                 let values: [any Encodable & Sendable] = [
-                    row.id!, row.createdAt!, row.createdAt!, row.kind, row.dedupeKey, row.transactional,
-                    row.$candidate.id!, row.sender, row.recipient, row.subject, row.message, row.needsSMTPUTF8,
-                    (held ? OutboxMessage.Status.held : row.status).rawValue, row.attempts, row.nextAttemptAt,
-                    row.campaignID!, row.consentPurpose?.rawValue, row.consentSeries, row.notAfter,
+                    row.id, now, now, "campaign", row.dedupeKey, false, row.candidateID, row.sender, row.recipient,
+                    row.subject, row.message, row.needsSMTPUTF8, status, 0, due, campaignID,
+                    campaign.purpose.rawValue, campaign.$series.id, campaign.notAfter,
                 ]
                 insert = insert.values(values.map { SQLBind($0) })
             }
@@ -392,7 +399,7 @@ struct CampaignSender {
     }
 
     static func dedupeKey(_ campaignID: UUID, _ candidateID: UUID) -> String {
-        "campaign:\(campaignID.uuidString.lowercased()):\(candidateID.uuidString.lowercased())"
+        "campaign:\(campaignID.lowercasedString):\(candidateID.lowercasedString)"
     }
 
     /// `href` targets of a rendered body, unescaped, in order, once each.
@@ -417,13 +424,13 @@ struct CampaignSender {
 
     func clickToken(_ outboxID: UUID, _ position: Int) -> String {
         SignedLink.make(
-            ["c", outboxID.uuidString.lowercased(), String(position)], expires: now + Self.trackingLifetime,
+            ["c", outboxID.lowercasedString, String(position)], expires: now + Self.trackingLifetime,
             secret: config.secret)
     }
 
     func openToken(_ outboxID: UUID) -> String {
         SignedLink.make(
-            ["o", outboxID.uuidString.lowercased()], expires: now + Self.trackingLifetime, secret: config.secret)
+            ["o", outboxID.lowercasedString], expires: now + Self.trackingLifetime, secret: config.secret)
     }
 
     /// A signed way into the portal's preferences, valid 90 days: no database row per recipient.
@@ -431,7 +438,7 @@ struct CampaignSender {
         config.publicURL
             + SiteURL.portalEntry(
                 SignedLink.make(
-                    ["enter", candidateID.uuidString.lowercased()], expires: now + 90 * 86_400, secret: config.secret))
+                    ["enter", candidateID.lowercasedString], expires: now + 90 * 86_400, secret: config.secret))
             + "?to=preferences"
     }
 

@@ -27,7 +27,7 @@ enum CandidateMail {
                 "<strong style=\"font-size:18px;color:\(brand.color)\">\(brand.name.htmlEscaped)</strong>"
             }
         // Links take the company's colour; the author's Markdown cannot carry a style of its own.
-        let body = html.replacingOccurrences(of: "<a href=", with: "<a style=\"color:\(brand.color)\" href=")
+        let body = html.replacingBytes(of: "<a href=", with: "<a style=\"color:\(brand.color)\" href=")
         return """
             <!DOCTYPE html>
             <html><head><meta charset="utf-8"><title>\(subject.htmlEscaped)</title></head>

@@ -92,7 +92,7 @@ struct Composer {
     /// its version (`rejection_profile/fr/job/v2`, `…/company/v1`, `…/default`).
     func template(_ kind: MessageKind, language: Language, jobID: UUID?) async throws -> (MessageTemplate, String) {
         var scopes = [""]
-        if let jobID { scopes.insert(jobID.uuidString.lowercased(), at: 0) }
+        if let jobID { scopes.insert(jobID.lowercasedString, at: 0) }
         for scope in scopes {
             if let saved = try await TemplateVersion.query(on: db).filter(\.$kind == kind.rawValue)
                 .filter(\.$language == language.rawValue).filter(\.$scope == scope).sort(\.$version, .descending)

@@ -76,7 +76,7 @@ enum ConsentLedger {
         }
         var latest: [String: ConsentEvent] = [:]
         for event in try await events(of: candidateID, on: db) {
-            latest["\(event.purpose.rawValue)|\(event.seriesID?.uuidString.lowercased() ?? "")"] = event
+            latest["\(event.purpose.rawValue)|\(event.seriesID?.lowercasedString ?? "")"] = event
         }
         for (key, event) in latest {
             try await ConsentState(
@@ -94,7 +94,7 @@ enum ConsentLedger {
         _ candidateIDs: [UUID], purpose: ConsentPurpose, series: UUID?, on db: any Database
     ) async throws -> Set<UUID> {
         guard !candidateIDs.isEmpty else { return [] }
-        let seriesKeys = [""] + (series.map { [$0.uuidString.lowercased()] } ?? [])
+        let seriesKeys = [""] + (series.map { [$0.lowercasedString] } ?? [])
         var latest: [UUID: ConsentState] = [:]
         for chunk in stride(from: 0, to: candidateIDs.count, by: 500).map({
             Array(candidateIDs[$0..<min($0 + 500, candidateIDs.count)])

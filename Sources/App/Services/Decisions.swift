@@ -27,6 +27,6 @@ enum Decisions {
 /// not a way back to the person in reports.
 enum Survey {
     static func hash(_ applicationID: UUID) -> String {
-        Tokens.hash("survey:" + applicationID.uuidString.lowercased())
+        Tokens.hash("survey:" + applicationID.lowercasedString)
     }
 }

@@ -449,7 +449,7 @@ enum Importer {
             candidates.map { candidate in
                 let person = byEmail[candidate.email]
                 let id: any Encodable & Sendable =
-                    db.isPostgres ? candidate.id! : candidate.id!.uuidString.lowercased()
+                    db.isPostgres ? candidate.id! : candidate.id!.lowercasedString
                 return [id, SearchIndex.body(of: candidate, with: (person?.tags ?? []) + (person?.notes ?? []))]
             }, on: db)
         for id in touched { try await SearchIndex.refresh(candidateID: id, on: db) }
@@ -459,7 +459,7 @@ enum Importer {
                 guard byEmail[candidate.email]?.consentProof == nil else { continue }
                 _ = try await composer.send(
                     .importNotice, to: candidate, application: nil, job: nil, extra: ["source": source],
-                    dedupeKey: "import-notice:\(candidate.id!.uuidString.lowercased())")
+                    dedupeKey: "import-notice:\(candidate.id!.lowercasedString)")
             }
         }
         return written

@@ -90,7 +90,7 @@ enum Invitation {
         let candidateID = try candidate.requireID()
         return try resources.map { resource in
             let token = SignedLink.make(
-                ["prep", try resource.requireID().uuidString.lowercased(), candidateID.uuidString.lowercased()],
+                ["prep", try resource.requireID().lowercasedString, candidateID.lowercasedString],
                 expires: composer.now + 365 * 86_400, secret: composer.config.secret)
             return [
                 "title": resource.title, "summary": resource.summary,

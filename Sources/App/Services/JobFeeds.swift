@@ -81,7 +81,7 @@ enum JobFeeds {
                 <job>
                 <title>\(escape(job.title))</title>
                 <date>\(rfc822(job.publishedAt ?? job.createdAt ?? now))</date>
-                <referencenumber>\(escape(job.id?.uuidString.lowercased() ?? ""))</referencenumber>
+                <referencenumber>\(escape(job.id?.lowercasedString ?? ""))</referencenumber>
                 <url>\(escape(baseURL + SiteURL.job(job.slug) + "?source=" + board))</url>
                 <company>\(escape(company.name))</company>
                 <city>\(escape(job.location))</city>

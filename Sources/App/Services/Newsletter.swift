@@ -20,7 +20,7 @@ enum Newsletter {
         let candidateID = try candidate.requireID()
         let language = Language(rawValue: candidate.language) ?? .fr
         let token = SignedLink.make(
-            ["confirm", candidateID.uuidString.lowercased(), wanted.map(\.rawValue).joined(separator: ",")],
+            ["confirm", candidateID.lowercasedString, wanted.map(\.rawValue).joined(separator: ",")],
             expires: composer.now + confirmationLifetime, secret: composer.config.secret)
         let day = Int(composer.now.timeIntervalSince1970 / 86_400)
         try await composer.send(
@@ -30,7 +30,7 @@ enum Newsletter {
                 "purposes": wanted.map { label($0, language) }.joined(separator: language == .fr ? " et " : " and "),
             ],
             dedupeKey:
-                "confirm:\(candidateID.uuidString.lowercased()):\(wanted.map(\.rawValue).joined(separator: ",")):\(day)"
+                "confirm:\(candidateID.lowercasedString):\(wanted.map(\.rawValue).joined(separator: ",")):\(day)"
         )
     }
 
@@ -60,8 +60,8 @@ enum Newsletter {
         config.publicURL
             + SiteURL.unsubscribe(
                 SignedLink.make(
-                    ["unsub", candidateID.uuidString.lowercased()]
-                        + (outboxID.map { [$0.uuidString.lowercased()] } ?? []),
+                    ["unsub", candidateID.lowercasedString]
+                        + (outboxID.map { [$0.lowercasedString] } ?? []),
                     expires: now + 730 * 86_400, secret: config.secret))
     }
 

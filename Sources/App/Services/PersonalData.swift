@@ -105,7 +105,7 @@ enum PersonalData {
         var zip = ZipArchive()
         var files: [String: String] = [:]
         for document in documents {
-            let id = try document.requireID().uuidString.lowercased()
+            let id = try document.requireID().lowercasedString
             let name = "files/\(id.prefix(8))-\(safeName(document.originalName))"
             try zip.add(name, try blobs.get(document.storageKey), modified: document.createdAt ?? now)
             files[id] = name

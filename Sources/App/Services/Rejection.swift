@@ -24,7 +24,7 @@ enum Rejection {
                 "personal_note": personalNote.trimmed.isEmpty ? nil as String? : personalNote.trimmed as String?,
                 "opt_in": optInLinks(candidateID: try candidate.requireID(), composer: composer),
             ],
-            dedupeKey: "reject:\(applicationID.uuidString.lowercased()):\(Int(now.timeIntervalSince1970))",
+            dedupeKey: "reject:\(applicationID.lowercasedString):\(Int(now.timeIntervalSince1970))",
             sendAt: window.nextMoment(from: now + delay))
     }
 
@@ -33,7 +33,7 @@ enum Rejection {
         var links: [String: String] = [:]
         for purpose in [ConsentPurpose.talentPool, .newsletter, .partnerSharing] {
             let token = SignedLink.make(
-                ["optin", purpose.rawValue, candidateID.uuidString.lowercased()], expires: composer.now + 60 * 86_400,
+                ["optin", purpose.rawValue, candidateID.lowercasedString], expires: composer.now + 60 * 86_400,
                 secret: composer.config.secret)
             links["\(purpose.rawValue)_url"] = composer.config.publicURL + SiteURL.optIn(token)
         }

@@ -121,7 +121,7 @@ struct Retention {
     }
 
     static func noticeKey(_ id: UUID, expiry: Date) -> String {
-        "retention:\(id.uuidString.lowercased()):\(Dates.iso8601Day(expiry))"
+        "retention:\(id.lowercasedString):\(Dates.iso8601Day(expiry))"
     }
 
     /// One pass: notices due, anonymisations due. `dryRun` counts without acting; `dues` are the expiries when the
@@ -166,7 +166,7 @@ struct Retention {
         guard let candidate = try await Candidate.find(person.id, on: db) else { return }
         let language = Language(rawValue: candidate.language) ?? .fr
         let token = SignedLink.make(
-            ["keep", person.id.uuidString.lowercased()], expires: person.expiry + grace,
+            ["keep", person.id.lowercasedString], expires: person.expiry + grace,
             secret: app.config.secret)
         try await composer.send(
             .retentionNotice, to: candidate, application: nil, job: nil,

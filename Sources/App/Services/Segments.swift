@@ -255,7 +255,7 @@ struct SegmentQuery {
     private func consentState(_ purpose: ConsentPurpose, series: UUID?, state: SegmentRule.ConsentStateName)
         -> SQLQueryString
     {
-        let seriesKeys = SQLList(([""] + (series.map { [$0.uuidString.lowercased()] } ?? [])).map { SQLBind($0) })
+        let seriesKeys = SQLList(([""] + (series.map { [$0.lowercasedString] } ?? [])).map { SQLBind($0) })
         let scope: SQLQueryString = "s.purpose = \(bind: purpose.rawValue) AND s.series IN (\(seriesKeys))"
         if state == .none {
             return "c.id NOT IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope))"

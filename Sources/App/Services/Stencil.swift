@@ -82,7 +82,8 @@ struct Stencil: Sendable {
     ) -> (subject: String, text: String, html: String) {
         // As the Markdown renderer would write them: one line, and HTML-escaped in the HTML part.
         let plain = [firstName, lastName, "\(firstName) \(lastName)"].map {
-            $0.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+            $0.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A })
+                ? $0.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ") : $0
         }
         let values = plain + [preferencesURL, unsubscribeURL]
         let escaped = plain.map(Self.asRenderedText) + [preferencesURL.htmlEscaped, unsubscribeURL.htmlEscaped]

@@ -16,7 +16,7 @@ enum Verp {
     }
 
     static func token(_ kind: Kind, messageID: UUID, secret: [UInt8]) -> String {
-        let id = String(messageID.uuidString.lowercased().filter { $0 != "-" })
+        let id = messageID.compactHex
         return "\(id).\(mac(kind, id, secret))"
     }
 

@@ -116,7 +116,7 @@ struct Scheduler {
                     .stillInProgress, to: candidate, application: application,
                     job: try await application.$job.get(on: db),
                     extra: extra,
-                    dedupeKey: "progress:\(applicationID.uuidString.lowercased()):\(Int(since.timeIntervalSince1970))",
+                    dedupeKey: "progress:\(applicationID.lowercasedString):\(Int(since.timeIntervalSince1970))",
                     sendAt: window.nextMoment(from: now))
                 return queued ? 1 : 0
             }
@@ -151,7 +151,7 @@ struct Scheduler {
                     extra: [
                         "awaiting": language == .fr ? "notre invitation à un entretien" : "our interview invitation"
                     ],
-                    dedupeKey: "followup:\(messageID.uuidString.lowercased())", sendAt: window.nextMoment(from: now))
+                    dedupeKey: "followup:\(messageID.lowercasedString)", sendAt: window.nextMoment(from: now))
                 guard queued else { return 0 }
                 try await Interaction(
                     candidateID: try candidate.requireID(), applicationID: applicationID, actorID: nil,
@@ -180,7 +180,7 @@ struct Scheduler {
         var sent = 0
         for application in ended {
             let applicationID = try application.requireID()
-            let dedupe = "survey:\(applicationID.uuidString.lowercased())"
+            let dedupe = "survey:\(applicationID.lowercasedString)"
             sent += try await db.transaction { db in
                 guard try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupe).count() == 0,
                     let candidate = try await Candidate.find(application.$candidate.id, on: db),
@@ -190,8 +190,8 @@ struct Scheduler {
                 else { return 0 }
                 let token = SignedLink.make(
                     [
-                        "survey", applicationID.uuidString.lowercased(),
-                        application.$job.id?.uuidString.lowercased() ?? "", application.outcome.rawValue,
+                        "survey", applicationID.lowercasedString,
+                        application.$job.id?.lowercasedString ?? "", application.outcome.rawValue,
                     ], expires: now + 60 * 86_400, secret: app.config.secret)
                 let queued = try await Composer(db: db, app: app, now: now, company: company).send(
                     .satisfactionSurvey, to: candidate, application: application,
@@ -220,7 +220,7 @@ struct Scheduler {
         // Every job's at-risk applications are read once; each recruiter gets those of their jobs.
         var everyJob: [AtRisk.Item]?
         for user in users {
-            let dedupe = "digest:\(try user.requireID().uuidString.lowercased()):\(dayKey)"
+            let dedupe = "digest:\(try user.requireID().lowercasedString):\(dayKey)"
             guard try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupe).count() == 0 else { continue }
             if everyJob == nil { everyJob = try await AtRisk.applications(of: nil, on: db, now: now) }
             let jobs = try await AtRisk.jobs(of: user, on: db).map(Set.init)
