@@ -37,6 +37,9 @@ public struct SMTPConfiguration: Sendable {
     /// Connections kept open at most, messages per connection before a fresh one, seconds an idle one is kept.
     public var poolSize = 4
     public var messagesPerConnection = 100
+    /// Messages a connection's sender marks in flight with one durable commit before sending them (the outbox's
+    /// window): more is faster, and is also how many a crash can leave in doubt per connection (twice this).
+    public var inFlightWindow = 32
     public var idleTimeout: TimeAmount = .seconds(15)
     /// Extra trusted certificates (a test server's own CA); the system roots are always trusted.
     public var additionalTrustRoots: [NIOSSLCertificate] = []
@@ -56,7 +59,8 @@ public struct SMTPConfiguration: Sendable {
         public var description: String
     }
 
-    /// Parses `smtp[s]://[user[:password]@]host[:port][?starttls=required|opportunistic|off&pool=4&per_connection=100]`.
+    /// Parses `smtp[s]://[user[:password]@]host[:port][?starttls=required|opportunistic|off&pool=4&per_connection=100
+    /// &in_flight=32]`.
     public static func parse(_ url: String, heloName: String) throws -> SMTPConfiguration {
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host,
             !host.isEmpty
@@ -92,6 +96,12 @@ public struct SMTPConfiguration: Sendable {
                 throw Invalid(description: "per_connection=\(per) must be between 1 and 10000")
             }
             config.messagesPerConnection = count
+        }
+        if let window = query["in_flight"] {
+            guard let count = Int(window), (1...256).contains(count) else {
+                throw Invalid(description: "in_flight=\(window) must be between 1 and 256")
+            }
+            config.inFlightWindow = count
         }
         if config.username != nil && security == .none && !["127.0.0.1", "::1", "localhost"].contains(host) {
             throw Invalid(

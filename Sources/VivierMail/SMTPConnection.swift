@@ -253,12 +253,7 @@ public final class SMTPConnection: @unchecked Sendable {
 
     /// Sends lines in one write and returns their replies in order (one command unless pipelining).
     func send(_ lines: [String], timeout: TimeAmount? = nil, step: String) async throws -> [SMTPReply] {
-        var buffer = channel.allocator.buffer(capacity: lines.reduce(0) { $0 + $1.utf8.count + 2 })
-        for line in lines {
-            guard !line.hasLineBreakOrNUL else { throw SMTPError.bareLineBreak }
-            buffer.writeString(line)
-            buffer.writeStaticString("\r\n")
-        }
+        let buffer = try Self.commands(lines, allocator: channel.allocator)
         let handler = self.handler, channel = self.channel
         let promises = lines.map { _ in channel.eventLoop.makePromise(of: SMTPReply.self) }
         let wait = timeout ?? configuration.timeouts.command
@@ -290,115 +285,207 @@ public final class SMTPConnection: @unchecked Sendable {
         var description: String { "\(underlying)" }
     }
 
+    /// The exchanges of a chain completed before the connection broke, and what broke it.
+    private struct Interrupted: Error {
+        var exchanges: [Exchange]
+        var error: any Error
+    }
+
+    /// A message ready for the wire: its envelope commands (RSET first on a reused connection, DATA last) and its
+    /// dot-stuffed content.
+    private struct Prepared: Sendable {
+        var lines: [String]
+        var commands: ByteBuffer
+        var data: ByteBuffer
+        var reset: Bool
+        var recipients: Int
+    }
+
+    /// A message refused before anything was written.
+    private struct NotSendable: Error {
+        var outcome: SMTPOutcome
+    }
+
     /// Sends one message. `data` must use CRLF line ends only (what `MailMessage.render` and DKIM produce); it is
-    /// dot-stuffed here, and only here. With PIPELINING the whole exchange is two round trips on the event loop:
-    /// RSET (on a reused connection), MAIL, RCPT and DATA in one write; the message as soon as every reply is
-    /// positive and DATA's is 354; then the final reply. Any refusal comes back to the checks below.
+    /// dot-stuffed here, and only here.
     public func deliver(from sender: String, to recipients: [String], data: [UInt8], needsSMTPUTF8: Bool = false) async
         -> SMTPOutcome
     {
+        await deliver(Envelope(sender: sender, recipients: recipients, data: data, needsSMTPUTF8: needsSMTPUTF8))
+    }
+
+    /// With PIPELINING the whole exchange is two round trips on the event loop: RSET (on a reused connection),
+    /// MAIL, RCPT and DATA in one write; the message as soon as every reply is positive and DATA's is 354; then the
+    /// final reply. Any refusal comes back to the checks of `refused`.
+    func deliver(_ envelope: Envelope) async -> SMTPOutcome {
         transactions += 1
         lastUsed = .now()
         guard isUsable else { return .transientFailure("connection not usable") }
-        if needsSMTPUTF8 && capabilities["SMTPUTF8"] == nil {
-            return .permanentFailure("the server does not accept international addresses (no SMTPUTF8)")
-        }
-        if let limit = capabilities["SIZE"].flatMap(Int.init), limit > 0, data.count > limit {
-            return .permanentFailure("the message (\(data.count) bytes) is larger than the server accepts (\(limit))")
-        }
-        let stuffed: ByteBuffer
-        do { stuffed = try Self.dotStuffed(data, allocator: channel.allocator) } catch {
-            return .permanentFailure("\(error)")
-        }
-
-        var mail = "MAIL FROM:<\(sender)>"
-        if capabilities["SIZE"] != nil { mail += " SIZE=\(data.count)" }
-        if needsSMTPUTF8 { mail += " SMTPUTF8" }
-        let envelope = [mail] + recipients.map { "RCPT TO:<\($0)>" }
-        let reset = needsReset
+        let item: Prepared
+        do { item = try prepare(envelope, reset: needsReset) } catch { return error.outcome }
         needsReset = true
-        guard capabilities["PIPELINING"] != nil else {
-            return await deliverStepByStep(envelope, recipients: recipients.count, reset: reset, data: stuffed)
-        }
-        let exchange: Exchange
+        guard capabilities["PIPELINING"] != nil else { return await deliverStepByStep(item) }
+        let loop = channel.eventLoop
+        let exchange = loop.makePromise(of: Exchange.self)
+        loop.execute { self.exchange(item).cascade(to: exchange) }
         do {
-            exchange = try await pipelined((reset ? ["RSET"] : []) + envelope + ["DATA"], data: stuffed)
-        } catch let error as AfterFinalDot {
-            isUsable = false
-            return .inDoubt(error.description)
+            return await outcome(of: try await exchange.futureResult.get(), item)
         } catch {
             isUsable = false
-            return .transientFailure("\(error)")
+            return error is AfterFinalDot ? .inDoubt("\(error)") : .transientFailure("\(error)")
         }
+    }
+
+    /// Several messages in order, each exchange chained to the previous one on the event loop (no hop back to
+    /// the caller between messages). Returns the outcomes of those attempted — at least the first —; the caller
+    /// sends the rest on another connection.
+    func deliver(_ envelopes: ArraySlice<Envelope>) async -> [SMTPOutcome] {
+        guard let first = envelopes.first else { return [] }
+        guard capabilities["PIPELINING"] != nil, isUsable, envelopes.count > 1 else { return [await deliver(first)] }
+        // The messages that pass the checks made before the wire, up to this connection's message limit.
+        var items: [Prepared] = []
+        var reset = needsReset
+        for envelope in envelopes.prefix(max(configuration.messagesPerConnection - transactions, 1)) {
+            guard let item = try? prepare(envelope, reset: reset) else { break }
+            items.append(item)
+            reset = true
+        }
+        guard items.count > 1 else { return [await deliver(first)] }
+        let chain = items, loop = channel.eventLoop
+        let done = loop.makePromise(of: [Exchange].self)
+        loop.execute {
+            @Sendable func step(_ index: Int, _ exchanges: [Exchange]) {
+                guard index < chain.count else { return done.succeed(exchanges) }
+                self.exchange(chain[index]).whenComplete { result in
+                    switch result {
+                    case .success(let exchange):
+                        guard case .finished(let reply) = exchange, reply.isPositive else {
+                            return done.succeed(exchanges + [exchange])
+                        }
+                        step(index + 1, exchanges + [exchange])
+                    case .failure(let error):
+                        done.fail(Interrupted(exchanges: exchanges, error: error))
+                    }
+                }
+            }
+            step(0, [])
+        }
+        var exchanges: [Exchange]
+        var failure: (any Error)?
+        do {
+            exchanges = try await done.futureResult.get()
+        } catch let interrupted as Interrupted {
+            (exchanges, failure) = (interrupted.exchanges, interrupted.error)
+        } catch {
+            (exchanges, failure) = ([], error)
+        }
+        transactions += exchanges.count + (failure == nil ? 0 : 1)
+        lastUsed = .now()
+        needsReset = true
+        var outcomes: [SMTPOutcome] = []
+        for (exchange, item) in zip(exchanges, items) { outcomes.append(await outcome(of: exchange, item)) }
+        if let failure {
+            isUsable = false
+            outcomes.append(failure is AfterFinalDot ? .inDoubt("\(failure)") : .transientFailure("\(failure)"))
+        }
+        return outcomes
+    }
+
+    /// The checks made before anything is written (SMTPUTF8, SIZE, line breaks), then the wire form.
+    private func prepare(_ envelope: Envelope, reset: Bool) throws(NotSendable) -> Prepared {
+        let data = envelope.data
+        if envelope.needsSMTPUTF8 && capabilities["SMTPUTF8"] == nil {
+            throw NotSendable(
+                outcome: .permanentFailure("the server does not accept international addresses (no SMTPUTF8)"))
+        }
+        if let limit = capabilities["SIZE"].flatMap(Int.init), limit > 0, data.count > limit {
+            throw NotSendable(
+                outcome: .permanentFailure(
+                    "the message (\(data.count) bytes) is larger than the server accepts (\(limit))"))
+        }
+        var mail = "MAIL FROM:<\(envelope.sender)>"
+        if capabilities["SIZE"] != nil { mail += " SIZE=\(data.count)" }
+        if envelope.needsSMTPUTF8 { mail += " SMTPUTF8" }
+        let lines = [mail] + envelope.recipients.map { "RCPT TO:<\($0)>" }
+        do {
+            let pipelined = (reset ? ["RSET"] : []) + lines + ["DATA"]
+            return Prepared(
+                lines: lines, commands: try Self.commands(pipelined, allocator: channel.allocator),
+                data: try Self.dotStuffed(data, allocator: channel.allocator), reset: reset,
+                recipients: envelope.recipients.count)
+        } catch {
+            throw NotSendable(outcome: .permanentFailure("\(error)"))
+        }
+    }
+
+    /// Command lines as one write; refuses a line break inside a line.
+    private static func commands(_ lines: [String], allocator: ByteBufferAllocator) throws -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: lines.reduce(0) { $0 + $1.utf8.count + 2 })
+        for line in lines {
+            guard !line.hasLineBreakOrNUL else { throw SMTPError.bareLineBreak }
+            buffer.writeString(line)
+            buffer.writeStaticString("\r\n")
+        }
+        return buffer
+    }
+
+    /// On the event loop: writes a message's pipelined commands and, when every reply is positive and DATA's is
+    /// 354, the message; completes with the final reply, or with the replies of a group that was not wholly
+    /// accepted. A failure after the message was written is `AfterFinalDot`.
+    private func exchange(_ item: Prepared) -> EventLoopFuture<Exchange> {
+        let handler = self.handler, channel = self.channel, loop = channel.eventLoop
+        let wait = configuration.timeouts.command, dataTimeout = configuration.timeouts.dataPhase
+        let promises = (0..<(item.lines.count + (item.reset ? 2 : 1))).map { _ in loop.makePromise(of: SMTPReply.self) }
+        for promise in promises { handler.expect(promise, timeout: wait, step: "the envelope", channel: channel) }
+        channel.writeAndFlush(item.commands, promise: nil)
+        return EventLoopFuture.whenAllSucceed(promises.map(\.futureResult), on: loop).flatMap { replies in
+            guard replies.last?.code == 354, replies.dropLast().allSatisfy(\.isPositive) else {
+                return loop.makeSucceededFuture(.refused(replies))
+            }
+            let final = loop.makePromise(of: SMTPReply.self)
+            handler.expect(final, timeout: dataTimeout, step: "the end of the message", channel: channel)
+            channel.writeAndFlush(item.data, promise: nil)
+            return final.futureResult.map { Exchange.finished($0) }.flatMapErrorThrowing {
+                throw AfterFinalDot(underlying: $0)
+            }
+        }
+    }
+
+    /// What an exchange means for its message.
+    private func outcome(of exchange: Exchange, _ item: Prepared) async -> SMTPOutcome {
         switch exchange {
         case .finished(let reply):
-            if reply.isPositive { return .sent(reply) }
-            return reply.isPermanent ? .permanentFailure(reply.description) : .transientFailure(reply.description)
+            return Self.outcome(reply)
         case .refused(var replies):
-            if reset {
+            if item.reset {
                 let resetReply = replies.removeFirst()
                 guard resetReply.isPositive else {
                     isUsable = false
                     return .transientFailure("RSET refused: \(resetReply.description)")
                 }
             }
-            return await refused(replies, recipients: recipients.count)
+            return await refused(replies, recipients: item.recipients)
         }
     }
 
-    /// The envelope group and, when all of it is accepted, the message, chained on the event loop.
-    private func pipelined(_ lines: [String], data: ByteBuffer) async throws -> Exchange {
-        var buffer = channel.allocator.buffer(capacity: lines.reduce(0) { $0 + $1.utf8.count + 2 })
-        for line in lines {
-            guard !line.hasLineBreakOrNUL else { throw SMTPError.bareLineBreak }
-            buffer.writeString(line)
-            buffer.writeStaticString("\r\n")
-        }
-        let handler = self.handler, channel = self.channel, loop = channel.eventLoop
-        let wait = configuration.timeouts.command, dataTimeout = configuration.timeouts.dataPhase
-        let exchange = loop.makePromise(of: Exchange.self)
-        loop.execute {
-            let promises = lines.map { _ in loop.makePromise(of: SMTPReply.self) }
-            for promise in promises { handler.expect(promise, timeout: wait, step: "the envelope", channel: channel) }
-            channel.writeAndFlush(buffer, promise: nil)
-            EventLoopFuture.whenAllSucceed(promises.map(\.futureResult), on: loop).whenComplete { result in
-                switch result {
-                case .failure(let error):
-                    exchange.fail(error)
-                case .success(let replies):
-                    guard replies.last?.code == 354, replies.dropLast().allSatisfy(\.isPositive) else {
-                        exchange.succeed(.refused(replies))
-                        return
-                    }
-                    let final = loop.makePromise(of: SMTPReply.self)
-                    handler.expect(final, timeout: dataTimeout, step: "the end of the message", channel: channel)
-                    channel.writeAndFlush(data, promise: nil)
-                    final.futureResult.whenComplete { result in
-                        switch result {
-                        case .success(let reply): exchange.succeed(.finished(reply))
-                        case .failure(let error): exchange.fail(AfterFinalDot(underlying: error))
-                        }
-                    }
-                }
-            }
-        }
-        return try await exchange.futureResult.get()
+    /// The final reply's class decides (RFC 5321 §4.2.1).
+    private static func outcome(_ reply: SMTPReply) -> SMTPOutcome {
+        if reply.isPositive { return .sent(reply) }
+        return reply.isPermanent ? .permanentFailure(reply.description) : .transientFailure(reply.description)
     }
 
     /// Without PIPELINING: one command at a time, stopping at the first refusal.
-    private func deliverStepByStep(_ envelope: [String], recipients: Int, reset: Bool, data: ByteBuffer) async
-        -> SMTPOutcome
-    {
+    private func deliverStepByStep(_ item: Prepared) async -> SMTPOutcome {
         var replies: [SMTPReply] = []
         do {
-            if reset {
+            if item.reset {
                 let reply = try await command("RSET", step: "RSET")
                 guard reply.isPositive else {
                     isUsable = false
                     return .transientFailure("RSET refused: \(reply.description)")
                 }
             }
-            for line in envelope {
+            for line in item.lines {
                 let reply = try await command(line, step: "the envelope")
                 replies.append(reply)
                 guard reply.isPositive else { break }
@@ -408,13 +495,11 @@ public final class SMTPConnection: @unchecked Sendable {
             isUsable = false
             return .transientFailure("\(error)")
         }
-        guard replies.count == envelope.count + 1, replies.allSatisfy(\.isPositive), replies.last?.code == 354 else {
-            return await refused(replies, recipients: recipients)
+        guard replies.count == item.lines.count + 1, replies.allSatisfy(\.isPositive), replies.last?.code == 354 else {
+            return await refused(replies, recipients: item.recipients)
         }
         do {
-            let reply = try await send(data: data)
-            if reply.isPositive { return .sent(reply) }
-            return reply.isPermanent ? .permanentFailure(reply.description) : .transientFailure(reply.description)
+            return Self.outcome(try await send(data: item.data))
         } catch {
             isUsable = false
             return .inDoubt("\(error)")
@@ -494,24 +579,24 @@ public final class SMTPConnection: @unchecked Sendable {
     /// doubled at the start of any line (RFC 5321 §4.5.2), then the terminating `.`.
     static func dotStuffed(_ data: [UInt8], allocator: ByteBufferAllocator) throws -> ByteBuffer {
         var buffer = allocator.buffer(capacity: data.count + data.count / 64 + 8)
-        var atLineStart = true
-        var index = 0
-        while index < data.count {
-            let byte = data[index]
-            if byte == 0x0D {
-                guard index + 1 < data.count, data[index + 1] == 0x0A else { throw SMTPError.bareLineBreak }
-                buffer.writeBytes([0x0D, 0x0A])
-                index += 2
-                atLineStart = true
-                continue
+        try data.withUnsafeBufferPointer { bytes in
+            let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), dot = UInt8(ascii: ".")
+            var lineStart = 0
+            while lineStart < bytes.count {
+                // One line: up to CR LF, copied as a whole, a dot added in front when it starts with one.
+                var end = lineStart
+                while end < bytes.count && bytes[end] != cr && bytes[end] != lf { end += 1 }
+                if end < bytes.count {
+                    guard bytes[end] == cr, end + 1 < bytes.count, bytes[end + 1] == lf else {
+                        throw SMTPError.bareLineBreak
+                    }
+                }
+                if bytes[lineStart] == dot { buffer.writeInteger(dot) }
+                buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[lineStart..<end]))
+                buffer.writeBytes([cr, lf])
+                lineStart = end + 2
             }
-            if byte == 0x0A { throw SMTPError.bareLineBreak }
-            if atLineStart && byte == UInt8(ascii: ".") { buffer.writeInteger(UInt8(ascii: ".")) }
-            buffer.writeInteger(byte)
-            atLineStart = false
-            index += 1
         }
-        if !atLineStart { buffer.writeBytes([0x0D, 0x0A]) }
         buffer.writeBytes([UInt8(ascii: "."), 0x0D, 0x0A])
         return buffer
     }

@@ -20,7 +20,17 @@ public struct Envelope: Sendable {
 /// the callers.
 public protocol MailTransport: Sendable {
     func send(_ envelope: Envelope) async -> SMTPOutcome
+    /// Several messages, in order, one outcome each: a transport may carry them on one connection.
+    func send(_ envelopes: [Envelope]) async -> [SMTPOutcome]
     func shutdown() async
+}
+
+extension MailTransport {
+    public func send(_ envelopes: [Envelope]) async -> [SMTPOutcome] {
+        var outcomes: [SMTPOutcome] = []
+        for envelope in envelopes { outcomes.append(await send(envelope)) }
+        return outcomes
+    }
 }
 
 /// Up to `poolSize` SMTP connections shared by concurrent senders. A connection carries up to
@@ -51,6 +61,25 @@ public actor SMTPPool: MailTransport {
             from: envelope.sender, to: envelope.recipients, data: envelope.data, needsSMTPUTF8: envelope.needsSMTPUTF8)
         await checkin(connection)
         return outcome
+    }
+
+    /// Messages in order on one connection at a time, chained on its event loop; when a connection stops (a
+    /// refusal, a dropped line, its message limit), the rest continue on the next one.
+    public func send(_ envelopes: [Envelope]) async -> [SMTPOutcome] {
+        var outcomes: [SMTPOutcome] = []
+        while outcomes.count < envelopes.count {
+            let connection: SMTPConnection
+            do {
+                connection = try await checkout()
+            } catch {
+                let failure = SMTPOutcome.transientFailure(
+                    "cannot connect to \(configuration.host):\(configuration.port): \(error)")
+                return outcomes + Array(repeating: failure, count: envelopes.count - outcomes.count)
+            }
+            outcomes += await connection.deliver(envelopes[outcomes.count...])
+            await checkin(connection)
+        }
+        return outcomes
     }
 
     private func checkout() async throws -> SMTPConnection {

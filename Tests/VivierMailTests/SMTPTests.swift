@@ -208,6 +208,42 @@ struct SMTPTests {
         #expect(received.map { $0.envelope["to"] as? [String] ?? [] } == [["ok2@example.com"], ["ok3@example.com"]])
     }
 
+    @Test(.enabled(if: Peers.available)) func aBatch_goesOutInOrderOnOneConnection_pastARefusal() async throws {
+        let peer = try SMTPPeer()
+        defer { peer.stop() }
+        var configuration = try configuration(peer, security: .none)
+        configuration.poolSize = 1
+        configuration.messagesPerConnection = 3
+        let pool = SMTPPool(configuration: configuration)
+        let messages = try messages()
+        let recipients = ["a@example.com", "b@example.com", "refused@example.com", "c@example.com", "d@example.com"]
+        let envelopes = try recipients.enumerated().map { index, recipient in
+            Envelope(
+                sender: "b@atelier-boreal.example", recipients: [recipient],
+                data: try messages[index % messages.count].render())
+        }
+        // Chained on the connection, past a refused recipient and past the connection's message limit.
+        let outcomes = await pool.send(envelopes)
+        await pool.shutdown()
+        #expect(outcomes.count == 5)
+        #expect(
+            outcomes.enumerated().allSatisfy { index, outcome in
+                if case .sent = outcome {
+                    index != 2
+                } else if case .permanentFailure = outcome {
+                    index == 2
+                } else {
+                    false
+                }
+            }, "\(outcomes)")
+        let sent = zip(outcomes, envelopes.map(\.data)).enumerated().filter { $0.offset != 2 }.map(\.element)
+        try expectByteIdentical(peer, sent)
+        #expect(
+            try peer.received().map { $0.envelope["to"] as? [String] ?? [] } == [
+                ["a@example.com"], ["b@example.com"], ["c@example.com"], ["d@example.com"],
+            ])
+    }
+
     @Test(.enabled(if: Peers.available)) func startTLSRequired_refusesAServerWithoutIt() async throws {
         let peer = try SMTPPeer()
         defer { peer.stop() }
@@ -273,10 +309,13 @@ struct SMTPTests {
             "smtp://user%40x:p%3Ass@mail.example.com:2525?starttls=opportunistic&pool=8", heloName: "h")
         #expect(config.host == "mail.example.com" && config.port == 2525 && config.security == .startTLSOpportunistic)
         #expect(config.username == "user@x" && config.password == "p:ss" && config.poolSize == 8)
+        #expect(config.inFlightWindow == 32)
+        #expect(try SMTPConfiguration.parse("smtp://h?in_flight=1", heloName: "h").inFlightWindow == 1)
         #expect(try SMTPConfiguration.parse("smtps://mail.example.com", heloName: "h").port == 465)
         #expect(try SMTPConfiguration.parse("smtp://mail.example.com", heloName: "h").security == .startTLSRequired)
         for bad in [
-            "http://x", "smtp://", "smtp://x?starttls=maybe", "smtp://x?pool=0",
+            "http://x", "smtp://", "smtp://x?starttls=maybe", "smtp://x?pool=0", "smtp://x?in_flight=0",
+            "smtp://x?in_flight=300",
             "smtp://u:p@remote.example?starttls=off",
         ] {
             #expect(throws: SMTPConfiguration.Invalid.self) { try SMTPConfiguration.parse(bad, heloName: "h") }

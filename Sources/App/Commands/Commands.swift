@@ -96,7 +96,7 @@ struct WorkerCommand: AsyncCommand {
             let started = Date()
             var total = 0
             while true {
-                let handled = try await worker.runOnce()
+                let handled = try await worker.sendAllDue()
                 if handled == 0 { break }
                 total += handled
             }

@@ -1,6 +1,7 @@
 import Fluent
 import SQLKit
 import Vapor
+import VivierCore
 import VivierMail
 
 /// Sends what the outbox holds. Claims batches under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
@@ -13,14 +14,18 @@ final class OutboxWorker: Sendable {
     let id: String
     let batchSize: Int
     let concurrency: Int
+    /// Messages a connection's lane marks in flight in one commit before sending them one after the other.
+    let window: Int
     static let lease: TimeInterval = 60
     static let maxAttempts = 12
 
-    init(app: Application, batchSize: Int = 100) {
+    /// A batch holds a few windows per connection, so the lanes rarely wait for each other at its end.
+    init(app: Application, batchSize: Int? = nil) {
         self.app = app
         self.id = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
-        self.batchSize = batchSize
         self.concurrency = app.config.mail.smtp?.poolSize ?? 4
+        self.window = app.config.mail.smtp?.inFlightWindow ?? 32
+        self.batchSize = batchSize ?? concurrency * window * 4
     }
 
     var db: any Database { app.db }
@@ -44,7 +49,7 @@ final class OutboxWorker: Sendable {
         defer { beat.cancel() }
         while !Task.isCancelled {
             do {
-                let sent = try await runOnce()
+                let sent = try await sendAllDue()
                 if sent == 0 { try await Task.sleep(for: .milliseconds(500)) }
             } catch is CancellationError {
                 break
@@ -55,14 +60,61 @@ final class OutboxWorker: Sendable {
         }
     }
 
-    /// Claims one batch and sends it; returns how many messages were handled. The batch is split into one lane per
-    /// connection; in a lane, the outcome of a message and the in-flight mark of the next are one commit, so each
-    /// lane has at most one message in flight whatever happens, at half the commits.
+    /// Claims one batch and sends it; returns how many messages were handled.
     @discardableResult
     func runOnce() async throws -> Int {
+        let messages = try await claimBatch()
+        try await sendBatch(messages)
+        return messages.count
+    }
+
+    /// Sends batch after batch until none is due, claiming and reading the next while the current one is being
+    /// sent; returns how many messages were handled. A batch claimed when the task is cancelled goes back.
+    @discardableResult
+    func sendAllDue() async throws -> Int {
+        var messages = try await claimBatch()
+        var handled = 0
+        while !messages.isEmpty {
+            let next = Task { try await self.claimBatch() }
+            do {
+                try await sendBatch(messages)
+            } catch {
+                if let unsent = try? await next.value { try? await release(unsent) }
+                throw error
+            }
+            handled += messages.count
+            guard !Task.isCancelled else {
+                if let unsent = try? await next.value { try await release(unsent) }
+                break
+            }
+            messages = try await next.value
+        }
+        return handled
+    }
+
+    /// Claims the next batch under this worker's lease and reads it.
+    private func claimBatch() async throws -> [Claimed] {
         let ids = try await claim()
-        guard !ids.isEmpty else { return 0 }
-        let messages = try await OutboxMessage.query(on: db).filter(\.$id ~~ ids).sort(\.$nextAttemptAt).all()
+        guard !ids.isEmpty else { return [] }
+        return try await db.sql().raw(
+            """
+            SELECT id, candidate_id, sender, recipient, message, needs_smtputf8, transactional, attempts, not_after,
+            consent_purpose, consent_series FROM outbox WHERE id IN (\(SQLList(ids.map { SQLBind($0) })))
+            ORDER BY next_attempt_at
+            """
+        ).all(decoding: Claimed.self)
+    }
+
+    /// Gives a claimed batch back to the queue (the worker stops before sending it).
+    private func release(_ messages: [Claimed]) async throws {
+        guard !messages.isEmpty else { return }
+        try await OutboxMessage.query(on: db).filter(\.$id ~~ messages.map(\.id)).filter(\.$status == .claimed)
+            .set(\.$status, to: .pending).set(\.$claimedBy, to: nil).set(\.$leaseUntil, to: nil).update()
+    }
+
+    /// Sends one claimed batch: suppression, consent and deadline checked now, then one lane per connection.
+    private func sendBatch(_ messages: [Claimed]) async throws {
+        guard !messages.isEmpty else { return }
         // Suppression is checked now, not when the message was queued: an unsubscribe or a bounce since then wins.
         let hashes = Set(messages.flatMap { $0.recipient.split(separator: ",").map { Suppression.hash(String($0)) } })
         // An unsubscribe stops marketing only (the candidate still hears about their applications); a hard bounce or
@@ -74,21 +126,21 @@ final class OutboxWorker: Sendable {
         // A campaign message also needs, at this moment, the consent it was sent for and to be within its deadline.
         var refused: [UUID: Outcome] = [:]
         for message in messages {
-            if let id = message.id, let notAfter = message.notAfter, notAfter < now {
-                refused[id] = Outcome(id: id, status: .cancelled, reply: "past the campaign's deadline")
+            if let notAfter = message.notAfter, notAfter < now {
+                refused[message.id] = Outcome(id: message.id, status: .cancelled, reply: "past the campaign's deadline")
             }
         }
-        let bulk = messages.filter { $0.consentPurpose != nil && refused[$0.id!] == nil }
+        let bulk = messages.filter { $0.consentPurpose != nil && refused[$0.id] == nil }
         for group in Dictionary(
-            grouping: bulk, by: { "\($0.consentPurpose!.rawValue)|\($0.consentSeries?.uuidString ?? "")" }
+            grouping: bulk, by: { "\($0.consentPurpose!)|\($0.consentSeries?.uuidString ?? "")" }
         )
         .values {
-            let purpose = group[0].consentPurpose!
+            guard let purpose = group[0].consentPurpose.flatMap(ConsentPurpose.init(rawValue:)) else { continue }
             let allowed = try await ConsentLedger.marketable(
-                group.compactMap { $0.$candidate.id }, purpose: purpose, series: group[0].consentSeries, on: db)
-            for message in group where !allowed.contains(message.$candidate.id ?? UUID()) {
-                refused[message.id!] = Outcome(
-                    id: message.id!, status: .suppressed, reply: "no consent for \(purpose.rawValue) any more")
+                group.compactMap(\.candidateID), purpose: purpose, series: group[0].consentSeries, on: db)
+            for message in group where !allowed.contains(message.candidateID ?? UUID()) {
+                refused[message.id] = Outcome(
+                    id: message.id, status: .suppressed, reply: "no consent for \(purpose.rawValue) any more")
             }
         }
         let stopped = refused
@@ -101,7 +153,6 @@ final class OutboxWorker: Sendable {
                 group.addTask { await self.deliver(lane, suppressed: suppressed, refused: stopped, commits: commits) }
             }
         }
-        return messages.count
     }
 
     /// Extends the lease of everything this worker holds, so other workers leave it alone while it lives.
@@ -128,28 +179,43 @@ final class OutboxWorker: Sendable {
     }
 
     private func claim() async throws -> [UUID] {
+        struct Row: Decodable { var id: UUID }
         let now = self.now
-        if db.isPostgres {
-            struct Row: Decodable { var id: UUID }
-            return try await db.sql().raw(
-                """
-                UPDATE outbox SET status = 'claimed', claimed_by = \(bind: id), lease_until = \(bind: now + Self.lease), updated_at = \(bind: now)
-                WHERE id IN (
-                    SELECT id FROM outbox WHERE status IN ('pending', 'retry') AND next_attempt_at <= \(bind: now)
-                    ORDER BY next_attempt_at LIMIT \(literal: batchSize) FOR UPDATE SKIP LOCKED)
-                RETURNING id
-                """
-            ).all(decoding: Row.self).map(\.id)
+        // SQLite has a single worker (enforced at start), so it needs no row locks.
+        let locking = db.isPostgres ? " FOR UPDATE SKIP LOCKED" : ""
+        return try await db.sql().raw(
+            """
+            UPDATE outbox SET status = 'claimed', claimed_by = \(bind: id), lease_until = \(bind: now + Self.lease), updated_at = \(bind: now)
+            WHERE id IN (
+                SELECT id FROM outbox WHERE status IN ('pending', 'retry') AND next_attempt_at <= \(bind: now)
+                ORDER BY next_attempt_at LIMIT \(literal: batchSize)\(unsafeRaw: locking))
+            RETURNING id
+            """
+        ).all(decoding: Row.self).map(\.id)
+    }
+
+    /// What the worker reads of a claimed message (plain columns: decoding whole models cost more than sending).
+    struct Claimed: Decodable, Sendable {
+        var id: UUID
+        var candidateID: UUID?
+        var sender: String
+        var recipient: String
+        var message: String
+        var needsSMTPUTF8: Bool
+        var transactional: Bool
+        var attempts: Int
+        var notAfter: Date?
+        var consentPurpose: String?
+        var consentSeries: UUID?
+
+        enum CodingKeys: String, CodingKey {
+            case id, sender, recipient, message, transactional, attempts
+            case candidateID = "candidate_id"
+            case needsSMTPUTF8 = "needs_smtputf8"
+            case notAfter = "not_after"
+            case consentPurpose = "consent_purpose"
+            case consentSeries = "consent_series"
         }
-        // SQLite has a single worker (enforced at start), so a select then an update cannot race.
-        let ids = try await OutboxMessage.query(on: db).filter(\.$status ~~ [.pending, .retry]).filter(
-            \.$nextAttemptAt <= now
-        )
-        .sort(\.$nextAttemptAt).limit(batchSize).all().compactMap(\.id)
-        guard !ids.isEmpty else { return [] }
-        try await OutboxMessage.query(on: db).filter(\.$id ~~ ids).filter(\.$status ~~ [.pending, .retry])
-            .set(\.$status, to: .claimed).set(\.$claimedBy, to: id).set(\.$leaseUntil, to: now + Self.lease).update()
-        return ids
     }
 
     /// What happened to a message, waiting to be written with the next step of its lane.
@@ -161,53 +227,81 @@ final class OutboxWorker: Sendable {
         var retryAt: Date?
     }
 
+    /// Sends a lane's messages on one connection, a window at a time. A window is marked in flight (with the
+    /// outcomes of the window before the last) while the previous one is being sent, so the database and the SMTP
+    /// server work at the same time; at most two windows of a lane are in flight.
     private func deliver(
-        _ lane: [OutboxMessage], suppressed: Suppression.Blocked, refused: [UUID: Outcome], commits: CommitGroup
+        _ lane: [Claimed], suppressed: Suppression.Blocked, refused: [UUID: Outcome], commits: CommitGroup
     ) async {
-        var previous: Outcome?
-        for message in lane {
-            guard let messageID = message.id else { continue }
-            let recipients = message.recipient.split(separator: ",").map(String.init)
-            do {
-                let blocked =
-                    refused[messageID]
+        let windows = stride(from: 0, to: lane.count, by: window).map { start in
+            var part: (sendable: [Claimed], blocked: [Outcome]) = ([], [])
+            for message in lane[start..<min(start + window, lane.count)] {
+                let recipients = message.recipient.split(separator: ",")
+                if let blocked = refused[message.id]
                     ?? (recipients.contains(where: {
-                        suppressed.blocks(Suppression.hash($0), transactional: message.transactional)
-                    }) ? Outcome(id: messageID, status: .suppressed, reply: "address on the suppression list") : nil)
-                if let blocked {
-                    _ = try await commits.submit(.init(done: [previous, blocked].compactMap { $0 }, mark: nil))
-                    previous = nil
-                    continue
+                        suppressed.blocks(Suppression.hash(String($0)), transactional: message.transactional)
+                    }) ? Outcome(id: message.id, status: .suppressed, reply: "address on the suppression list") : nil)
+                {
+                    part.blocked.append(blocked)
+                } else {
+                    part.sendable.append(message)
                 }
-                // Durable before the first byte goes out: this is what makes a crash leave the message "in doubt".
-                // The previous outcome of this lane rides in the same commit, shared with whatever other lanes wait.
-                let owned = try await commits.submit(
-                    .init(done: previous.map { [$0] } ?? [], mark: messageID))
-                previous = nil
-                guard owned else { continue }
-                var data = Array(message.message.utf8)
-                if !app.config.mail.signers.isEmpty {
-                    data = try DKIMSigner.sign(data, with: app.config.mail.signers, at: now)
-                }
-                let outcome = await app.mailTransport.send(
-                    Envelope(
-                        sender: message.sender, recipients: recipients, data: data, needsSMTPUTF8: message.needsSMTPUTF8
-                    ))
-                previous = classify(outcome, message: message, id: messageID)
-            } catch {
-                app.logger.error(
-                    "outbox delivery error",
-                    metadata: ["message": .string(messageID.uuidString), "error": .string("\(error)")])
             }
+            return part
+        }
+        var previous: [Outcome] = []
+        // Durable before the first byte goes out: this is what makes a crash leave the window "in doubt". The
+        // outcomes waiting ride in the same commit, shared with whatever other lanes wait.
+        func mark(_ index: Int) -> Task<Set<UUID>, any Error> {
+            let request = CommitGroup.Request(
+                done: previous + windows[index].blocked, marks: windows[index].sendable.map(\.id))
+            previous = []
+            return Task { try await commits.submit(request) }
+        }
+        var marking = windows.isEmpty ? nil : mark(0)
+        for index in windows.indices {
+            let owned: Set<UUID>
+            do {
+                owned = try await marking?.value ?? []
+            } catch {
+                app.logger.error("outbox delivery error", metadata: ["error": .string("\(error)")])
+                owned = []
+            }
+            marking = index + 1 < windows.count ? mark(index + 1) : nil
+            previous += await send(windows[index].sendable.filter { owned.contains($0.id) })
         }
         do {
-            if let previous { _ = try await commits.submit(.init(done: [previous], mark: nil)) }
+            if !previous.isEmpty { _ = try await commits.submit(.init(done: previous, marks: [])) }
         } catch {
             app.logger.error("outbox delivery error", metadata: ["error": .string("\(error)")])
         }
     }
 
-    private func classify(_ outcome: SMTPOutcome, message: OutboxMessage, id: UUID) -> Outcome {
+    /// Signs (DKIM) and sends a window's messages on one connection, in order; the outcomes to record.
+    private func send(_ messages: [Claimed]) async -> [Outcome] {
+        var outcomes: [Outcome] = []
+        var signed: [(Claimed, Envelope)] = []
+        for message in messages {
+            var data = Array(message.message.utf8)
+            if !app.config.mail.signers.isEmpty {
+                do {
+                    data = try DKIMSigner.sign(data, with: app.config.mail.signers, at: now)
+                } catch {
+                    outcomes.append(classify(.transientFailure("DKIM signing failed: \(error)"), message: message))
+                    continue
+                }
+            }
+            let envelope = Envelope(
+                sender: message.sender, recipients: message.recipient.split(separator: ",").map(String.init),
+                data: data, needsSMTPUTF8: message.needsSMTPUTF8)
+            signed.append((message, envelope))
+        }
+        let results = await app.mailTransport.send(signed.map(\.1))
+        return outcomes + zip(signed, results).map { classify($1, message: $0.0) }
+    }
+
+    private func classify(_ outcome: SMTPOutcome, message: Claimed) -> Outcome {
+        let id = message.id
         let label =
             switch outcome {
             case .sent: "sent"
@@ -282,18 +376,18 @@ final class OutboxWorker: Sendable {
 actor CommitGroup {
     struct Request {
         var done: [OutboxWorker.Outcome]
-        /// The message to mark in flight (its attempts count goes up by one).
-        var mark: UUID?
+        /// The messages to mark in flight (their attempts count goes up by one).
+        var marks: [UUID]
     }
 
     private let worker: OutboxWorker
-    private var queue: [(Request, CheckedContinuation<Bool, any Error>)] = []
+    private var queue: [(Request, CheckedContinuation<Set<UUID>, any Error>)] = []
     private var committing = false
 
     init(worker: OutboxWorker) { self.worker = worker }
 
-    /// Writes `request` durably; true when its message may be sent.
-    func submit(_ request: Request) async throws -> Bool {
+    /// Writes `request` durably; returns those of its messages that may be sent.
+    func submit(_ request: Request) async throws -> Set<UUID> {
         try await withCheckedThrowingContinuation { continuation in
             queue.append((request, continuation))
             if !committing {
@@ -311,10 +405,10 @@ actor CommitGroup {
                 let worker = self.worker
                 let owned = try await worker.db.transaction { db -> Set<UUID> in
                     try await worker.write(batch.flatMap { $0.0.done }, on: db)
-                    return try await worker.markInFlight(batch.compactMap { $0.0.mark }, on: db)
+                    return try await worker.markInFlight(batch.flatMap { $0.0.marks }, on: db)
                 }
                 for (request, continuation) in batch {
-                    continuation.resume(returning: request.mark.map { owned.contains($0) } ?? false)
+                    continuation.resume(returning: owned.intersection(request.marks))
                 }
             } catch {
                 for (_, continuation) in batch { continuation.resume(throwing: error) }
