@@ -32,6 +32,7 @@ extension Application {
         migrations.add(CreateWebhooks())
         migrations.add(CreatePasswordResets())
         migrations.add(UpdateApplicationsAddFacts())
+        migrations.add(UpdateOutboxCompressMessages())
     }
 }
 

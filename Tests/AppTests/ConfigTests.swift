@@ -4,9 +4,12 @@ import Testing
 @testable import App
 
 @Suite("Configuration")
-struct ConfigTests {
+final class ConfigTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vivier-config-\(UUID().uuidString)")
         .path
+
+    // Each test gets its own directory, removed when it ends.
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     @Test func defaults_embeddedSQLiteWithAGeneratedSecretKeptAcrossStarts() throws {
         let first = try AppConfig.load(from: ["VIVIER_DATA_DIR": directory], production: false)

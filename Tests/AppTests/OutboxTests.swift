@@ -71,6 +71,17 @@ struct OutboxTests {
         }
     }
 
+    @Test func messageBodies_areCompressedWithLZ4OnPostgreSQL() async throws {
+        try await withApp { app, _ in
+            guard app.db.isPostgres else { return }
+            struct Row: Decodable { var method: String }
+            let method = try await app.db.sql().raw(
+                "SELECT attcompression::text AS method FROM pg_attribute WHERE attrelid = 'outbox'::regclass AND attname = 'message'"
+            ).first(decoding: Row.self)?.method
+            #expect(method == "l")
+        }
+    }
+
     @Test func maildir_receivesTheExactMessageReadableInTheUI() async throws {
         try await withApp { app, _ in
             try await Fixtures.user(app, "ana@example.com", role: .admin)
