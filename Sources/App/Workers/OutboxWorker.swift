@@ -135,7 +135,12 @@ final class OutboxWorker: Sendable {
             grouping: bulk, by: { "\($0.consentPurpose!)|\($0.consentSeries?.uuidString ?? "")" }
         )
         .values {
-            guard let purpose = group[0].consentPurpose.flatMap(ConsentPurpose.init(rawValue:)) else { continue }
+            guard let purpose = group[0].consentPurpose.flatMap(ConsentPurpose.init(rawValue:)) else {
+                for message in group {
+                    refused[message.id] = Outcome(id: message.id, status: .suppressed, reply: "unknown consent purpose")
+                }
+                continue
+            }
             let allowed = try await ConsentLedger.marketable(
                 group.compactMap(\.candidateID), purpose: purpose, series: group[0].consentSeries, on: db)
             for message in group where !allowed.contains(message.candidateID ?? UUID()) {
