@@ -111,7 +111,7 @@ extension String {
 }
 
 extension UUID {
-    /// The canonical form in lower case (`lowercasedString`), written without `sprintf`: links, tokens and
+    /// The canonical form in lower case (`uuidString.lowercased()`), written without `sprintf`: links, tokens and
     /// dedupe keys name a hundred thousand ids when a campaign is queued.
     public var lowercasedString: String { hex(dashes: true) }
 

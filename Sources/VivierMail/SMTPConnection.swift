@@ -298,7 +298,10 @@ public final class SMTPConnection: @unchecked Sendable {
         var commands: ByteBuffer
         var data: ByteBuffer
         var reset: Bool
-        var recipients: Int
+        /// MAIL is the first line, then one RCPT per recipient.
+        var recipients: Int { lines.count - 1 }
+        /// The replies the pipelined group brings: RSET's when sent, MAIL's, each RCPT's, DATA's.
+        var replyCount: Int { lines.count + (reset ? 2 : 1) }
     }
 
     /// A message refused before anything was written.
@@ -306,15 +309,8 @@ public final class SMTPConnection: @unchecked Sendable {
         var outcome: SMTPOutcome
     }
 
-    /// Sends one message. `data` must use CRLF line ends only (what `MailMessage.render` and DKIM produce); it is
-    /// dot-stuffed here, and only here.
-    public func deliver(from sender: String, to recipients: [String], data: [UInt8], needsSMTPUTF8: Bool = false) async
-        -> SMTPOutcome
-    {
-        await deliver(Envelope(sender: sender, recipients: recipients, data: data, needsSMTPUTF8: needsSMTPUTF8))
-    }
-
-    /// With PIPELINING the whole exchange is two round trips on the event loop: RSET (on a reused connection),
+    /// Sends one message. Its data must use CRLF line ends only (what `MailMessage.render` and DKIM produce); it is
+    /// dot-stuffed here, and only here. With PIPELINING the whole exchange is two round trips on the event loop: RSET (on a reused connection),
     /// MAIL, RCPT and DATA in one write; the message as soon as every reply is positive and DATA's is 354; then the
     /// final reply. Any refusal comes back to the checks of `refused`.
     func deliver(_ envelope: Envelope) async -> SMTPOutcome {
@@ -411,8 +407,7 @@ public final class SMTPConnection: @unchecked Sendable {
             let pipelined = (reset ? ["RSET"] : []) + lines + ["DATA"]
             return Prepared(
                 lines: lines, commands: try Self.commands(pipelined, allocator: channel.allocator),
-                data: try Self.dotStuffed(data, allocator: channel.allocator), reset: reset,
-                recipients: envelope.recipients.count)
+                data: try Self.dotStuffed(data, allocator: channel.allocator), reset: reset)
         } catch {
             throw NotSendable(outcome: .permanentFailure("\(error)"))
         }
@@ -435,7 +430,7 @@ public final class SMTPConnection: @unchecked Sendable {
     private func exchange(_ item: Prepared) -> EventLoopFuture<Exchange> {
         let handler = self.handler, channel = self.channel, loop = channel.eventLoop
         let wait = configuration.timeouts.command, dataTimeout = configuration.timeouts.dataPhase
-        let promises = (0..<(item.lines.count + (item.reset ? 2 : 1))).map { _ in loop.makePromise(of: SMTPReply.self) }
+        let promises = (0..<item.replyCount).map { _ in loop.makePromise(of: SMTPReply.self) }
         for promise in promises { handler.expect(promise, timeout: wait, step: "the envelope", channel: channel) }
         channel.writeAndFlush(item.commands, promise: nil)
         return EventLoopFuture.whenAllSucceed(promises.map(\.futureResult), on: loop).flatMap { replies in

@@ -51,16 +51,7 @@ public actor SMTPPool: MailTransport {
     }
 
     public func send(_ envelope: Envelope) async -> SMTPOutcome {
-        let connection: SMTPConnection
-        do {
-            connection = try await checkout()
-        } catch {
-            return .transientFailure("cannot connect to \(configuration.host):\(configuration.port): \(error)")
-        }
-        let outcome = await connection.deliver(
-            from: envelope.sender, to: envelope.recipients, data: envelope.data, needsSMTPUTF8: envelope.needsSMTPUTF8)
-        await checkin(connection)
-        return outcome
+        await send([envelope])[0]
     }
 
     /// Messages in order on one connection at a time, chained on its event loop; when a connection stops (a

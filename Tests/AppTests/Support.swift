@@ -239,7 +239,6 @@ enum Fixtures {
         return Array(out.utf8)
     }
 
-    /// Applies through the public form, as a candidate's browser does.
     /// An admin's upload of a file on the import page (the page read first, for its CSRF token).
     static func uploadImport(_ browser: Browser, filename: String, bytes: [UInt8]) async throws -> Browser.Page {
         _ = try await browser.get("/app/imports")
@@ -249,6 +248,7 @@ enum Fixtures {
         return try await browser.request(.POST, "/app/imports", headers: multipart.headers, body: multipart.body)
     }
 
+    /// Applies through the public form, as a candidate's browser does.
     static func apply(
         _ browser: Browser, slug: String?, first: String = "Hélène", last: String = "Lefèvre",
         email: String = "helene@example.com",

@@ -36,6 +36,7 @@ enum Tokens {
         }
     }
 
+    /// The same, base64url.
     static func sign(_ message: String, secret: [UInt8]) -> String {
         Data(mac(message, secret: secret)).base64URLEncoded
     }
