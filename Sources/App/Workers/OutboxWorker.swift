@@ -5,10 +5,11 @@ import VivierCore
 import VivierMail
 
 /// Sends what the outbox holds. Claims batches under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
-/// workers share the queue; one worker per SQLite database), marks each message `in_flight` in a commit right before
-/// handing it to the transport and records the outcome in the next commit of its connection's lane — so a crash
-/// leaves at most one message per connection in doubt. After a crash, expired leases come back: claimed rows are sent again, in-flight rows
-/// become `in_doubt`; transactional messages are then re-sent, campaign messages are not (they are reported).
+/// workers share the queue; one worker per SQLite database), gives each connection a lane, marks a lane's messages
+/// `in_flight` a window at a time in a commit before handing them to the transport and records their outcomes with
+/// a later commit of the lane — so a crash leaves at most two windows per connection in doubt. After a crash,
+/// expired leases come back: claimed rows are sent again, in-flight rows become `in_doubt`; transactional messages
+/// are then re-sent, campaign messages are not (they are reported).
 final class OutboxWorker: Sendable {
     let app: Application
     let id: String
@@ -116,7 +117,7 @@ final class OutboxWorker: Sendable {
     private func sendBatch(_ messages: [Claimed]) async throws {
         guard !messages.isEmpty else { return }
         // Suppression is checked now, not when the message was queued: an unsubscribe or a bounce since then wins.
-        let hashes = Set(messages.flatMap { $0.recipient.split(separator: ",").map { Suppression.hash(String($0)) } })
+        let hashes = Set(messages.flatMap { $0.recipients.map(Suppression.hash) })
         // An unsubscribe stops marketing only (the candidate still hears about their applications); a hard bounce or
         // an erasure stops everything.
         let rows = try await Suppression.query(on: db).filter(\.$addressHash ~~ Array(hashes)).all()
@@ -148,6 +149,14 @@ final class OutboxWorker: Sendable {
                     id: message.id, status: .suppressed, reply: "no consent for \(purpose.rawValue) any more")
             }
         }
+        for message in messages where refused[message.id] == nil {
+            if message.recipients.contains(where: {
+                suppressed.blocks(Suppression.hash($0), transactional: message.transactional)
+            }) {
+                refused[message.id] = Outcome(
+                    id: message.id, status: .suppressed, reply: "address on the suppression list")
+            }
+        }
         let stopped = refused
         let commits = CommitGroup(worker: self)
         let lanes = (0..<concurrency).map { lane in
@@ -155,7 +164,7 @@ final class OutboxWorker: Sendable {
         }
         await withTaskGroup(of: Void.self) { group in
             for lane in lanes where !lane.isEmpty {
-                group.addTask { await self.deliver(lane, suppressed: suppressed, refused: stopped, commits: commits) }
+                group.addTask { await self.deliver(lane, refused: stopped, commits: commits) }
             }
         }
     }
@@ -213,6 +222,8 @@ final class OutboxWorker: Sendable {
         var consentPurpose: String?
         var consentSeries: UUID?
 
+        var recipients: [String] { recipient.split(separator: ",").map(String.init) }
+
         enum CodingKeys: String, CodingKey {
             case id, sender, recipient, message, transactional, attempts
             case candidateID = "candidate_id"
@@ -235,42 +246,33 @@ final class OutboxWorker: Sendable {
     /// Sends a lane's messages on one connection, a window at a time. A window is marked in flight (with the
     /// outcomes of the window before the last) while the previous one is being sent, so the database and the SMTP
     /// server work at the same time; at most two windows of a lane are in flight.
-    private func deliver(
-        _ lane: [Claimed], suppressed: Suppression.Blocked, refused: [UUID: Outcome], commits: CommitGroup
-    ) async {
+    private func deliver(_ lane: [Claimed], refused: [UUID: Outcome], commits: CommitGroup) async {
         let windows = stride(from: 0, to: lane.count, by: window).map { start in
-            var part: (sendable: [Claimed], blocked: [Outcome]) = ([], [])
-            for message in lane[start..<min(start + window, lane.count)] {
-                let recipients = message.recipient.split(separator: ",")
-                if let blocked = refused[message.id]
-                    ?? (recipients.contains(where: {
-                        suppressed.blocks(Suppression.hash(String($0)), transactional: message.transactional)
-                    }) ? Outcome(id: message.id, status: .suppressed, reply: "address on the suppression list") : nil)
-                {
-                    part.blocked.append(blocked)
-                } else {
-                    part.sendable.append(message)
-                }
-            }
-            return part
+            let part = lane[start..<min(start + window, lane.count)]
+            return (sendable: part.filter { refused[$0.id] == nil }, refused: part.compactMap { refused[$0.id] })
         }
         var previous: [Outcome] = []
         // Durable before the first byte goes out: this is what makes a crash leave the window "in doubt". The
         // outcomes waiting ride in the same commit, shared with whatever other lanes wait.
-        func mark(_ index: Int) -> Task<Set<UUID>, any Error> {
+        func mark(_ index: Int) -> (request: CommitGroup.Request, commit: Task<Set<UUID>, any Error>) {
             let request = CommitGroup.Request(
-                done: previous + windows[index].blocked, marks: windows[index].sendable.map(\.id))
+                done: previous + windows[index].refused, marks: windows[index].sendable.map(\.id))
             previous = []
-            return Task { try await commits.submit(request) }
+            return (request, Task { try await commits.submit(request) })
         }
         var marking = windows.isEmpty ? nil : mark(0)
         for index in windows.indices {
-            let owned: Set<UUID>
-            do {
-                owned = try await marking?.value ?? []
-            } catch {
-                app.logger.error("outbox delivery error", metadata: ["error": .string("\(error)")])
-                owned = []
+            var owned: Set<UUID> = []
+            if let marking {
+                do {
+                    owned = try await marking.commit.value
+                } catch {
+                    // Nothing of that commit was written: its outcomes wait for the next one, and the window goes
+                    // back to the queue instead of staying claimed under this worker's live lease.
+                    app.logger.error("outbox delivery error", metadata: ["error": .string("\(error)")])
+                    previous = marking.request.done + previous
+                    try? await release(windows[index].sendable)
+                }
             }
             marking = index + 1 < windows.count ? mark(index + 1) : nil
             previous += await send(windows[index].sendable.filter { owned.contains($0.id) })
@@ -297,8 +299,8 @@ final class OutboxWorker: Sendable {
                 }
             }
             let envelope = Envelope(
-                sender: message.sender, recipients: message.recipient.split(separator: ",").map(String.init),
-                data: data, needsSMTPUTF8: message.needsSMTPUTF8)
+                sender: message.sender, recipients: message.recipients, data: data,
+                needsSMTPUTF8: message.needsSMTPUTF8)
             signed.append((message, envelope))
         }
         let results = await app.mailTransport.send(signed.map(\.1))
