@@ -33,6 +33,7 @@ extension Application {
         migrations.add(CreatePasswordResets())
         migrations.add(UpdateApplicationsAddFacts())
         migrations.add(UpdateOutboxCompressMessages())
+        migrations.add(UpdateOutboxSeparateBodies())
     }
 }
 

@@ -22,7 +22,7 @@ struct AcknowledgementTests {
             // No history yet: the job's 14-day target, said in working days.
             #expect(application.promisedWorkingDays == 10 && application.promiseBasis == "target")
             let promised = try #require(application.promisedBy)
-            let reader = MailReader(Array(row.message.utf8))
+            let reader = MailReader(Array((try await row.body(on: app.db)).utf8))
             #expect(reader.header("Subject") == "Nous avons bien reçu votre candidature — Data Analyst")
             let text = try #require(reader.part("text/plain")?.text)
             #expect(text.contains("Bonjour Hélène"))

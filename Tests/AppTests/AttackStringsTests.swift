@@ -52,9 +52,9 @@ struct AttackStringsTests {
             }
             let ack = try await PortalTests.acknowledgement(app)
             let portal = Browser(app)
-            _ = try await portal.get(try PortalTests.link("/portal/t/", in: ack, app))
+            _ = try await portal.get(try await PortalTests.link("/portal/t/", in: ack, app))
             pages["/portal"] = try await portal.get("/portal").body
-            let reader = MailReader(Array(ack.message.utf8))
+            let reader = MailReader(Array((try await ack.body(on: app.db)).utf8))
             pages["acknowledgement (HTML)"] = reader.part("text/html")?.text ?? ""
 
             for (place, body) in pages {

@@ -63,10 +63,11 @@ struct AuthTests {
             #expect(unknown.body.contains(sentence) && known.body.contains(sentence))
             let mails = try await OutboxMessage.query(on: app.db).filter(\.$kind == "password_reset").all()
             #expect(mails.map(\.recipient) == ["lea@example.com"])
-            func text(_ mail: OutboxMessage) -> String {
-                MailReader(Array(mail.message.utf8)).part("text/plain")?.text ?? ""
+            func text(_ mail: OutboxMessage) async throws -> String {
+                MailReader(Array(try await mail.body(on: app.db).utf8)).part("text/plain")?.text ?? ""
             }
-            let link = try #require(mails.first.map(text)?.firstMatch(of: /\/login\/reset\/([A-Za-z0-9_-]{43})/))
+            let first = try #require(mails.first)
+            let link = try #require(try await text(first).firstMatch(of: /\/login\/reset\/([A-Za-z0-9_-]{43})/))
             let path = "/login/reset/\(link.1)"
 
             // A weak or mistyped password is refused; the link still works.
@@ -95,8 +96,12 @@ struct AuthTests {
             _ = try await browser.get("/login/forgot")
             let again = try await browser.post("/login/forgot", [("email", "lea@example.com")])
             #expect(again.status == .ok)
-            let links = try await OutboxMessage.query(on: app.db).filter(\.$kind == "password_reset").all()
-                .compactMap { text($0).firstMatch(of: /\/login\/reset\/([A-Za-z0-9_-]{43})/).map { String($0.1) } }
+            var links: [String] = []
+            for mail in try await OutboxMessage.query(on: app.db).filter(\.$kind == "password_reset").all() {
+                if let found = try await text(mail).firstMatch(of: /\/login\/reset\/([A-Za-z0-9_-]{43})/) {
+                    links.append(String(found.1))
+                }
+            }
             let second = try #require(links.first { $0 != String(link.1) })
             clock.advance(by: PasswordReset.lifetime + 1)
             #expect(try await browser.get("/login/reset/\(second)").status == .notFound)

@@ -85,7 +85,7 @@ struct BrandTests {
             _ = try await Fixtures.apply(Browser(app), slug: job.slug)
             let ack = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "acknowledgement").first())
-            let html = try #require(MailReader(Array(ack.message.utf8)).part("text/html")?.text)
+            let html = try #require(MailReader(Array((try await ack.body(on: app.db)).utf8)).part("text/html")?.text)
             #expect(html.contains("src=\"\(app.config.publicURL)\(path)\""))
             #expect(html.contains("border-top:4px solid #0b5d3b") && html.contains("<a style=\"color:#0b5d3b\" href="))
 

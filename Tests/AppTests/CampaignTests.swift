@@ -106,7 +106,8 @@ struct CampaignTests {
             let clicks = NIOLockedValueBox<[String: Int]>([:])
             for row in rows {
                 let token = try #require(
-                    row.message.firstMatch(of: try Regex("/unsubscribe/([A-Za-z0-9_.\\-]+)"))?.output[1].substring)
+                    (try await row.body(on: app.db)).firstMatch(of: try Regex("/unsubscribe/([A-Za-z0-9_.\\-]+)"))?
+                        .output[1].substring)
                 let response = try await Browser(app).request(
                     .POST, "/unsubscribe/\(token)",
                     headers: ["Content-Type": "application/x-www-form-urlencoded"],
@@ -197,7 +198,7 @@ struct CampaignTests {
             #expect(rows.count == 2)
             let mine = try #require(rows.first { $0.$candidate.id == people[0] })
             let other = try #require(rows.first { $0.$candidate.id == people[1] })
-            let reader = MailReader(Array(mine.message.utf8))
+            let reader = MailReader(Array((try await mine.body(on: app.db)).utf8))
             let unsubscribe = try #require(reader.header("List-Unsubscribe"))
             #expect(
                 unsubscribe.contains("<\(app.config.publicURL)/unsubscribe/") && unsubscribe.contains("<mailto:unsub+"))
@@ -205,7 +206,7 @@ struct CampaignTests {
             let text = reader.part("text/plain")?.text ?? ""
             let html = reader.part("text/html")?.text ?? ""
             #expect(text.contains("Une offre Swift pour vous."))
-            let otherText = MailReader(Array(other.message.utf8)).part("text/plain")?.text ?? ""
+            let otherText = MailReader(Array((try await other.body(on: app.db)).utf8)).part("text/plain")?.text ?? ""
             #expect(otherText.contains("Bonjour P1") && !otherText.contains("Swift pour vous"))
             #expect(!html.contains("example.com/jobs"), "the author's link goes through the click counter")
             #expect(html.contains("/portal/t/"), "the person's own link is not rewritten")
@@ -216,7 +217,7 @@ struct CampaignTests {
             #expect(html.components(separatedBy: "/portal/t/").count == 2)
 
             // A click redirects to the original address, counts, and is an active contact; the pixel counts an open.
-            let click = try PortalTests.link("/c/", in: mine, app)
+            let click = try await PortalTests.link("/c/", in: mine, app)
             let response = try await Browser(app).get(click)
             #expect(response.status == .seeOther)
             #expect(response.headers.first(name: .location) == "https://example.com/jobs?team=a&b=c")
@@ -246,7 +247,7 @@ struct CampaignTests {
             ).all()
             let inbound = Inbound(db: app.db, secret: app.config.secret, now: clock.now())
             let mailto = try #require(
-                MailReader(Array(rows[0].message.utf8)).header("List-Unsubscribe")?.firstMatch(
+                MailReader(Array((try await rows[0].body(on: app.db)).utf8)).header("List-Unsubscribe")?.firstMatch(
                     of: try Regex("mailto:([^>]+)"))?.output[1].substring)
             let request = "From: m0@example.com\r\nTo: \(mailto)\r\nSubject: unsubscribe\r\n\r\n\r\n"
             #expect(try await inbound.ingest(Array(request.utf8), recipient: String(mailto)) == .unsubscribed)

@@ -30,11 +30,11 @@ struct CommunityTests {
             #expect(try await Newsletter.marketable(.newsletter, candidateID: id, on: app.db) == false)
             let confirmation = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "consent_confirmation").first())
-            let text = MailReader(Array(confirmation.message.utf8)).part("text/plain")?.text ?? ""
+            let text = MailReader(Array((try await confirmation.body(on: app.db)).utf8)).part("text/plain")?.text ?? ""
             #expect(
                 text.contains("la lettre d'information") && !text.contains("vivier de talents"),
                 "only double opt-in purposes")
-            let link = try PortalTests.link("/confirm/", in: confirmation, app)
+            let link = try await PortalTests.link("/confirm/", in: confirmation, app)
 
             // GET shows a button; POST confirms once; a replay is refused kindly.
             #expect(try await Browser(app).get(link).status == .ok)
@@ -60,7 +60,8 @@ struct CommunityTests {
                         ]
                     ).first())
             clock.advance(by: 8 * 86_400)
-            #expect(try await Browser(app).get(try PortalTests.link("/confirm/", in: second, app)).status == .gone)
+            #expect(
+                try await Browser(app).get(try await PortalTests.link("/confirm/", in: second, app)).status == .gone)
         }
     }
 
@@ -84,9 +85,9 @@ struct CommunityTests {
                 issue, kind: "campaign", dedupeKey: "campaign:1:\(id)", transactional: false, candidateID: id,
                 on: app.db, now: clock.now())
             let queued = try #require(try await OutboxMessage.query(on: app.db).filter(\.$kind == "campaign").first())
-            #expect(queued.message.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
+            #expect((try await queued.body(on: app.db)).contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
             let url = try #require(
-                queued.message.firstMatch(of: /List-Unsubscribe: <([^>]+)>/).map { String($0.1) })
+                (try await queued.body(on: app.db)).firstMatch(of: /List-Unsubscribe: <([^>]+)>/).map { String($0.1) })
             let path = String(url.dropFirst(app.config.publicURL.count))
 
             // A GET (a link checker) changes nothing.

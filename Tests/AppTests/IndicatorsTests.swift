@@ -56,7 +56,7 @@ struct IndicatorsTests {
         func message(_ application: JobApplication, _ kind: String, at date: Date, sent: Bool = true) async throws {
             let row = OutboxMessage(
                 kind: kind, dedupeKey: "\(kind):\(UUID())", transactional: true, candidateID: application.$candidate.id,
-                sender: "s@x", recipient: "r@x", subject: "", message: "", needsSMTPUTF8: false, now: date)
+                sender: "s@x", recipient: "r@x", subject: "", needsSMTPUTF8: false, now: date)
             row.applicationID = application.id
             if sent {
                 row.status = .sent
@@ -390,7 +390,7 @@ struct IndicatorsTests {
             {
                 let row = OutboxMessage(
                     kind: "campaign", dedupeKey: "\(campaignID):\(person)", transactional: false, candidateID: person,
-                    sender: "s@x", recipient: "r@x", subject: "", message: "", needsSMTPUTF8: false, now: now - 86_400)
+                    sender: "s@x", recipient: "r@x", subject: "", needsSMTPUTF8: false, now: now - 86_400)
                 row.campaignID = campaignID
                 row.status = status
                 row.lastReply = reply

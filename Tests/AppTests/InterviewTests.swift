@@ -8,9 +8,10 @@ import VivierMail
 
 @Suite("Interview invitations, updates and cancellations")
 struct InterviewTests {
-    static func calendar(_ row: OutboxMessage) -> String {
-        (MailReader(Array(row.message.utf8)).part("text/calendar")?.text ?? "").replacingOccurrences(
-            of: "\r\n ", with: "")
+    static func calendar(_ row: OutboxMessage, _ app: Application) async throws -> String {
+        (MailReader(Array(try await row.body(on: app.db).utf8)).part("text/calendar")?.text ?? "")
+            .replacingOccurrences(
+                of: "\r\n ", with: "")
     }
 
     @Test func schedule_move_cancel_keepTheUIDAndRaiseTheSequence() async throws {
@@ -29,14 +30,14 @@ struct InterviewTests {
             #expect(ISO8601DateFormatter().string(from: interview.startsAt) == "2026-10-01T12:30:00Z")
             let invitation = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview_invitation").first())
-            let ics = Self.calendar(invitation)
+            let ics = try await Self.calendar(invitation, app)
             #expect(
                 ics.contains("METHOD:REQUEST") && ics.contains("UID:\(interview.uid)") && ics.contains("SEQUENCE:0"))
             #expect(
                 ics.contains("DTSTART;TZID=Europe/Paris:20261001T143000")
                     && ics.contains("DTEND;TZID=Europe/Paris:20261001T151500"))
             #expect(ics.contains("ATTENDEE;CN=\"Hélène Lefèvre\""))
-            let text = MailReader(Array(invitation.message.utf8)).part("text/plain")?.text ?? ""
+            let text = MailReader(Array((try await invitation.body(on: app.db)).utf8)).part("text/plain")?.text ?? ""
             #expect(text.contains("12 rue de la Paix") && text.contains("45 min") && text.contains("Camille Roux"))
 
             let id = try interview.requireID().uuidString.lowercased()
@@ -52,15 +53,18 @@ struct InterviewTests {
             let update = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$dedupeKey == "interview:\(interview.uid):1").first()
             )
+            let updateICS = try await Self.calendar(update, app)
+            #expect(updateICS.contains("SEQUENCE:1") && updateICS.contains("UID:\(interview.uid)"))
             #expect(
-                Self.calendar(update).contains("SEQUENCE:1") && Self.calendar(update).contains("UID:\(interview.uid)"))
-            #expect(MailReader(Array(update.message.utf8)).header("Subject")?.hasPrefix("Entretien déplacé") == true)
+                MailReader(Array((try await update.body(on: app.db)).utf8)).header("Subject")?.hasPrefix(
+                    "Entretien déplacé") == true)
 
             #expect(try await browser.post("/app/interviews/\(id)/cancel", []).status == .seeOther)
             let cancel = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview_cancelled").first())
-            #expect(Self.calendar(cancel).contains("METHOD:CANCEL") && Self.calendar(cancel).contains("SEQUENCE:2"))
-            #expect(Self.calendar(cancel).contains("STATUS:CANCELLED"))
+            let cancelICS = try await Self.calendar(cancel, app)
+            #expect(cancelICS.contains("METHOD:CANCEL") && cancelICS.contains("SEQUENCE:2"))
+            #expect(cancelICS.contains("STATUS:CANCELLED"))
             #expect(try await browser.post("/app/interviews/\(id)/cancel", []).status == .conflict)
             // One reminder per version, held until the day before; the moved and cancelled versions' reminders are off.
             let reminders = try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview_reminder").sort(

@@ -9,8 +9,8 @@ import VivierMail
 
 @Suite("Templates, timers and bulk decisions")
 struct MomentsTests {
-    static func text(_ row: OutboxMessage) -> String {
-        MailReader(Array(row.message.utf8)).part("text/plain")?.text ?? ""
+    static func text(_ row: OutboxMessage, _ app: Application) async throws -> String {
+        MailReader(Array(try await row.body(on: app.db).utf8)).part("text/plain")?.text ?? ""
     }
 
     @Test func editedTemplate_isCheckedVersionedAndRecordedOnTheMessage() async throws {
@@ -141,14 +141,16 @@ struct MomentsTests {
             let update = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "still_in_progress")
                     .filter(\.$applicationID == application.requireID()).first())
-            #expect(Self.text(update).contains("toujours à l'étude"))
+            let updateText = try await Self.text(update, app)
+            #expect(updateText.contains("toujours à l'étude"))
             #expect(
-                Self.text(update).contains(Dates.day(try #require(application.promisedBy), .fr))
+                updateText.contains(Dates.day(try #require(application.promisedBy), .fr))
                     == (application.promisedBy! > clock.now()))
             let withoutDate = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "still_in_progress")
                     .filter(\.$applicationID == unpromised.requireID()).first())
-            #expect(!Self.text(withoutDate).contains("au plus tard") && !Self.text(withoutDate).contains("nil"))
+            let withoutDateText = try await Self.text(withoutDate, app)
+            #expect(!withoutDateText.contains("au plus tard") && !withoutDateText.contains("nil"))
 
             // An invitation left unanswered for the silence delay: a follow-up and the unresponsive mark, once.
             let browser = Browser(app)
@@ -169,7 +171,7 @@ struct MomentsTests {
             #expect(try await Interaction.query(on: app.db).filter(\.$kind == .markedUnresponsive).count() == 1)
             let followUp = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "follow_up").first())
-            #expect(Self.text(followUp).contains("notre invitation à un entretien"))
+            #expect(try await Self.text(followUp, app).contains("notre invitation à un entretien"))
 
             // Hired: the survey a day later, once, and not again within six months for another ending.
             application.outcome = .hired
@@ -181,7 +183,7 @@ struct MomentsTests {
             #expect(try await scheduler.runOnce().surveys == 0)
             let survey = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "satisfaction_survey").first())
-            let link = try PortalTests.link("/survey/", in: survey, app)
+            let link = try await PortalTests.link("/survey/", in: survey, app)
             let candidate = Browser(app)
             #expect(try await candidate.open(link).status == .ok)
             #expect(try await candidate.post(link, [("score", "11")]).status == .unprocessableEntity)
@@ -218,7 +220,8 @@ struct MomentsTests {
             #expect(try await scheduler.runOnce().digests == 0, "one a day")
             let digest = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "decision_digest").first())
-            #expect(digest.recipient == "ana@example.com" && Self.text(digest).contains("Hélène Lefèvre"))
+            let digestText = try await Self.text(digest, app)
+            #expect(digest.recipient == "ana@example.com" && digestText.contains("Hélène Lefèvre"))
             let browser = Browser(app)
             try await browser.login("ana@example.com")
             #expect(try await browser.get(SiteURL.board(try job.requireID())).body.contains("urgency-near"))
@@ -269,7 +272,7 @@ struct ForwardingTests {
                 now: app.clock.now())
             _ = try await browser.post(forward, fields)
             let sent = try #require(try await OutboxMessage.query(on: app.db).filter(\.$kind == "cv_forward").first())
-            let reader = MailReader(Array(sent.message.utf8))
+            let reader = MailReader(Array((try await sent.body(on: app.db)).utf8))
             #expect(sent.recipient == "lea@nordique.example")
             #expect(reader.header("Subject") == "Profile recommended by Vivier: Hélène Lefèvre")
             #expect(reader.part("text/plain")?.text.contains("Très bon profil data.") == true)

@@ -66,7 +66,7 @@ struct OutboxTests {
             let duplicate = OutboxMessage(
                 kind: "x", dedupeKey: "ack:1", transactional: true, candidateID: nil, sender: "s@x.example",
                 recipient: "a@example.com",
-                subject: "x", message: "x", needsSMTPUTF8: false, now: Date())
+                subject: "x", needsSMTPUTF8: false, now: Date())
             await #expect(throws: (any Error).self) { try await duplicate.create(on: app.db) }
         }
     }
@@ -75,7 +75,7 @@ struct OutboxTests {
         try await withApp { app, _ in
             struct Row: Decodable { var method: String }
             let method = try await app.db.sql().raw(
-                "SELECT attcompression::text AS method FROM pg_attribute WHERE attrelid = 'outbox'::regclass AND attname = 'message'"
+                "SELECT attcompression::text AS method FROM pg_attribute WHERE attrelid = 'outbox_bodies'::regclass AND attname = 'message'"
             ).first(decoding: Row.self)?.method
             #expect(method == "l")
         }

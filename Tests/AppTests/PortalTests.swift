@@ -10,8 +10,8 @@ import VivierMail
 @Suite("The candidate portal and the links of candidate emails")
 struct PortalTests {
     /// The path of the first link to `prefix` in a queued message's text part.
-    static func link(_ prefix: String, in row: OutboxMessage, _ app: Application) throws -> String {
-        let text = MailReader(Array(row.message.utf8)).part("text/plain")?.text ?? ""
+    static func link(_ prefix: String, in row: OutboxMessage, _ app: Application) async throws -> String {
+        let text = MailReader(Array((try await row.body(on: app.db)).utf8)).part("text/plain")?.text ?? ""
         let base = app.config.publicURL
         let pattern = try Regex("\(NSRegularExpression.escapedPattern(for: base + prefix))[A-Za-z0-9_.\\-]+")
         let match = try #require(text.firstMatch(of: pattern), "no \(prefix) link in: \(text)")
@@ -28,7 +28,7 @@ struct PortalTests {
             let job = try await Fixtures.job(app, title: "Data Analyst")
             _ = try await Fixtures.apply(Browser(app), slug: job.slug)
             let application = try #require(try await JobApplication.query(on: app.db).first())
-            let entry = try Self.link("/portal/t/", in: try await Self.acknowledgement(app), app)
+            let entry = try await Self.link("/portal/t/", in: try await Self.acknowledgement(app), app)
 
             // Act: the candidate follows the link.
             let candidate = Browser(app)
@@ -78,7 +78,7 @@ struct PortalTests {
             )
             .create(on: app.db)
             let candidate = Browser(app)
-            _ = try await candidate.get(try Self.link("/portal/t/", in: try await Self.acknowledgement(app), app))
+            _ = try await candidate.get(try await Self.link("/portal/t/", in: try await Self.acknowledgement(app), app))
             _ = try await candidate.open("/portal")
             let before = try await ConsentEvent.query(on: app.db).count()
 
@@ -112,7 +112,7 @@ struct PortalTests {
             #expect(try await candidate.post("/portal/export", []).status == .seeOther)
             let mail = try #require(try await OutboxMessage.query(on: app.db).filter(\.$kind == "data_export").first())
             #expect(mail.recipient == "helene@example.com")
-            let download = try Self.link("/portal/export/", in: mail, app)
+            let download = try await Self.link("/portal/export/", in: mail, app)
             let fromTheMailbox = Browser(app)
             let archive = try await fromTheMailbox.get(download)
             #expect(archive.status == .ok && archive.headers.contentType?.subType == "zip")
@@ -139,10 +139,10 @@ struct PortalTests {
                 [("reason", "profile"), ("notify", "on"), ("note", "Votre portfolio nous a plu.")])
             let rejection = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "rejection_profile").first())
-            let text = MailReader(Array(rejection.message.utf8)).part("text/plain")?.text ?? ""
+            let text = MailReader(Array((try await rejection.body(on: app.db)).utf8)).part("text/plain")?.text ?? ""
             #expect(text.contains("Votre portfolio nous a plu."))
             #expect(text.components(separatedBy: "/consent/").count == 4, "three opt-in links")
-            let optIn = try Self.link("/consent/", in: rejection, app)
+            let optIn = try await Self.link("/consent/", in: rejection, app)
             let events = { try await ConsentEvent.query(on: app.db).filter(\.$channel == .emailLink).count() }
 
             // A GET (what a mail scanner does) shows a page and records nothing.
@@ -191,9 +191,9 @@ struct PortalTests {
             let invitation = try #require(
                 try await OutboxMessage.query(on: app.db).filter(\.$kind == "interview_invitation").first())
             #expect(invitation.template == "interview_invitation/fr/default")
-            let text = MailReader(Array(invitation.message.utf8)).part("text/plain")?.text ?? ""
+            let text = MailReader(Array((try await invitation.body(on: app.db)).utf8)).part("text/plain")?.text ?? ""
             #expect(text.contains("Comment se passe l'entretien"))
-            let resource = try Self.link("/prep/", in: invitation, app)
+            let resource = try await Self.link("/prep/", in: invitation, app)
             let opened = try await Browser(app).get(resource)
             #expect(opened.status == .seeOther && opened.location == "https://atelier.example/guide")
             let timeline = try await Interaction.query(on: app.db).filter(\.$kind == .resourceOpened).all()

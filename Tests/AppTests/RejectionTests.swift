@@ -37,7 +37,7 @@ struct RejectionTests {
             #expect(
                 ISO8601DateFormatter().string(from: row.nextAttemptAt) == "2026-09-28T07:00:00Z", "Monday 9:00 in Paris"
             )
-            let reader = MailReader(Array(row.message.utf8))
+            let reader = MailReader(Array((try await row.body(on: app.db)).utf8))
             #expect(reader.header("Subject") == "Votre candidature chez Vivier — Data Analyst")
             #expect(reader.part("text/plain")?.text.contains("d'autres profils correspondent davantage") == true)
             #expect(try await OutboxWorker(app: app).runOnce() == 0, "not before business hours")
@@ -68,7 +68,7 @@ struct RejectionTests {
                 try await OutboxMessage.query(on: app.db).filter(
                     \.$kind ~~ ["rejection_profile", "rejection_after_interview"]
                 ).first())
-            let text = MailReader(Array(row.message.utf8)).part("text/plain")?.text ?? ""
+            let text = MailReader(Array((try await row.body(on: app.db)).utf8)).part("text/plain")?.text ?? ""
             #expect(text.contains("Thank you for the time and energy you gave our interviews"))
             #expect(row.nextAttemptAt == app.clock.now(), "a weekday afternoon goes at once")
         }

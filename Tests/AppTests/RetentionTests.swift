@@ -65,12 +65,12 @@ struct RetentionTests {
             let notices = try await OutboxMessage.query(on: app.db).filter(\.$kind == "retention_notice").all()
             #expect(Set(notices.compactMap { $0.$candidate.id }) == [rejected, pool, keeper])
             #expect(try await Retention(app: app, now: clock.now()).run().notices == 0, "a notice goes once")
-            let text = MailReader(Array(notices[0].message.utf8)).part("text/plain")?.text ?? ""
+            let text = MailReader(Array((try await notices[0].body(on: app.db)).utf8)).part("text/plain")?.text ?? ""
             #expect(text.contains("effacé définitivement après le") && text.contains("/keep/"))
 
             // The keeper clicks: a GET shows a button, the POST renews the consent and the contact.
             let keeperNotice = try #require(notices.first { $0.$candidate.id == keeper })
-            let link = try PortalTests.link("/keep/", in: keeperNotice, app)
+            let link = try await PortalTests.link("/keep/", in: keeperNotice, app)
             let visitor = Browser(app)
             #expect(try await visitor.get(link).status == .ok)
             #expect(try await ConsentEvent.query(on: app.db).filter(\.$candidate.$id == keeper).count() == 1)

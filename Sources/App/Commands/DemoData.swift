@@ -269,7 +269,7 @@ enum DemoData {
                         let row = OutboxMessage(
                             kind: kind, dedupeKey: "demo:\(kind):\(applicationID):\(Int(date.timeIntervalSince1970))",
                             transactional: true, candidateID: candidateID, sender: "demo@atelier-boreal.example",
-                            recipient: email, subject: "", message: "", needsSMTPUTF8: false, now: date)
+                            recipient: email, subject: "", needsSMTPUTF8: false, now: date)
                         row.applicationID = applicationID
                         row.status = .sent
                         row.sentAt = date + Double(random.int(15..<90))

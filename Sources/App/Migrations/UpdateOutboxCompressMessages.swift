@@ -6,6 +6,11 @@ import SQLKit
 /// without lz4 keep pglz; SQLite does not compress.
 struct UpdateOutboxCompressMessages: AsyncMigration {
     func prepare(on database: any Database) async throws {
+        try await Self.useLZ4(on: database, table: "outbox")
+    }
+
+    /// Compresses `table.message` with lz4 where the server has it.
+    static func useLZ4(on database: any Database, table: String) async throws {
         guard database.isPostgres else { return }
         struct Row: Decodable { var available: Bool }
         let lz4 =
@@ -13,7 +18,7 @@ struct UpdateOutboxCompressMessages: AsyncMigration {
                 "SELECT 'lz4' = ANY(enumvals) AS available FROM pg_settings WHERE name = 'default_toast_compression'"
             ).first(decoding: Row.self)?.available ?? false
         guard lz4 else { return }
-        try await database.sql().raw("ALTER TABLE outbox ALTER COLUMN message SET COMPRESSION lz4").run()
+        try await database.sql().raw("ALTER TABLE \(ident: table) ALTER COLUMN message SET COMPRESSION lz4").run()
     }
 
     func revert(on database: any Database) async throws {

@@ -308,14 +308,14 @@ struct CampaignSender {
         var needsSMTPUTF8: Bool
     }
 
-    /// One multi-row `INSERT` per hundred rows (Fluent's per-model encoding cost more than rendering the
-    /// messages); a row whose dedupe key exists is skipped. Returns how many were written.
+    /// One multi-row `INSERT` per hundred rows, then one for their bodies (Fluent's per-model encoding cost more
+    /// than rendering the messages); a row whose dedupe key exists is skipped. Returns how many were written.
     static func insert(
         _ rows: [Row], of campaign: Campaign, held: Bool, now: Date, on db: any Database
     ) async throws -> Int {
         let columns = [
             "id", "created_at", "updated_at", "kind", "dedupe_key", "transactional", "candidate_id", "sender",
-            "recipient", "subject", "message", "needs_smtputf8", "status", "attempts", "next_attempt_at",
+            "recipient", "subject", "needs_smtputf8", "status", "attempts", "next_attempt_at",
             "campaign_id", "consent_purpose", "consent_series", "not_after",
         ]
         let campaignID = try campaign.requireID()
@@ -327,12 +327,19 @@ struct CampaignSender {
             for row in chunk {
                 let values: [any Encodable & Sendable] = [
                     row.id, now, now, "campaign", row.dedupeKey, false, row.candidateID, row.sender, row.recipient,
-                    row.subject, row.message, row.needsSMTPUTF8, status, 0, due, campaignID,
+                    row.subject, row.needsSMTPUTF8, status, 0, due, campaignID,
                     campaign.purpose.rawValue, campaign.$series.id, campaign.notAfter,
                 ]
                 insert = insert.values(values.map { SQLBind($0) })
             }
-            written += try await insert.ignoringConflicts(with: ["dedupe_key"]).returning("id").all().count
+            let inserted = try await insert.ignoringConflicts(with: ["dedupe_key"]).returning("id").all()
+                .map { try $0.decode(column: "id", as: UUID.self) }
+            guard !inserted.isEmpty else { continue }
+            let bodies = Dictionary(uniqueKeysWithValues: chunk.map { ($0.id, $0.message) })
+            var insertBodies = db.sql().insert(into: OutboxBody.schema).columns("id", "message")
+            for id in inserted { insertBodies = insertBodies.values(SQLBind(id), SQLBind(bodies[id] ?? "")) }
+            try await insertBodies.run()
+            written += inserted.count
         }
         return written
     }

@@ -34,12 +34,12 @@ enum Outbox {
         let row = OutboxMessage(
             kind: kind, dedupeKey: dedupeKey, transactional: transactional, candidateID: candidateID, sender: sender,
             recipient: message.to.map(\.address).joined(separator: ","), subject: message.subject,
-            message: String(decoding: bytes, as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8, now: now)
+            needsSMTPUTF8: message.needsSMTPUTF8, now: now)
         row.id = id
         row.applicationID = applicationID
         row.template = template
         if let sendAt { row.nextAttemptAt = max(sendAt, now) }
-        try await row.create(on: db)
+        try await row.create(body: String(decoding: bytes, as: UTF8.self), on: db)
         return true
     }
 

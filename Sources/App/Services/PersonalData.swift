@@ -34,8 +34,6 @@ enum PersonalData {
             }),
         Document.schema: ["storage_key": "the file's internal name; the file itself is in the archive"],
         OutboxMessage.schema: [
-            "message":
-                "the raw message with its live signed links and signature; its subject, kind and dates are exported",
             "sender": "a bounce address carrying a signature",
             "dedupe_key": "internal key against sending twice", "transactional": "internal sending class",
             "needs_smtputf8": "internal transport flag", "next_attempt_at": "internal retry time",
@@ -53,6 +51,8 @@ enum PersonalData {
             "a folded copy of the profile, tags, notes and CV text for search; each is exported from its source",
         ConsentState.schema: "the current state, derived from the consent events, which are exported",
         PortalLink.schema: "hashes of sign-in links sent by email",
+        OutboxBody.schema:
+            "the raw messages with their live signed links and signatures; their subject, kind and dates are exported",
     ]
 
     private static func keys<M: Model>(_ model: M.Type) -> Set<String> { Set(M.keys.map(\.description)) }
@@ -222,8 +222,10 @@ enum PersonalData {
                 try await Interaction.query(on: db).filter(\.$candidate.$id == id).set(\.$detail, to: "").update()
                 try await OutboxMessage.query(on: db).filter(\.$candidate.$id == id)
                     .filter(\.$status ~~ [.pending, .retry, .held]).set(\.$status, to: .cancelled).update()
+                let messages = try await OutboxMessage.query(on: db).filter(\.$candidate.$id == id).all(\.$id)
+                try await OutboxBody.query(on: db).filter(\.$id ~~ messages).delete()
                 try await OutboxMessage.query(on: db).filter(\.$candidate.$id == id)
-                    .set(\.$recipient, to: "").set(\.$subject, to: "").set(\.$message, to: "").set(\.$sender, to: "")
+                    .set(\.$recipient, to: "").set(\.$subject, to: "").set(\.$sender, to: "")
                     .set(\.$lastReply, to: nil).update()
                 try await SMSMessage.query(on: db).filter(\.$candidate.$id == id).filter(\.$status == .pending)
                     .set(\.$status, to: .cancelled).update()

@@ -20,13 +20,14 @@ final class OutboxWorker: Sendable {
     static let lease: TimeInterval = 60
     static let maxAttempts = 12
 
-    /// A batch holds a few windows per connection, so the lanes rarely wait for each other at its end.
+    /// A batch holds up to sixteen windows per connection (2,048 messages at most in memory): the lanes wait for
+    /// each other at a batch's end, so the fewer ends the better (four windows instead of sixteen: 10 % slower).
     init(app: Application, batchSize: Int? = nil) {
         self.app = app
         self.id = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
         self.concurrency = app.config.mail.smtp?.poolSize ?? 4
         self.window = app.config.mail.smtp?.inFlightWindow ?? 32
-        self.batchSize = batchSize ?? concurrency * window * 4
+        self.batchSize = batchSize ?? max(concurrency * window, min(concurrency * window * 16, 2048))
     }
 
     var db: any Database { app.db }
@@ -76,7 +77,8 @@ final class OutboxWorker: Sendable {
         var messages = try await claimBatch()
         var handled = 0
         while !messages.isEmpty {
-            let next = Task { try await self.claimBatch() }
+            let held = messages.map(\.id)
+            let next = Task { try await self.claimBatch(excluding: held) }
             do {
                 try await sendBatch(messages)
             } catch {
@@ -93,17 +95,34 @@ final class OutboxWorker: Sendable {
         return handled
     }
 
-    /// Claims the next batch under this worker's lease and reads it.
-    private func claimBatch() async throws -> [Claimed] {
+    /// The next batch due, read. On PostgreSQL it is first claimed under this worker's lease, so that workers
+    /// sharing the queue take different batches. SQLite has one worker (enforced at start), so a batch is only read:
+    /// marking a window in flight is what takes a message, and sparing a write per message is a third of the
+    /// database's work. `excluding` names the batch still being sent, whose rows may still be pending there.
+    private func claimBatch(excluding held: [UUID] = []) async throws -> [Claimed] {
+        // The batch is chosen in a subquery, so that SQLite stops reading the due index at the batch's size instead
+        // of joining every due message's body before sorting.
+        func read(_ batch: SQLQueryString) async throws -> [Claimed] {
+            try await db.sql().raw(
+                """
+                SELECT o.id, o.candidate_id, o.sender, o.recipient, b.message, o.needs_smtputf8, o.transactional,
+                o.attempts, o.not_after, o.consent_purpose, o.consent_series
+                FROM (\(batch)) o JOIN outbox_bodies b ON b.id = o.id ORDER BY o.next_attempt_at
+                """
+            ).all(decoding: Claimed.self)
+        }
+        guard db.isPostgres else {
+            let exclusion: SQLQueryString =
+                held.isEmpty ? "" : " AND id NOT IN (\(SQLList(held.map { SQLBind($0) })))"
+            return try await read(
+                """
+                SELECT * FROM outbox WHERE status IN ('pending', 'retry') AND next_attempt_at <= \(bind: now)\(exclusion)
+                ORDER BY next_attempt_at LIMIT \(literal: batchSize)
+                """)
+        }
         let ids = try await claim()
         guard !ids.isEmpty else { return [] }
-        return try await db.sql().raw(
-            """
-            SELECT id, candidate_id, sender, recipient, message, needs_smtputf8, transactional, attempts, not_after,
-            consent_purpose, consent_series FROM outbox WHERE id IN (\(SQLList(ids.map { SQLBind($0) })))
-            ORDER BY next_attempt_at
-            """
-        ).all(decoding: Claimed.self)
+        return try await read("SELECT * FROM outbox WHERE id IN (\(SQLList(ids.map { SQLBind($0) })))")
     }
 
     /// Gives a claimed batch back to the queue (the worker stops before sending it).
@@ -195,14 +214,12 @@ final class OutboxWorker: Sendable {
     private func claim() async throws -> [UUID] {
         struct Row: Decodable { var id: UUID }
         let now = self.now
-        // SQLite has a single worker (enforced at start), so it needs no row locks.
-        let locking = db.isPostgres ? " FOR UPDATE SKIP LOCKED" : ""
         return try await db.sql().raw(
             """
             UPDATE outbox SET status = 'claimed', claimed_by = \(bind: id), lease_until = \(bind: now + Self.lease), updated_at = \(bind: now)
             WHERE id IN (
                 SELECT id FROM outbox WHERE status IN ('pending', 'retry') AND next_attempt_at <= \(bind: now)
-                ORDER BY next_attempt_at LIMIT \(literal: batchSize)\(unsafeRaw: locking))
+                ORDER BY next_attempt_at LIMIT \(literal: batchSize) FOR UPDATE SKIP LOCKED)
             RETURNING id
             """
         ).all(decoding: Row.self).map(\.id)
@@ -338,15 +355,19 @@ final class OutboxWorker: Sendable {
         }
     }
 
-    /// Marks claimed messages in flight in one statement; returns those still ours (a lease lost to another
-    /// worker means that worker sends it, not us).
+    /// Marks messages in flight under this worker's lease in one statement; returns those still ours: on
+    /// PostgreSQL those it still has claimed (a lease lost to another worker means that worker sends them), on
+    /// SQLite those still waiting (one cancelled meanwhile is not sent).
     func markInFlight(_ ids: [UUID], on db: any Database) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }
         let sql = db.sql()
+        let ours: SQLQueryString =
+            db.isPostgres ? "claimed_by = \(bind: id) AND status = 'claimed'" : "status IN ('pending', 'retry')"
         let rows = try await sql.raw(
             """
-            UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, updated_at = \(bind: now)
-            WHERE claimed_by = \(bind: id) AND status = 'claimed' AND id IN (\(SQLList(ids.map { SQLBind($0) })))
+            UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, claimed_by = \(bind: id),
+            lease_until = \(bind: now + Self.lease), updated_at = \(bind: now)
+            WHERE \(ours) AND id IN (\(SQLList(ids.map { SQLBind($0) })))
             RETURNING id
             """
         ).all()
