@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a stage means, whatever a company calls it. Later features (acknowledgement next steps, interview
 /// scheduling, indicators) reason on kinds, never on stage names.
@@ -111,6 +112,37 @@ extension String {
 }
 
 extension UUID {
+    /// A version 7 UUID (RFC 9562): the time in milliseconds, a 12-bit sequence, then 62 random bits. Ids made in
+    /// this process only grow (the sequence counts within a millisecond, and a clock held still, as a campaign's
+    /// queueing holds it, moves on by one millisecond per 4,096 ids), so rows keyed by them are added at the end of
+    /// their index instead of at a random place: queueing 100,000 messages writes a few index pages per commit
+    /// instead of one per message.
+    public static func timeOrdered(at date: Date) -> UUID {
+        let (milliseconds, sequence) = lastTimeOrdered.withLock { last in
+            let now = UInt64(max(date.timeIntervalSince1970, 0) * 1000)
+            if now > last.milliseconds {
+                last = (now, 0)
+            } else if last.sequence < 0xFFF {
+                last.sequence += 1
+            } else {
+                last = (last.milliseconds + 1, 0)
+            }
+            return last
+        }
+        let random = UInt64.random(in: 0...UInt64.max)
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { out in
+            for index in 0..<6 { out[index] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * index)) }
+            out[6] = 0x70 | UInt8(sequence >> 8)  // version 7
+            out[7] = UInt8(truncatingIfNeeded: sequence)
+            out[8] = 0x80 | UInt8(truncatingIfNeeded: random >> 58)  // variant 10
+            for index in 9..<16 { out[index] = UInt8(truncatingIfNeeded: random >> (8 * (15 - index))) }
+        }
+        return UUID(uuid: bytes)
+    }
+
+    private static let lastTimeOrdered = Mutex<(milliseconds: UInt64, sequence: UInt16)>((0, 0))
+
     /// The canonical form in lower case (`uuidString.lowercased()`), written without `sprintf`: links, tokens and
     /// dedupe keys name a hundred thousand ids when a campaign is queued.
     public var lowercasedString: String { hex(dashes: true) }

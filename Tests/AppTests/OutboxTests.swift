@@ -71,6 +71,30 @@ struct OutboxTests {
         }
     }
 
+    @Test func inFlightMark_takesOnlyWhatThisWorkerMaySend() async throws {
+        try await withApp { app, _ in
+            for address in ["waiting@example.com", "cancelled@example.com"] { try await Self.enqueue(app, address) }
+            let cancelled = try await Self.status(app, "cancelled@example.com")
+            cancelled.status = .cancelled
+            try await cancelled.save(on: app.db)
+            let waiting = try await Self.status(app, "waiting@example.com")
+            let worker = OutboxWorker(app: app)
+            let marked = try await worker.markInFlight(
+                [try waiting.requireID(), try cancelled.requireID()], on: app.db)
+            if app.db.isPostgres {
+                // Unclaimed: another worker may be about to claim it, so only a claim makes it ours.
+                #expect(marked.isEmpty)
+                #expect(try await Self.status(app, "waiting@example.com").status == .pending)
+            } else {
+                // SQLite's single worker read it still waiting: the mark takes it, under this worker's lease.
+                #expect(marked == [try waiting.requireID()])
+                let row = try await Self.status(app, "waiting@example.com")
+                #expect(row.status == .inFlight && row.claimedBy == worker.id && row.attempts == 1)
+            }
+            #expect(try await Self.status(app, "cancelled@example.com").status == .cancelled)
+        }
+    }
+
     @Test(.enabled(if: isPostgresRun)) func messageBodies_areCompressedWithLZ4OnPostgreSQL() async throws {
         try await withApp { app, _ in
             struct Row: Decodable { var method: String }

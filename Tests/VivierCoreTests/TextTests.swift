@@ -135,6 +135,23 @@ struct DomainTests {
 }
 
 @Suite("Identifiers and bytes") struct IdentifierTextTests {
+    @Test func timeOrderedUUID_isVersion7_andOnlyGrows_evenWithAClockHeldStill() {
+        let start = Date(timeIntervalSince1970: 4_102_444_800.123)  // 2100: later than any id made before
+        let ids =
+            (0..<1000).map { UUID.timeOrdered(at: start + Double($0) * 0.002) }
+            + (0..<10_000).map { _ in UUID.timeOrdered(at: start + 3) }
+        for id in ids {
+            let text = id.uuidString
+            #expect(Array(text)[14] == "7", "version 7: \(text)")
+            #expect("89AB".contains(Array(text)[19]), "variant 10: \(text)")
+        }
+        // The text (as SQLite keeps it) and the bytes (as PostgreSQL compares them) sort like the order of making.
+        #expect(ids.map(\.uuidString) == ids.map(\.uuidString).sorted())
+        #expect(Set(ids).count == ids.count)
+        let milliseconds: UInt64 = 4_102_444_800_123
+        #expect(ids[0].uuidString.prefix(13) == String(format: "%08X-%04X", milliseconds >> 16, milliseconds & 0xFFFF))
+    }
+
     @Test func lowercasedString_isTheCanonicalFormInLowerCase() {
         let zero = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
         let ids: [UUID] = (0..<200).map { _ in UUID() } + [zero]

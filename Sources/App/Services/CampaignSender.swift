@@ -261,7 +261,7 @@ struct CampaignSender {
     /// One person's message: the stencil of their language and segments, filled with their values, their tracked
     /// links and their unsubscribe headers.
     private func message(to person: Person, _ prepared: Prepared, stencil: Stencil) throws -> Row {
-        let outboxID = UUID()
+        let outboxID = UUID.timeOrdered(at: now)
         let campaign = prepared.campaign
         let unsubscribeURL = Newsletter.unsubscribeURL(
             candidateID: person.id, outboxID: outboxID, config: config, now: now)

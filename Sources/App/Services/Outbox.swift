@@ -19,7 +19,7 @@ enum Outbox {
         on db: any Database, now: Date
     ) async throws -> Bool {
         if try await OutboxMessage.query(on: db).filter(\.$dedupeKey == dedupeKey).count() > 0 { return false }
-        let id = UUID()
+        let id = UUID.timeOrdered(at: now)
         var message = message
         var sender = message.from.address
         if let secret {

@@ -4,12 +4,12 @@ import Vapor
 import VivierCore
 import VivierMail
 
-/// Sends what the outbox holds. Claims batches under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
-/// workers share the queue; one worker per SQLite database), gives each connection a lane, marks a lane's messages
-/// `in_flight` a window at a time in a commit before handing them to the transport and records their outcomes with
-/// a later commit of the lane — so a crash leaves at most two windows per connection in doubt. After a crash,
-/// expired leases come back: claimed rows are sent again, in-flight rows become `in_doubt`; transactional messages
-/// are then re-sent, campaign messages are not (they are reported).
+/// Sends what the outbox holds. Takes batches (claimed under a lease with `FOR UPDATE SKIP LOCKED` on PostgreSQL,
+/// so several workers share the queue; read on SQLite, which has one worker), gives each connection a lane, marks a
+/// lane's messages `in_flight` a window at a time in a commit before handing them to the transport and records their
+/// outcomes with a later commit of the lane — so a crash leaves at most two windows per connection in doubt. After
+/// a crash, expired leases come back: claimed rows are sent again, in-flight rows become `in_doubt`; transactional
+/// messages are then re-sent, campaign messages are not (they are reported).
 final class OutboxWorker: Sendable {
     let app: Application
     let id: String
