@@ -308,7 +308,7 @@ struct CampaignSender {
         var needsSMTPUTF8: Bool
     }
 
-    /// One multi-row `INSERT` per hundred rows, then one for their bodies (Fluent's per-model encoding cost more
+    /// One multi-row `INSERT` per 500 rows (9,000 values), then one for their bodies (Fluent's per-model encoding cost more
     /// than rendering the messages); a row whose dedupe key exists is skipped. Returns how many were written.
     static func insert(
         _ rows: [Row], of campaign: Campaign, held: Bool, now: Date, on db: any Database
@@ -322,7 +322,7 @@ struct CampaignSender {
         let status = (held ? OutboxMessage.Status.held : .pending).rawValue
         let due = max(campaign.scheduledAt ?? now, now)
         var written = 0
-        for chunk in stride(from: 0, to: rows.count, by: 100).map({ rows[$0..<min($0 + 100, rows.count)] }) {
+        for chunk in stride(from: 0, to: rows.count, by: 500).map({ rows[$0..<min($0 + 500, rows.count)] }) {
             var insert = db.sql().insert(into: OutboxMessage.schema).columns(columns)
             for row in chunk {
                 let values: [any Encodable & Sendable] = [
