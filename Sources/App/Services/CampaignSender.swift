@@ -308,8 +308,8 @@ struct CampaignSender {
         var needsSMTPUTF8: Bool
     }
 
-    /// One multi-row `INSERT` per 500 rows (9,000 values), then one for their bodies (Fluent's per-model encoding cost more
-    /// than rendering the messages); a row whose dedupe key exists is skipped. Returns how many were written.
+    /// One multi-row `INSERT` per 500 rows (9,000 values), then one for their bodies (Fluent's per-model encoding
+    /// cost more than rendering the messages); a row whose dedupe key exists is skipped. Returns how many were written.
     static func insert(
         _ rows: [Row], of campaign: Campaign, held: Bool, now: Date, on db: any Database
     ) async throws -> Int {
