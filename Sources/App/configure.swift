@@ -22,7 +22,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         if let schema = URLComponents(string: url)?.queryItems?.first(where: { $0.name == "search_path" })?.value {
             postgres.searchPath = [schema]
         }
-        app.databases.use(.postgres(configuration: postgres), as: .psql)
+        // Four connections per core: a request's transaction holds its connection through a dozen round trips, so
+        // with one per core two applications at a time could be written, whatever the server's capacity.
+        app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: 4), as: .psql)
     }
 
     app.blobs = try FileBlobStore(directory: config.blobDirectory)

@@ -25,15 +25,19 @@ enum AuditLog {
         case passwordReset = "password_reset"
     }
 
-    /// Appends an event at the end of the chain. Two writers racing for the same position: the second one's insert
-    /// is refused by the unique `seq` and it tries again behind the first.
+    /// Appends an event at the end of the chain. Writers take turns: SQLite's write lock, a transaction-scoped
+    /// advisory lock on PostgreSQL (several instances share it). Should two still meet, the second one's insert is
+    /// refused by the unique `seq` and it tries again behind the first.
     static func record(
         _ action: Action, actor: User?, label: String? = nil, target: String, detail: String = "", ip: String,
         on db: any Database, now: Date
     ) async throws {
         for attempt in 1...8 {
             do {
-                try await db.transaction { db in
+                try await db.writeTransaction { db in
+                    if db.isPostgres {
+                        try await db.sql().raw("SELECT pg_advisory_xact_lock(\(literal: Self.chainLock))").run()
+                    }
                     let last = try await AuditEvent.query(on: db).sort(\.$seq, .descending).first()
                     let event = AuditEvent()
                     event.seq = (last?.seq ?? 0) + 1
@@ -54,6 +58,9 @@ enum AuditLog {
             }
         }
     }
+
+    /// The advisory lock key of the chain's end (any constant no other lock of Vivier uses).
+    static let chainLock = 0x5649_5649_4155_4454
 
     /// SHA-256 over the previous hash and every field, in a fixed order with separators that cannot occur inside.
     static func hash(of event: AuditEvent) -> String {
