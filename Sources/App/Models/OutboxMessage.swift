@@ -3,7 +3,8 @@ import Vapor
 import VivierCore
 
 /// One email to send, written in the same transaction as the event that causes it. The worker moves it through
-/// `pending → claimed → in_flight → sent | retry | failed | in_doubt | suppressed` (or `cancelled` by an admin).
+/// `pending → claimed (PostgreSQL) → in_flight → sent | retry | failed | in_doubt | suppressed` (or `cancelled` by
+/// an admin). Its rendered body is an `OutboxBody` of the same id.
 final class OutboxMessage: Model, @unchecked Sendable {
     static let schema = "outbox"
 
