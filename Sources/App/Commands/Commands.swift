@@ -94,12 +94,7 @@ struct WorkerCommand: AsyncCommand {
         }
         if signature.exitWhenEmpty {
             let started = Date()
-            var total = 0
-            while true {
-                let handled = try await worker.sendAllDue()
-                if handled == 0 { break }
-                total += handled
-            }
+            let total = try await worker.sendAllDue()
             let seconds = Date().timeIntervalSince(started)
             let rate = Double(total) / max(seconds, 0.001)
             context.console.print(

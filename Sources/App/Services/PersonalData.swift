@@ -222,8 +222,9 @@ enum PersonalData {
                 try await Interaction.query(on: db).filter(\.$candidate.$id == id).set(\.$detail, to: "").update()
                 try await OutboxMessage.query(on: db).filter(\.$candidate.$id == id)
                     .filter(\.$status ~~ [.pending, .retry, .held]).set(\.$status, to: .cancelled).update()
-                let messages = try await OutboxMessage.query(on: db).filter(\.$candidate.$id == id).all(\.$id)
-                try await OutboxBody.query(on: db).filter(\.$id ~~ messages).delete()
+                try await db.sql().raw(
+                    "DELETE FROM outbox_bodies WHERE id IN (SELECT id FROM outbox WHERE candidate_id = \(bind: id))"
+                ).run()
                 try await OutboxMessage.query(on: db).filter(\.$candidate.$id == id)
                     .set(\.$recipient, to: "").set(\.$subject, to: "").set(\.$sender, to: "")
                     .set(\.$lastReply, to: nil).update()

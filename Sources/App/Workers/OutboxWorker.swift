@@ -125,9 +125,10 @@ final class OutboxWorker: Sendable {
         return try await read("SELECT * FROM outbox WHERE id IN (\(SQLList(ids.map { SQLBind($0) })))")
     }
 
-    /// Gives a claimed batch back to the queue (the worker stops before sending it).
+    /// Gives a claimed batch back to the queue (the worker stops before sending it). SQLite's batches are only read,
+    /// so there is nothing to give back there.
     private func release(_ messages: [Claimed]) async throws {
-        guard !messages.isEmpty else { return }
+        guard !messages.isEmpty, db.isPostgres else { return }
         try await OutboxMessage.query(on: db).filter(\.$id ~~ messages.map(\.id)).filter(\.$status == .claimed)
             .set(\.$status, to: .pending).set(\.$claimedBy, to: nil).set(\.$leaseUntil, to: nil).update()
     }
@@ -136,10 +137,11 @@ final class OutboxWorker: Sendable {
     private func sendBatch(_ messages: [Claimed]) async throws {
         guard !messages.isEmpty else { return }
         // Suppression is checked now, not when the message was queued: an unsubscribe or a bounce since then wins.
-        let hashes = Set(messages.flatMap { $0.recipients.map(Suppression.hash) })
+        let hashes = Dictionary(uniqueKeysWithValues: messages.map { ($0.id, $0.recipients.map(Suppression.hash)) })
         // An unsubscribe stops marketing only (the candidate still hears about their applications); a hard bounce or
         // an erasure stops everything.
-        let rows = try await Suppression.query(on: db).filter(\.$addressHash ~~ Array(hashes)).all()
+        let rows = try await Suppression.query(on: db).filter(\.$addressHash ~~ Array(Set(hashes.values.joined())))
+            .all()
         let suppressed = Suppression.Blocked(
             all: Set(rows.filter { !$0.marketingOnly }.map(\.addressHash)),
             marketing: Set(rows.filter(\.marketingOnly).map(\.addressHash)))
@@ -169,9 +171,7 @@ final class OutboxWorker: Sendable {
             }
         }
         for message in messages where refused[message.id] == nil {
-            if message.recipients.contains(where: {
-                suppressed.blocks(Suppression.hash($0), transactional: message.transactional)
-            }) {
+            if hashes[message.id]!.contains(where: { suppressed.blocks($0, transactional: message.transactional) }) {
                 refused[message.id] = Outcome(
                     id: message.id, status: .suppressed, reply: "address on the suppression list")
             }
