@@ -1,6 +1,7 @@
 """A real SMTP server for Vivier's tests (aiosmtpd): STARTTLS, AUTH, SMTPUTF8, PIPELINING.
 
-Recipients whose address starts with "refused" are refused (550 5.1.1). Every message is saved as <n>.eml (exactly the DATA bytes received, dot-unstuffed) and <n>.json (envelope) in the
+Recipients whose address starts with "refused" are refused (550 5.1.1); a message to one starting with "spam" is
+refused at its final dot (554 5.7.1). Every message is saved as <n>.eml (exactly the DATA bytes received, dot-unstuffed) and <n>.json (envelope) in the
 output directory. Prints the listening port on stdout, then serves until stdin closes.
 Usage: smtp_peer.py OUTDIR [--tls CERT KEY] [--auth USER PASSWORD]
 """
@@ -30,6 +31,8 @@ class Saver:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(address.startswith("spam") for address in envelope.rcpt_tos):
+            return "554 5.7.1 message refused as spam"
         with self.lock:
             self.count += 1
             n = self.count

@@ -96,15 +96,15 @@ struct PostfixTests {
         config.poolSize = 2
         let pool = SMTPPool(configuration: config)
         let messages = try SMTPTests().messages()
-        var outcomes: [SMTPOutcome] = []
-        for message in messages + messages {
-            outcomes.append(
-                await pool.send(
-                    Envelope(
-                        sender: "bounce@vivier.test", recipients: message.to.map(\.address), data: try message.render())
-                ))
+        let envelopes = try (messages + messages).map { message in
+            Envelope(sender: "bounce@vivier.test", recipients: message.to.map(\.address), data: try message.render())
         }
+        // One at a time, then all at once: chained on a connection, each next envelope behind the last final dot.
+        var outcomes: [SMTPOutcome] = []
+        for envelope in envelopes { outcomes.append(await pool.send(envelope)) }
+        outcomes += await pool.send(envelopes)
         await pool.shutdown()
+        #expect(outcomes.count == envelopes.count * 2)
         #expect(outcomes.allSatisfy { if case .sent = $0 { true } else { false } }, "\(outcomes)")
         // Give the log a moment, then look for any complaint.
         try await Task.sleep(for: .milliseconds(300))

@@ -244,6 +244,33 @@ struct SMTPTests {
             ])
     }
 
+    @Test(.enabled(if: Peers.available)) func aMessageRefusedAtItsDot_doesNotStopTheChain() async throws {
+        let peer = try SMTPPeer()
+        defer { peer.stop() }
+        var configuration = try configuration(peer, security: .none)
+        configuration.poolSize = 1
+        let pool = SMTPPool(configuration: configuration)
+        let messages = try messages()
+        // The next envelope is written behind each final dot: it must survive the refusal of the message before.
+        let recipients = ["a@example.com", "spam@example.com", "b@example.com", "spam2@example.com", "c@example.com"]
+        let envelopes = try recipients.enumerated().map { index, recipient in
+            Envelope(
+                sender: "b@atelier-boreal.example", recipients: [recipient],
+                data: try messages[index % messages.count].render())
+        }
+        let outcomes = await pool.send(envelopes)
+        await pool.shutdown()
+        #expect(outcomes.count == 5)
+        for (index, outcome) in outcomes.enumerated() {
+            if index % 2 == 1 {
+                #expect(outcome == .permanentFailure("554 5.7.1 message refused as spam"), "\(index)")
+            } else {
+                #expect(outcome == .sent(SMTPReply(code: 250, lines: ["2.0.0 OK saved"])), "\(index)")
+            }
+        }
+        try expectByteIdentical(peer, [0, 2, 4].map { (outcomes[$0], envelopes[$0].data) })
+    }
+
     @Test(.enabled(if: Peers.available)) func startTLSRequired_refusesAServerWithoutIt() async throws {
         let peer = try SMTPPeer()
         defer { peer.stop() }
