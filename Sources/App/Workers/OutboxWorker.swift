@@ -374,28 +374,29 @@ final class OutboxWorker: Sendable {
         return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
     }
 
-    /// Records the outcomes of a commit group in one statement (one `CASE` per column).
+    /// Records the outcomes of a commit group in one statement: a table of values joined to the outbox by id
+    /// (a `CASE` per column costs every row a comparison with every outcome).
     func write(_ outcomes: [Outcome], on db: any Database) async throws {
         guard !outcomes.isEmpty else { return }
-        func cases(_ column: String, _ value: (Outcome) -> (any SQLExpression)?) -> any SQLExpression {
-            var parts: [any SQLExpression] = [SQLRaw("CASE id")]
-            for outcome in outcomes {
-                parts += [SQLRaw("WHEN"), SQLBind(outcome.id), SQLRaw("THEN"), value(outcome) ?? SQLColumn(column)]
-            }
-            parts.append(SQLRaw("END"))
-            return SQLBinaryExpression(SQLColumn(column), .equal, SQLList(parts, separator: SQLRaw(" ")))
+        let rows = outcomes.map { outcome -> any SQLExpression in
+            let values: [any SQLExpression] = [
+                SQLBind(outcome.id), SQLBind(outcome.status.rawValue), SQLBind(String(outcome.reply.prefix(1000))),
+                outcome.sentAt.map { SQLBind($0) } ?? SQLLiteral.null,
+                outcome.retryAt.map { SQLBind($0) } ?? SQLLiteral.null,
+            ]
+            return SQLGroupExpression(SQLList(values))
         }
-        let assignments: [any SQLExpression] = [
-            cases("status") { SQLBind($0.status.rawValue) },
-            cases("last_reply") { SQLBind(String($0.reply.prefix(1000))) },
-            cases("sent_at") { $0.sentAt.map { SQLBind($0) } },
-            cases("next_attempt_at") { $0.retryAt.map { SQLBind($0) } },
-            SQLBinaryExpression(SQLColumn("claimed_by"), .equal, SQLLiteral.null),
-            SQLBinaryExpression(SQLColumn("lease_until"), .equal, SQLLiteral.null),
-            SQLBinaryExpression(SQLColumn("updated_at"), .equal, SQLBind(now)),
-        ]
-        let ids = SQLGroupExpression(SQLList(outcomes.map { SQLBind($0.id) }))
-        try await db.sql().raw("UPDATE outbox SET \(SQLList(assignments)) WHERE id IN \(ids)").run()
+        // PostgreSQL types a column of the values by its first row: a NULL there needs saying what it stands for.
+        let time: SQLQueryString = db.isPostgres ? "::timestamptz" : ""
+        try await db.sql().raw(
+            """
+            WITH v(id, status, reply, sent_at, retry_at) AS (VALUES \(SQLList(rows)))
+            UPDATE outbox SET status = v.status, last_reply = v.reply,
+            sent_at = COALESCE(v.sent_at\(time), outbox.sent_at), next_attempt_at = COALESCE(v.retry_at\(time), outbox.next_attempt_at),
+            claimed_by = NULL, lease_until = NULL, updated_at = \(bind: now)
+            FROM v WHERE outbox.id = v.id
+            """
+        ).run()
     }
 }
 
