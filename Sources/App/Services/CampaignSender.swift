@@ -137,19 +137,23 @@ struct CampaignSender {
         var added = 0
         var stencils: [String: Stencil] = [:]
         let resuming = campaign.recipients > 0
-        // The previous page's write: the next page is rendered while it commits.
-        var writing: Task<(stop: Bool, count: Int), any Error>?
-        func finishWrite() async throws -> Bool {
-            guard let pending = writing else { return false }
-            writing = nil
-            let result = try await pending.value
-            added += result.count
-            return result.stop
+        // The pages being written while the next is rendered: one on SQLite (one writer), two on PostgreSQL, whose
+        // inserts of two pages proceed side by side (the write was the slower half of queueing there).
+        var writing: [Task<(stop: Bool, count: Int), any Error>] = []
+        let writers = db.isPostgres ? 2 : 1
+        func finishWrites(leaving: Int = 0) async throws -> Bool {
+            var stop = false
+            while writing.count > leaving {
+                let result = try await writing.removeFirst().value
+                added += result.count
+                stop = stop || result.stop
+            }
+            return stop
         }
         batches: for batchStart in stride(from: 0, to: everyone.count, by: Self.batchSize) {
             let batch = everyone[batchStart..<min(batchStart + Self.batchSize, everyone.count)]
-            // Reads wait for the last write of the previous batch, so they see what it wrote.
-            if try await finishWrite() { break }
+            // Reads wait for the last writes of the previous batch, so they see what they wrote.
+            if try await finishWrites() { break }
             let people = try await db.sql().raw(
                 """
                 SELECT c.id, c.email, c.first_name, c.last_name, c.language FROM candidates c
@@ -194,23 +198,27 @@ struct CampaignSender {
             for pageStart in stride(from: 0, to: work.count, by: Self.pageSize) {
                 let page = Array(work[pageStart..<min(pageStart + Self.pageSize, work.count)])
                 let rows = try await render(page, prepared)
-                if try await finishWrite() { break batches }
+                if try await finishWrites(leaving: writers - 1) { break batches }
                 let db = self.db
-                writing = Task {
-                    try await db.transaction { db -> (stop: Bool, count: Int) in
-                        guard let current = try await Campaign.find(campaignID, on: db), current.status != .cancelled
-                        else { return (true, 0) }
-                        // A row already queued (a concurrent or earlier queueing) is left alone by its dedupe key.
-                        let fresh = try await Self.insert(
-                            rows, of: prepared.campaign, held: current.status == .paused, now: now, on: db)
-                        current.recipients += fresh
-                        try await current.save(on: db)
-                        return (false, fresh)
-                    }
-                }
+                writing.append(
+                    Task {
+                        try await db.transaction { db -> (stop: Bool, count: Int) in
+                            guard let current = try await Campaign.find(campaignID, on: db),
+                                current.status != .cancelled
+                            else { return (true, 0) }
+                            // A row already queued (a concurrent or earlier queueing) is left alone by its dedupe key.
+                            let fresh = try await Self.insert(
+                                rows, of: prepared.campaign, held: current.status == .paused, now: now, on: db)
+                            // Added to the count in the database: pages written side by side each add their own.
+                            try await db.sql().raw(
+                                "UPDATE campaigns SET recipients = recipients + \(bind: fresh) WHERE id = \(bind: campaignID)"
+                            ).run()
+                            return (false, fresh)
+                        }
+                    })
             }
         }
-        _ = try await finishWrite()
+        _ = try await finishWrites()
         if let current = try await Campaign.find(campaignID, on: db), current.enqueuedAt == nil {
             current.enqueuedAt = now
             try await current.save(on: db)
