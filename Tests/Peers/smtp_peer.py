@@ -1,8 +1,9 @@
 """A real SMTP server for Vivier's tests (aiosmtpd): STARTTLS, AUTH, SMTPUTF8, PIPELINING.
 
 Recipients whose address starts with "refused" are refused (550 5.1.1); a message to one starting with "spam" is
-refused at its final dot (554 5.7.1). Every message is saved as <n>.eml (exactly the DATA bytes received, dot-unstuffed) and <n>.json (envelope) in the
-output directory. Prints the listening port on stdout, then serves until stdin closes.
+refused at its final dot (554 5.7.1). Every message is saved as <n>.eml (exactly the DATA bytes received,
+dot-unstuffed) and <n>.json (envelope) in the output directory. Prints the listening port on stdout, then serves
+until stdin closes.
 Usage: smtp_peer.py OUTDIR [--tls CERT KEY] [--auth USER PASSWORD]
 """
 import argparse

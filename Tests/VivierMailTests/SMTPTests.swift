@@ -208,6 +208,16 @@ struct SMTPTests {
         #expect(received.map { $0.envelope["to"] as? [String] ?? [] } == [["ok2@example.com"], ["ok3@example.com"]])
     }
 
+    /// One message per recipient, the sample messages in turn.
+    func envelopes(to recipients: [String]) throws -> [Envelope] {
+        let messages = try messages()
+        return try recipients.enumerated().map { index, recipient in
+            Envelope(
+                sender: "b@atelier-boreal.example", recipients: [recipient],
+                data: try messages[index % messages.count].render())
+        }
+    }
+
     @Test(.enabled(if: Peers.available)) func aBatch_goesOutInOrderOnOneConnection_pastARefusal() async throws {
         let peer = try SMTPPeer()
         defer { peer.stop() }
@@ -215,13 +225,9 @@ struct SMTPTests {
         configuration.poolSize = 1
         configuration.messagesPerConnection = 3
         let pool = SMTPPool(configuration: configuration)
-        let messages = try messages()
-        let recipients = ["a@example.com", "b@example.com", "refused@example.com", "c@example.com", "d@example.com"]
-        let envelopes = try recipients.enumerated().map { index, recipient in
-            Envelope(
-                sender: "b@atelier-boreal.example", recipients: [recipient],
-                data: try messages[index % messages.count].render())
-        }
+        let envelopes = try envelopes(to: [
+            "a@example.com", "b@example.com", "refused@example.com", "c@example.com", "d@example.com",
+        ])
         // Chained on the connection, past a refused recipient and past the connection's message limit.
         let outcomes = await pool.send(envelopes)
         await pool.shutdown()
@@ -250,14 +256,10 @@ struct SMTPTests {
         var configuration = try configuration(peer, security: .none)
         configuration.poolSize = 1
         let pool = SMTPPool(configuration: configuration)
-        let messages = try messages()
         // The next envelope is written behind each final dot: it must survive the refusal of the message before.
-        let recipients = ["a@example.com", "spam@example.com", "b@example.com", "spam2@example.com", "c@example.com"]
-        let envelopes = try recipients.enumerated().map { index, recipient in
-            Envelope(
-                sender: "b@atelier-boreal.example", recipients: [recipient],
-                data: try messages[index % messages.count].render())
-        }
+        let envelopes = try envelopes(to: [
+            "a@example.com", "spam@example.com", "b@example.com", "spam2@example.com", "c@example.com",
+        ])
         let outcomes = await pool.send(envelopes)
         await pool.shutdown()
         #expect(outcomes.count == 5)

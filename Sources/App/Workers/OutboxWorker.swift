@@ -386,13 +386,14 @@ final class OutboxWorker: Sendable {
             ]
             return SQLGroupExpression(SQLList(values))
         }
-        // PostgreSQL types a column of the values by its first row: a NULL there needs saying what it stands for.
+        // PostgreSQL reads a column of the values that holds only NULLs as text: the times are cast back.
         let time: SQLQueryString = db.isPostgres ? "::timestamptz" : ""
         try await db.sql().raw(
             """
             WITH v(id, status, reply, sent_at, retry_at) AS (VALUES \(SQLList(rows)))
             UPDATE outbox SET status = v.status, last_reply = v.reply,
-            sent_at = COALESCE(v.sent_at\(time), outbox.sent_at), next_attempt_at = COALESCE(v.retry_at\(time), outbox.next_attempt_at),
+            sent_at = COALESCE(v.sent_at\(time), outbox.sent_at),
+            next_attempt_at = COALESCE(v.retry_at\(time), outbox.next_attempt_at),
             claimed_by = NULL, lease_until = NULL, updated_at = \(bind: now)
             FROM v WHERE outbox.id = v.id
             """
