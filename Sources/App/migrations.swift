@@ -34,6 +34,7 @@ extension Application {
         migrations.add(UpdateApplicationsAddFacts())
         migrations.add(UpdateOutboxCompressMessages())
         migrations.add(UpdateOutboxSeparateBodies())
+        migrations.add(UpdateApplicationsIndexDecisions())
     }
 }
 
