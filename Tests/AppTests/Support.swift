@@ -271,3 +271,10 @@ enum Fixtures {
         return try await browser.request(.POST, formPath, headers: multipart.headers, body: multipart.body)
     }
 }
+
+extension OutboxMessage {
+    /// The rendered message; empty for a row written without one (the demo's history) or erased.
+    func body(on db: any Database) async throws -> String {
+        try await OutboxBody.find(requireID(), on: db)?.message ?? ""
+    }
+}

@@ -80,11 +80,6 @@ extension OutboxMessage {
         try await create(on: db)
         try await OutboxBody(id: requireID(), message: body).create(on: db)
     }
-
-    /// The rendered message; empty for a row written without one (the demo's history) or erased.
-    func body(on db: any Database) async throws -> String {
-        try await OutboxBody.find(requireID(), on: db)?.message ?? ""
-    }
 }
 
 /// The rendered message (RFC 5322, CRLF) of an outbox row, signed with DKIM at send time. Kept apart from the row:

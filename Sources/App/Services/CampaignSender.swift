@@ -340,12 +340,14 @@ struct CampaignSender {
                 ]
                 insert = insert.values(values.map { SQLBind($0) })
             }
-            let inserted = try await insert.ignoringConflicts(with: ["dedupe_key"]).returning("id").all()
-                .map { try $0.decode(column: "id", as: UUID.self) }
+            let inserted = Set(
+                try await insert.ignoringConflicts(with: ["dedupe_key"]).returning("id").all()
+                    .map { try $0.decode(column: "id", as: UUID.self) })
             guard !inserted.isEmpty else { continue }
-            let bodies = Dictionary(uniqueKeysWithValues: chunk.map { ($0.id, $0.message) })
             var insertBodies = db.sql().insert(into: OutboxBody.schema).columns("id", "message")
-            for id in inserted { insertBodies = insertBodies.values(SQLBind(id), SQLBind(bodies[id] ?? "")) }
+            for row in chunk where inserted.contains(row.id) {
+                insertBodies = insertBodies.values(SQLBind(row.id), SQLBind(row.message))
+            }
             try await insertBodies.run()
             written += inserted.count
         }
