@@ -35,6 +35,7 @@ extension Application {
         migrations.add(UpdateOutboxCompressMessages())
         migrations.add(UpdateOutboxSeparateBodies())
         migrations.add(UpdateApplicationsIndexDecisions())
+        migrations.add(CreateCandidateFacts())
     }
 }
 

@@ -209,6 +209,70 @@ struct SegmentTests {
         }
     }
 
+    /// The people's facts follow every kind of write the triggers watch, and stay equal to a rebuild from the
+    /// source tables.
+    @Test func facts_followEveryWrite() async throws {
+        try await withApp { app, clock in
+            let people = try await Self.population(app)
+            let db = app.db
+            let query = SegmentQuery(db: db, now: clock.now())
+            func one(_ rule: SegmentRule) async throws -> Set<String> {
+                people.names(try await query.page(SegmentDefinition(rules: [rule]), limit: 100))
+            }
+            let id = { (name: String) in people.ids[name]! }
+            let data = try #require(try await Job.query(on: db).filter(\.$department == "Data").first())
+            data.department = "Analytics"
+            data.location = "Nantes"
+            try await data.save(on: db)
+            #expect(try await one(Self.rule(.department, "data")) == [])
+            #expect(try await one(Self.rule(.department, "analytics")) == ["Chloé", "Emma"])
+            #expect(try await one(Self.rule(.location, "lyon")) == ["Alice"])
+
+            let interview = try #require(
+                try await Stage.query(on: db).filter(\.$job.$id == people.devJob).filter(\.$kind == .interview).first())
+            interview.kind = .offer
+            try await interview.save(on: db)
+            #expect(try await one(Self.rule(.stageReached, "offer")) == ["Alice", "Chloé"])
+
+            let emmas = try #require(
+                try await JobApplication.query(on: db).filter(\.$candidate.$id == id("Emma")).first())
+            emmas.outcome = .active
+            try await emmas.save(on: db)
+            #expect(try await one(Self.rule(.status, "current")) == ["Alice", "Emma"])
+            try await JobApplication.query(on: db).filter(\.$candidate.$id == id("Bruno")).delete()
+            #expect(try await one(Self.rule(.outcome, "rejected")) == [])
+            #expect(try await one(Self.rule(.appliedBefore, "2026-01-01")) == ["Chloé"])
+
+            try await ConsentLedger.record(
+                .talentPool, .withdrawn, for: id("Alice"), channel: .portal, language: .fr, on: db, now: clock.now())
+            #expect(try await one(Self.rule(.consent, "talent_pool", "active")) == [])
+            let david = try #require(try await Candidate.find(id("David"), on: db))
+            david.language = "en"
+            try await david.save(on: db)
+            #expect(try await one(Self.rule(.language, "en")) == ["Bruno", "David", "Emma"])
+
+            // Emma merged into Bruno: her application moves to him, she is no longer counted.
+            try await Merge.run(from: id("Emma"), into: id("Bruno"), actorID: nil, now: clock.now(), on: db)
+            #expect(try await one(Self.rule(.status, "current")) == ["Alice", "Bruno"])
+            #expect(try await one(Self.rule(.language, "en")) == ["Bruno", "David"])
+
+            let rebuilt = CreateCandidateFacts.select(where: "1 = 1", postgres: db.isPostgres)
+            struct Row: Decodable { var n: Int }
+            for difference in [
+                "SELECT * FROM candidate_facts EXCEPT \(rebuilt)", "\(rebuilt) EXCEPT SELECT * FROM candidate_facts",
+            ] {
+                let row = try await db.sql().raw("SELECT COUNT(*) AS n FROM (\(unsafeRaw: difference)) d")
+                    .first(decoding: Row.self)
+                #expect(row?.n == 0, "\(difference)")
+            }
+            #expect(
+                try await Candidate.query(on: db).count()
+                    == (try await db.sql().raw(
+                        "SELECT COUNT(*) AS n FROM candidate_facts"
+                    ).first(decoding: Row.self))?.n)
+        }
+    }
+
     @Test func badDefinitions_areRefusedWithTheirReason() async throws {
         let definition = SegmentDefinition(
             rules: [

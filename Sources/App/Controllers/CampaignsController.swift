@@ -228,8 +228,10 @@ struct CampaignsController {
     private func sampleRecipients(_ campaign: Campaign, _ req: Request) async throws -> [Candidate] {
         guard let audience = try? await CampaignSender(req).audience(campaign) else { return [] }
         struct Row: Decodable { var id: UUID }
-        let ids = try await req.db.sql().raw("SELECT c.id FROM candidates c WHERE \(audience) ORDER BY c.id LIMIT 20")
-            .all(decoding: Row.self).map(\.id)
+        let ids = try await req.db.sql().raw(
+            "SELECT c.id FROM \(SegmentQuery.people) WHERE \(audience) ORDER BY c.id LIMIT 20"
+        )
+        .all(decoding: Row.self).map(\.id)
         return try await Candidate.query(on: req.db).filter(\.$id ~~ ids).sort(\.$lastName).all()
     }
 

@@ -64,7 +64,7 @@ struct CampaignSender {
             let campaignID = try campaign.requireID()
             extra.append(
                 SQLQueryString(
-                    "c.id IN (SELECT t.candidate_id FROM campaign_targets t WHERE t.campaign_id = \(bind: campaignID))"
+                    "f.id IN (SELECT t.candidate_id FROM campaign_targets t WHERE t.campaign_id = \(bind: campaignID))"
                 ))
         }
         if let series = try await campaign.$series.get(on: db), series.offersDigest {
@@ -80,8 +80,10 @@ struct CampaignSender {
 
     func count(_ campaign: Campaign) async throws -> Int {
         struct Row: Decodable { var n: Int }
-        return try await db.sql().raw("SELECT COUNT(*) AS n FROM candidates c WHERE \(try await audience(campaign))")
-            .first(decoding: Row.self)?.n ?? 0
+        return try await db.sql().raw(
+            "SELECT COUNT(*) AS n FROM \(SegmentQuery.people) WHERE \(try await audience(campaign))"
+        )
+        .first(decoding: Row.self)?.n ?? 0
     }
 
     // MARK: - Queueing
@@ -132,7 +134,7 @@ struct CampaignSender {
 
         // The audience once (ids only), then its pages by id: asking the database for "the next 500" each time
         // would evaluate the whole audience condition again for every page.
-        let everyone = try await db.sql().raw("SELECT c.id FROM candidates c WHERE \(audience) ORDER BY c.id")
+        let everyone = try await db.sql().raw("SELECT c.id FROM \(SegmentQuery.people) WHERE \(audience) ORDER BY c.id")
             .all(decoding: IDRow.self).map(\.id)
         var added = 0
         var stencils: [String: Stencil] = [:]
@@ -166,7 +168,7 @@ struct CampaignSender {
                 members[CampaignContent.key(segment)] = Set(
                     try await db.sql().raw(
                         """
-                        SELECT c.id FROM candidates c WHERE \(inSegment)
+                        SELECT c.id FROM \(SegmentQuery.people) WHERE \(inSegment)
                         AND c.id IN (\(SQLList(people.map { SQLBind($0.id) })))
                         """
                     ).all(decoding: IDRow.self).map(\.id))
@@ -393,7 +395,7 @@ struct CampaignSender {
             let condition = try SegmentQuery(db: db, now: now).condition(segment.definition)
             membership[CampaignContent.key(segment)] =
                 try await db.sql().raw(
-                    "SELECT c.id FROM candidates c WHERE \(condition) AND c.id = \(bind: candidateID)"
+                    "SELECT c.id FROM \(SegmentQuery.people) WHERE \(condition) AND c.id = \(bind: candidateID)"
                 ).all().count > 0
         }
         let template = MessageTemplate(subject: campaign.subject(language), body: campaign.bodyAsSent(language))

@@ -554,7 +554,7 @@ extension Indicators {
             guard let condition = try? query.condition(segment.definition),
                 let row = try await db.sql().raw(
                     """
-                    SELECT \(campaignFigures) FROM outbox o JOIN candidates c ON c.id = o.candidate_id
+                    SELECT \(campaignFigures) FROM outbox o JOIN candidate_facts f ON f.id = o.candidate_id
                     WHERE o.campaign_id IS NOT NULL AND \(messages) AND \(condition)
                     """
                 ).first(decoding: CampaignRow.self), row.recipients > 0

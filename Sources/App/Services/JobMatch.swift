@@ -37,7 +37,7 @@ enum JobMatch {
         }
         let pool = try await ids(
             """
-            SELECT c.id FROM candidates c WHERE \(try SegmentQuery(db: db, now: now).condition(
+            SELECT c.id FROM \(SegmentQuery.people) WHERE \(try SegmentQuery(db: db, now: now).condition(
                 SegmentDefinition(), requiring: (.talentPool, nil)))
             AND c.id NOT IN (SELECT a.candidate_id FROM applications a WHERE a.job_id = \(bind: jobID))
             """)

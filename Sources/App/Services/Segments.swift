@@ -3,8 +3,10 @@ import SQLKit
 import Vapor
 import VivierCore
 
-/// Turns segment definitions into SQL over `candidates c` (the same statement shape on SQLite and PostgreSQL), and
-/// counts or lists the people they match. Every value is a bound parameter; the definition is data, never SQL.
+/// Turns segment definitions into SQL over the people's facts `candidate_facts f` (the same statement shape on SQLite
+/// and PostgreSQL), and counts or lists the people they match. Every value is a bound parameter; the definition is
+/// data, never SQL. What a person's own facts answer (applications' outcomes, departments, dates, current consents…)
+/// is a condition on their row; tags, jobs, keywords, campaign activity and series consents look into other tables.
 struct SegmentQuery {
     let db: any Database
     let now: Date
@@ -25,14 +27,17 @@ struct SegmentQuery {
         var description: String { problems.joined(separator: "; ") }
     }
 
+    /// Where the people are, for a query that also reads their own row `c`.
+    static let people: SQLRaw = SQLRaw("candidates c JOIN candidate_facts f ON f.id = c.id")
+
     /// The people a definition matches, with an optional consent every one of them must hold: the condition after
-    /// `WHERE` for `FROM candidates c`.
+    /// `WHERE` for `FROM candidate_facts f` (or `FROM \(people)`).
     func condition(_ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil) throws
         -> any SQLExpression
     {
         let problems = SegmentDefinition.problems(of: definition)
         guard problems.isEmpty else { throw Invalid(problems: problems) }
-        var parts: [any SQLExpression] = [SQLRaw("c.merged_into_id IS NULL AND c.email <> ''")]
+        var parts: [any SQLExpression] = [SQLRaw("f.reachable")]
         if !definition.isEmpty { parts.append(group(definition)) }
         if let consent {
             parts.append(consentState(consent.0, series: consent.1, state: .active))
@@ -43,7 +48,7 @@ struct SegmentQuery {
     func count(_ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil) async throws -> Int {
         let condition = try condition(definition, requiring: consent)
         struct Row: Decodable { var n: Int }
-        return try await db.sql().raw("SELECT COUNT(*) AS n FROM candidates c WHERE \(condition)").first(
+        return try await db.sql().raw("SELECT COUNT(*) AS n FROM candidate_facts f WHERE \(condition)").first(
             decoding: Row.self)?.n ?? 0
     }
 
@@ -55,10 +60,10 @@ struct SegmentQuery {
         var streaming = self
         streaming.streaming = true
         let condition = try streaming.condition(definition, requiring: consent)
-        let from: any SQLExpression = after.map { SQLQueryString("AND c.id > \(bind: $0)") } ?? SQLRaw("")
+        let from: any SQLExpression = after.map { SQLQueryString("AND f.id > \(bind: $0)") } ?? SQLRaw("")
         struct Row: Decodable { var id: UUID }
         return try await db.sql().raw(
-            "SELECT c.id AS id FROM candidates c WHERE \(condition) \(from) ORDER BY c.id LIMIT \(literal: limit)"
+            "SELECT f.id AS id FROM candidate_facts f WHERE \(condition) \(from) ORDER BY f.id LIMIT \(literal: limit)"
         ).all(decoding: Row.self).map(\.id)
     }
 
@@ -70,16 +75,16 @@ struct SegmentQuery {
         var column: String
         var condition: SQLQueryString
 
-        /// `c.id IN (…)`: the list is built once; the engine can start from it.
-        var membership: SQLQueryString { "c.id IN (SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition))" }
-        /// `c.id = ANY(ARRAY(…))`: PostgreSQL computes the list first, then reads the people in index order — far
+        /// `f.id IN (…)`: the list is built once; the engine can start from it.
+        var membership: SQLQueryString { "f.id IN (SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition))" }
+        /// `f.id = ANY(ARRAY(…))`: PostgreSQL computes the list first, then reads the people in index order — far
         /// faster than its hash of a selective list when a condition keeps few people.
         var array: SQLQueryString {
-            "c.id = ANY(ARRAY(SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition)))"
+            "f.id = ANY(ARRAY(SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition)))"
         }
         /// `EXISTS (…)`: one index probe per person already selected by something else.
         var probe: SQLQueryString {
-            "EXISTS (SELECT 1 FROM \(from) WHERE \(unsafeRaw: column) = c.id AND \(condition))"
+            "EXISTS (SELECT 1 FROM \(from) WHERE \(unsafeRaw: column) = f.id AND \(condition))"
         }
     }
 
@@ -146,94 +151,81 @@ struct SegmentQuery {
         return rule.negate ? SQLQueryString("NOT (\(expression))") : SQLGroupExpression(expression)
     }
 
-    /// The conditions answered by another table, as a `Lookup`; nil for those on the person's own row (and for
+    /// The conditions answered by another table, as a `Lookup`; nil for those on the person's facts (and for
     /// keywords and series consents, which are always lists).
     private func lookup(_ rule: SegmentRule) -> Lookup? {
         let value = rule.value.trimmingCharacters(in: .whitespaces)
-        let applications: SQLQueryString = "applications a"
         switch rule.field {
-        case .outcome:
-            return Lookup(from: applications, column: "a.candidate_id", condition: "a.outcome = \(bind: value)")
-        case .stageReached:
-            let kinds = StageKind.allCases.drop { $0.rawValue != value }.map { SQLBind($0.rawValue) }
-            return Lookup(
-                from: "applications a JOIN stages s ON s.id = a.stage_id", column: "a.candidate_id",
-                condition: "s.kind IN (\(SQLList(kinds)))")
         case .job:
             return Lookup(
-                from: applications, column: "a.candidate_id", condition: "a.job_id = \(bind: UUID(uuidString: value)!)")
-        case .department:
-            return Lookup(
-                from: "applications a JOIN jobs j ON j.id = a.job_id", column: "a.candidate_id",
-                condition: "LOWER(j.department) = LOWER(\(bind: value))")
+                from: "applications a", column: "a.candidate_id",
+                condition: "a.job_id = \(bind: UUID(uuidString: value)!)")
         case .tag:
             return Lookup(
                 from: "candidate_tags ct JOIN tags t ON t.id = ct.tag_id", column: "ct.candidate_id",
                 condition: "LOWER(t.name) = LOWER(\(bind: value))")
-        case .source:
-            return Lookup(from: applications, column: "a.candidate_id", condition: "a.source = \(bind: value)")
-        case .appliedAfter:
-            return Lookup(
-                from: applications, column: "a.candidate_id",
-                condition: "a.created_at >= \(bind: SegmentDefinition.day(value)!)")
-        case .appliedBefore:
-            return Lookup(
-                from: applications, column: "a.candidate_id",
-                condition: "a.created_at < \(bind: SegmentDefinition.day(value)!)")
-        case .status:
-            return Lookup(from: applications, column: "a.candidate_id", condition: "a.outcome = 'active'")
         case .opened, .clicked:
             let since = now - Double(Int(value)!) * 86_400
             return Lookup(
                 from: "campaign_events e", column: "e.candidate_id",
                 condition: "e.kind = \(bind: rule.field == .opened ? "open" : "click") AND e.at >= \(bind: since)")
-        case .consent:
-            guard let (purpose, series) = SegmentDefinition.consentTarget(value), series == nil,
-                let state = SegmentRule.ConsentStateName(rawValue: rule.option), state != .none
-            else { return nil }
-            let actions = Self.actions(purpose, state)
-            guard !actions.isEmpty else { return nil }
-            return Lookup(
-                from: "consent_states s", column: "s.candidate_id",
-                condition:
-                    "s.purpose = \(bind: purpose.rawValue) AND s.series = '' AND s.action IN (\(SQLList(actions.map { SQLBind($0.rawValue) })))"
-            )
-        case .keywords, .location, .language, .activeAfter, .activeBefore: return nil
+        default: return nil
         }
     }
 
+    /// `list` (a list column of the facts) holds `value`.
+    private func listHolds(_ list: String, _ value: SQLQueryString) -> SQLQueryString {
+        let postgres = db.isPostgres
+        let separator = CreateCandidateFacts.separator(postgres: postgres)
+        let needle: SQLQueryString = "\(unsafeRaw: separator) || \(value) || \(unsafeRaw: separator)"
+        return postgres ? "strpos(f.\(unsafeRaw: list), \(needle)) > 0" : "instr(f.\(unsafeRaw: list), \(needle)) > 0"
+    }
+
+    /// The rule as a condition that is true or false for every person, never NULL, so that NOT inverts it.
     private func predicate(_ rule: SegmentRule, probe: Bool) -> SQLQueryString {
         let value = rule.value.trimmingCharacters(in: .whitespaces)
-        if rule.field == .status, let active = lookup(rule) {
-            let present = probe ? active.probe : active.membership
-            return value == "current" ? present : "NOT \(present)"
-        }
         if let lookup = lookup(rule) {
             if probe { return lookup.probe }
             return db.isPostgres && !streaming && Self.rank(rule.field) <= 3 ? lookup.array : lookup.membership
         }
         switch rule.field {
+        case .status:
+            let current = listHolds("outcomes", "\(bind: ApplicationOutcome.active.rawValue)")
+            return value == "current" ? current : "NOT \(current)"
+        case .outcome:
+            return listHolds("outcomes", "\(bind: value)")
+        case .source:
+            return listHolds("sources", "\(bind: value)")
+        case .department:
+            return listHolds("departments", "LOWER(\(bind: value))")
+        case .stageReached:
+            let kinds = StageKind.allCases.drop { $0.rawValue != value }.map {
+                listHolds("stages", "\(bind: $0.rawValue)")
+            }
+            return "(\(SQLList(kinds, separator: SQLRaw(" OR "))))"
+        case .appliedAfter:
+            return "(f.last_applied_at IS NOT NULL AND f.last_applied_at >= \(bind: SegmentDefinition.day(value)!))"
+        case .appliedBefore:
+            return "(f.first_applied_at IS NOT NULL AND f.first_applied_at < \(bind: SegmentDefinition.day(value)!))"
         case .keywords:
             let terms = Text.searchTerms(value)
             if db.isPostgres {
                 let query = terms.map { "\($0):*" }.joined(separator: " & ")
                 let list: SQLQueryString =
                     "SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: query))"
-                return streaming ? "c.id IN (\(list))" : "c.id = ANY(ARRAY(\(list)))"
+                return streaming ? "f.id IN (\(list))" : "f.id = ANY(ARRAY(\(list)))"
             }
             let match = terms.map { "\"\($0)\"*" }.joined(separator: " ")
             return
-                "c.id IN (SELECT UPPER(candidate_id) FROM candidate_search WHERE candidate_search MATCH \(bind: match))"
+                "f.id IN (SELECT UPPER(candidate_id) FROM candidate_search WHERE candidate_search MATCH \(bind: match))"
         case .location:
-            let pattern = "%" + value.lowercased() + "%"
-            return
-                "(LOWER(c.location) LIKE \(bind: pattern) OR EXISTS (SELECT 1 FROM applications a JOIN jobs j ON j.id = a.job_id WHERE a.candidate_id = c.id AND LOWER(j.location) LIKE \(bind: pattern)))"
+            return "f.places LIKE \(bind: "%" + value.lowercased() + "%")"
         case .language:
-            return "c.language = \(bind: value)"
+            return "f.language = \(bind: value)"
         case .activeAfter:
-            return "COALESCE(c.last_active_contact_at, c.created_at) >= \(bind: SegmentDefinition.day(value)!)"
+            return "f.active_at >= \(bind: SegmentDefinition.day(value)!)"
         case .activeBefore:
-            return "COALESCE(c.last_active_contact_at, c.created_at) < \(bind: SegmentDefinition.day(value)!)"
+            return "f.active_at < \(bind: SegmentDefinition.day(value)!)"
         default:
             let (purpose, series) = SegmentDefinition.consentTarget(value)!
             return consentState(purpose, series: series, state: SegmentRule.ConsentStateName(rawValue: rule.option)!)
@@ -255,21 +247,23 @@ struct SegmentQuery {
     private func consentState(_ purpose: ConsentPurpose, series: UUID?, state: SegmentRule.ConsentStateName)
         -> SQLQueryString
     {
-        let seriesKeys = SQLList(([""] + (series.map { [$0.lowercasedString] } ?? [])).map { SQLBind($0) })
+        let actions = SQLList(Self.actions(purpose, state).map { SQLBind($0.rawValue) })
+        guard let series else {
+            let column: SQLQueryString = "f.\(unsafeRaw: CreateCandidateFacts.consentColumn(purpose))"
+            if state == .none { return "\(column) IS NULL" }
+            return actions.expressions.isEmpty ? "1 = 0" : "COALESCE(\(column), '') IN (\(actions))"
+        }
+        let seriesKeys = SQLList(["", series.lowercasedString].map { SQLBind($0) })
         let scope: SQLQueryString = "s.purpose = \(bind: purpose.rawValue) AND s.series IN (\(seriesKeys))"
         if state == .none {
-            return "c.id NOT IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope))"
+            return "f.id NOT IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope))"
         }
-        let actions = Self.actions(purpose, state)
-        guard !actions.isEmpty else { return "1 = 0" }
-        let latest: SQLQueryString =
-            series == nil
-            ? ""
-            : """
+        guard !actions.expressions.isEmpty else { return "1 = 0" }
+        let latest: SQLQueryString = """
              AND NOT EXISTS (SELECT 1 FROM consent_states s2 WHERE s2.candidate_id = s.candidate_id \
             AND s2.purpose = s.purpose AND s2.series IN (\(seriesKeys)) AND s2.at > s.at)
             """
         return
-            "c.id IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope) AND s.action IN (\(SQLList(actions.map { SQLBind($0.rawValue) })))\(latest))"
+            "f.id IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope) AND s.action IN (\(actions))\(latest))"
     }
 }
