@@ -10,7 +10,9 @@ import VivierCore
 ///
 /// Triggers keep every row right whatever writes the tables (the app, an import, a bulk load): each change to a
 /// person, an application, a current consent, a job's department or place, or a stage's kind rebuilds the rows of
-/// the people it touches from the source tables, with the same statement that fills the table here.
+/// the people it touches from the source tables, with the same statement that fills the table here. On SQLite they
+/// run per row (a rebuild costs about 10 µs); on PostgreSQL once per statement over the rows it changed, so that
+/// a bulk load is one set-based rebuild instead of a million planned calls.
 struct CreateCandidateFacts: AsyncMigration {
     static let schema = "candidate_facts"
 
@@ -28,48 +30,74 @@ struct CreateCandidateFacts: AsyncMigration {
         return postgres ? "strpos(\(list), \(needle)) > 0" : "instr(\(list), \(needle)) > 0"
     }
 
-    /// The facts of the people `c` of `FROM candidates c WHERE <where>`, in the table's column order.
+    /// The columns, in order (the table's, and the rebuild's).
+    static let columns =
+        [
+            "id", "reachable", "language", "active_at", "places", "outcomes", "sources", "departments", "stages",
+            "first_applied_at", "last_applied_at",
+        ] + ConsentPurpose.allCases.map(consentColumn)
+
+    /// The facts of the people `c` of `FROM candidates c WHERE <where>`, in the table's column order. The lists
+    /// are empty (never NULL) without applications, so that a negated condition on them holds.
     static func select(where condition: String, postgres: Bool) -> String {
         let separator = separator(postgres: postgres)
-        /// Empty (never NULL) without applications, so that a negated condition on it holds.
-        func list(_ value: String, from: String) -> String {
-            postgres
-                ? """
-                COALESCE((SELECT \(separator) || string_agg(DISTINCT \(value), \(separator)) || \(separator)
-                  FROM \(from) WHERE a.candidate_id = c.id), '')
+        let person = [
+            "c.id", "c.merged_into_id IS NULL AND c.email <> ''", "c.language",
+            "COALESCE(c.last_active_contact_at, c.created_at)",
+        ]
+        let lists = ["LOWER(j.location)", "a.outcome", "a.source", "LOWER(j.department)", "st.kind"]
+        let applications = "applications a LEFT JOIN jobs j ON j.id = a.job_id LEFT JOIN stages st ON st.id = a.stage_id"
+        guard postgres else {
+            // SQLite: one small subquery per column (it has no LATERAL; each is an index range of the person's).
+            let values = lists.map { value in
                 """
-                : """
                 COALESCE((SELECT \(separator) || group_concat(v, \(separator)) || \(separator)
-                  FROM (SELECT DISTINCT \(value) AS v FROM \(from) WHERE a.candidate_id = c.id)), '')
+                  FROM (SELECT DISTINCT \(value) AS v FROM \(applications) WHERE a.candidate_id = c.id)), '')
                 """
+            }
+            let consents = ConsentPurpose.allCases.map {
+                """
+                (SELECT s.action FROM consent_states s WHERE s.candidate_id = c.id AND s.purpose = '\($0.rawValue)'
+                  AND s.series = '' ORDER BY s.at DESC LIMIT 1)
+                """
+            }
+            let columns =
+                person + ["COALESCE(LOWER(c.location), '') || \(values[0])"] + values.dropFirst()
+                + ["MIN", "MAX"].map { "(SELECT \($0)(a.created_at) FROM applications a WHERE a.candidate_id = c.id)" }
+                + consents
+            return "SELECT \(columns.joined(separator: ",\n  ")) FROM candidates c WHERE \(condition)"
         }
-        let jobs = "applications a JOIN jobs j ON j.id = a.job_id"
+        // PostgreSQL: the person's applications and consents each read once.
+        let aggregates =
+            lists.enumerated().map { index, value in
+                "\(separator) || string_agg(DISTINCT \(value), \(separator)) || \(separator) AS l\(index)"
+            } + ["MIN(a.created_at) AS first", "MAX(a.created_at) AS last"]
         let consents = ConsentPurpose.allCases.map {
-            """
-            (SELECT s.action FROM consent_states s WHERE s.candidate_id = c.id AND s.purpose = '\($0.rawValue)'
-              AND s.series = '' ORDER BY s.at DESC LIMIT 1)
-            """
+            "(array_agg(s.action ORDER BY s.at DESC) FILTER (WHERE s.purpose = '\($0.rawValue)'))[1]"
         }
         let columns =
-            [
-                "c.id", "c.merged_into_id IS NULL AND c.email <> ''", "c.language",
-                "COALESCE(c.last_active_contact_at, c.created_at)",
-                "COALESCE(LOWER(c.location), '') || \(list("LOWER(j.location)", from: jobs))",
-                list("a.outcome", from: "applications a"), list("a.source", from: "applications a"),
-                list("LOWER(j.department)", from: jobs),
-                list("st.kind", from: "applications a JOIN stages st ON st.id = a.stage_id"),
-                "(SELECT MIN(a.created_at) FROM applications a WHERE a.candidate_id = c.id)",
-                "(SELECT MAX(a.created_at) FROM applications a WHERE a.candidate_id = c.id)",
-            ] + consents
-        return "SELECT \(columns.joined(separator: ",\n  ")) FROM candidates c WHERE \(condition)"
+            person + ["COALESCE(LOWER(c.location), '') || COALESCE(ap.l0, '')"]
+            + (1..<lists.count).map { "COALESCE(ap.l\($0), '')" } + ["ap.first", "ap.last"]
+            + consents.indices.map { "cs.c\($0)" }
+        return """
+            SELECT \(columns.joined(separator: ", ")) FROM candidates c
+            LEFT JOIN LATERAL (SELECT \(aggregates.joined(separator: ", "))
+              FROM \(applications) WHERE a.candidate_id = c.id) ap ON TRUE
+            LEFT JOIN LATERAL (SELECT \(consents.enumerated().map { "\($1) AS c\($0)" }.joined(separator: ", "))
+              FROM consent_states s WHERE s.candidate_id = c.id AND s.series = '') cs ON TRUE
+            WHERE \(condition)
+            """
     }
 
-    /// Rebuilds the rows of the people `c` of `FROM candidates c WHERE <where>`.
-    static func refresh(where condition: String, ids: String, postgres: Bool) -> String {
-        """
-        DELETE FROM candidate_facts WHERE id IN (\(ids));
-        INSERT INTO candidate_facts \(select(where: condition, postgres: postgres));
-        """
+    /// Rebuilds the rows of the people `c` of `FROM candidates c WHERE <where>` (people since removed have none
+    /// to rebuild: their row goes with them).
+    static func refresh(where condition: String, postgres: Bool) -> String {
+        guard postgres else { return "INSERT OR REPLACE INTO candidate_facts \(select(where: condition, postgres: false));" }
+        let update = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        return """
+            INSERT INTO candidate_facts \(select(where: condition, postgres: true))
+            ON CONFLICT (id) DO UPDATE SET \(update);
+            """
     }
 
     func prepare(on database: any Database) async throws {
@@ -93,158 +121,143 @@ struct CreateCandidateFacts: AsyncMigration {
         try await sql.raw(
             "INSERT INTO candidate_facts \(unsafeRaw: Self.select(where: "1 = 1", postgres: postgres))"
         ).run()
-        for statement in postgres ? Self.postgresTriggers : Self.sqliteTriggers {
+        for statement in postgres ? Self.postgresTriggers.flatMap(\.statements) : Self.sqliteTriggers.map(\.sql) {
             try await sql.raw("\(unsafeRaw: statement)").run()
         }
     }
 
     func revert(on database: any Database) async throws {
         let sql = database.sql()
-        if database.isPostgres {
-            for (trigger, table) in Self.postgresTriggerTables {
-                try await sql.raw("DROP TRIGGER \(unsafeRaw: trigger) ON \(unsafeRaw: table)").run()
-            }
-            for function in [
-                "candidate_facts_person", "candidate_facts_rows", "candidate_facts_job",
-                "candidate_facts_stage", "candidate_facts_refresh",
-            ] {
-                try await sql.raw("DROP FUNCTION \(unsafeRaw: function)").run()
+        let postgres = database.isPostgres
+        if postgres {
+            for trigger in Self.postgresTriggers {
+                try await sql.raw("DROP TRIGGER \(unsafeRaw: trigger.name) ON \(unsafeRaw: trigger.table)").run()
+                try await sql.raw("DROP FUNCTION \(unsafeRaw: trigger.name)()").run()
             }
         } else {
-            for trigger in Self.sqliteTriggerNames {
-                try await sql.raw("DROP TRIGGER \(unsafeRaw: trigger)").run()
-            }
+            for trigger in Self.sqliteTriggers { try await sql.raw("DROP TRIGGER \(unsafeRaw: trigger.name)").run() }
         }
         try await sql.raw("DROP TABLE candidate_facts").run()
     }
 
-    /// The columns of a person that facts are made of.
-    static let personColumns = "email, merged_into_id, language, location, last_active_contact_at, created_at"
-    static let applicationColumns = "candidate_id, job_id, stage_id, outcome, source, created_at"
+    /// The columns of a person and of an application that facts are made of.
+    static let personColumns = ["email", "merged_into_id", "language", "location", "last_active_contact_at", "created_at"]
+    static let applicationColumns = ["candidate_id", "job_id", "stage_id", "outcome", "source", "created_at"]
 
-    static let sqliteTriggerNames = [
-        "candidate_facts_person_insert", "candidate_facts_person_update", "candidate_facts_person_delete",
-        "candidate_facts_application_insert", "candidate_facts_application_update",
-        "candidate_facts_application_moved", "candidate_facts_application_delete", "candidate_facts_consent_insert",
-        "candidate_facts_consent_update",
-        "candidate_facts_consent_delete", "candidate_facts_job", "candidate_facts_stage",
-    ]
-
-    static var sqliteTriggers: [String] {
-        func one(_ id: String) -> String { refresh(where: "c.id = \(id)", ids: id, postgres: false) }
+    static var sqliteTriggers: [(name: String, sql: String)] {
+        func one(_ id: String) -> String { refresh(where: "c.id = \(id)", postgres: false) }
         func everyoneOn(_ column: String) -> String {
-            let ids = "SELECT a.candidate_id FROM applications a WHERE a.\(column) = NEW.id"
-            return refresh(where: "c.id IN (\(ids))", ids: ids, postgres: false)
+            refresh(where: "c.id IN (SELECT a.candidate_id FROM applications a WHERE a.\(column) = NEW.id)", postgres: false)
         }
+        let person = personColumns.joined(separator: ", ")
+        let application = applicationColumns.joined(separator: ", ")
         return [
-            "CREATE TRIGGER candidate_facts_person_insert AFTER INSERT ON candidates BEGIN \(one("NEW.id")) END",
-            """
-            CREATE TRIGGER candidate_facts_person_update AFTER UPDATE OF \(personColumns) ON candidates
-            BEGIN \(one("NEW.id")) END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_person_delete AFTER DELETE ON candidates
-            BEGIN DELETE FROM candidate_facts WHERE id = OLD.id; END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_application_insert AFTER INSERT ON applications
-            BEGIN \(one("NEW.candidate_id")) END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_application_update AFTER UPDATE OF \(applicationColumns) ON applications
-            BEGIN \(one("NEW.candidate_id")) END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_application_moved AFTER UPDATE OF candidate_id ON applications
-            WHEN OLD.candidate_id <> NEW.candidate_id BEGIN \(one("OLD.candidate_id")) END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_application_delete AFTER DELETE ON applications
-            BEGIN \(one("OLD.candidate_id")) END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_consent_insert AFTER INSERT ON consent_states WHEN NEW.series = ''
-            BEGIN \(one("NEW.candidate_id")) END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_consent_update AFTER UPDATE ON consent_states
-            BEGIN \(one("OLD.candidate_id")) \(one("NEW.candidate_id")) END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_consent_delete AFTER DELETE ON consent_states WHEN OLD.series = ''
-            BEGIN \(one("OLD.candidate_id")) END
-            """,
-            """
-            CREATE TRIGGER candidate_facts_job AFTER UPDATE OF department, location ON jobs
-            BEGIN \(everyoneOn("job_id")) END
-            """,
-            "CREATE TRIGGER candidate_facts_stage AFTER UPDATE OF kind ON stages BEGIN \(everyoneOn("stage_id")) END",
-        ]
+            ("candidate_facts_person_insert", "AFTER INSERT ON candidates BEGIN \(one("NEW.id")) END"),
+            ("candidate_facts_person_update", "AFTER UPDATE OF \(person) ON candidates BEGIN \(one("NEW.id")) END"),
+            (
+                "candidate_facts_person_delete",
+                "AFTER DELETE ON candidates BEGIN DELETE FROM candidate_facts WHERE id = OLD.id; END"
+            ),
+            ("candidate_facts_application_insert", "AFTER INSERT ON applications BEGIN \(one("NEW.candidate_id")) END"),
+            (
+                "candidate_facts_application_update",
+                "AFTER UPDATE OF \(application) ON applications BEGIN \(one("NEW.candidate_id")) END"
+            ),
+            (
+                "candidate_facts_application_moved",
+                """
+                AFTER UPDATE OF candidate_id ON applications WHEN OLD.candidate_id <> NEW.candidate_id
+                BEGIN \(one("OLD.candidate_id")) END
+                """
+            ),
+            ("candidate_facts_application_delete", "AFTER DELETE ON applications BEGIN \(one("OLD.candidate_id")) END"),
+            (
+                "candidate_facts_consent_insert",
+                "AFTER INSERT ON consent_states WHEN NEW.series = '' BEGIN \(one("NEW.candidate_id")) END"
+            ),
+            (
+                "candidate_facts_consent_update",
+                "AFTER UPDATE ON consent_states BEGIN \(one("OLD.candidate_id")) \(one("NEW.candidate_id")) END"
+            ),
+            (
+                "candidate_facts_consent_delete",
+                "AFTER DELETE ON consent_states WHEN OLD.series = '' BEGIN \(one("OLD.candidate_id")) END"
+            ),
+            ("candidate_facts_job", "AFTER UPDATE OF department, location ON jobs BEGIN \(everyoneOn("job_id")) END"),
+            ("candidate_facts_stage", "AFTER UPDATE OF kind ON stages BEGIN \(everyoneOn("stage_id")) END"),
+        ].map { (name: $0.0, sql: "CREATE TRIGGER \($0.0) \($0.1)") }
     }
 
-    static let postgresTriggerTables = [
-        ("candidate_facts_person", "candidates"), ("candidate_facts_application", "applications"),
-        ("candidate_facts_consent", "consent_states"), ("candidate_facts_job", "jobs"),
-        ("candidate_facts_stage", "stages"),
-    ]
+    /// One statement-level trigger per table and event, reading the rows the statement changed (transition
+    /// tables `old_rows` / `new_rows`).
+    struct PostgresTrigger {
+        var name: String
+        var table: String
+        var event: String
+        /// The people to rebuild, as a query over the transition tables.
+        var people: String
+        /// The body instead of a rebuild of `people`.
+        var body: String? = nil
 
-    /// Each statement is planned with the call's own people (`force_custom_plan`): a generic plan for "the people
-    /// in this array" reads every person.
-    static var postgresTriggers: [String] {
-        func function(_ name: String, _ body: String) -> String {
-            """
-            CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
-            BEGIN \(body) RETURN NULL; END $$
-            """
+        var statements: [String] {
+            let transitions = [
+                event == "DELETE" ? nil : "NEW TABLE AS new_rows", event == "INSERT" ? nil : "OLD TABLE AS old_rows",
+            ].compactMap { $0 }
+            let work = body ?? CreateCandidateFacts.refresh(where: "c.id IN (\(people))", postgres: true)
+            return [
+                "CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(work) RETURN NULL; END $$",
+                """
+                CREATE TRIGGER \(name) AFTER \(event) ON \(table) REFERENCING \(transitions.joined(separator: " "))
+                FOR EACH STATEMENT EXECUTE FUNCTION \(name)()
+                """,
+            ]
         }
-        let refresh = """
-            CREATE FUNCTION candidate_facts_refresh(people uuid[]) RETURNS void LANGUAGE plpgsql
-            SET plan_cache_mode = force_custom_plan AS $$
-            BEGIN \(refresh(where: "c.id = ANY(people)", ids: "SELECT unnest(people)", postgres: true)) END $$
-            """
+    }
+
+    static var postgresTriggers: [PostgresTrigger] {
+        /// Rows of `table` whose `columns` the update changed, as `n` (new) and `o` (old).
+        func changed(_ columns: [String]) -> String {
+            let list = { (alias: String) in columns.map { "\(alias).\($0)" }.joined(separator: ", ") }
+            return "new_rows n JOIN old_rows o ON o.id = n.id WHERE (\(list("n"))) IS DISTINCT FROM (\(list("o")))"
+        }
+        let moved = changed(applicationColumns)
         return [
-            refresh,
-            function(
-                "candidate_facts_person",
-                """
-                IF TG_OP = 'DELETE' THEN DELETE FROM candidate_facts WHERE id = OLD.id;
-                ELSE PERFORM candidate_facts_refresh(ARRAY[NEW.id]); END IF;
-                """),
-            function(
-                "candidate_facts_rows",
-                """
-                IF TG_OP = 'DELETE' THEN PERFORM candidate_facts_refresh(ARRAY[OLD.candidate_id]);
-                ELSIF TG_OP = 'INSERT' THEN PERFORM candidate_facts_refresh(ARRAY[NEW.candidate_id]);
-                ELSE PERFORM candidate_facts_refresh(ARRAY[OLD.candidate_id, NEW.candidate_id]); END IF;
-                """),
-            function(
-                "candidate_facts_job",
-                "PERFORM candidate_facts_refresh(ARRAY(SELECT candidate_id FROM applications WHERE job_id = NEW.id));"
-            ),
-            function(
-                "candidate_facts_stage",
-                "PERFORM candidate_facts_refresh(ARRAY(SELECT candidate_id FROM applications WHERE stage_id = NEW.id));"
-            ),
-            """
-            CREATE TRIGGER candidate_facts_person AFTER INSERT OR DELETE OR UPDATE OF \(personColumns) ON candidates
-            FOR EACH ROW EXECUTE FUNCTION candidate_facts_person()
-            """,
-            """
-            CREATE TRIGGER candidate_facts_application AFTER INSERT OR DELETE OR UPDATE OF \(applicationColumns)
-            ON applications FOR EACH ROW EXECUTE FUNCTION candidate_facts_rows()
-            """,
-            """
-            CREATE TRIGGER candidate_facts_consent AFTER INSERT OR DELETE OR UPDATE ON consent_states
-            FOR EACH ROW EXECUTE FUNCTION candidate_facts_rows()
-            """,
-            """
-            CREATE TRIGGER candidate_facts_job AFTER UPDATE OF department, location ON jobs
-            FOR EACH ROW EXECUTE FUNCTION candidate_facts_job()
-            """,
-            """
-            CREATE TRIGGER candidate_facts_stage AFTER UPDATE OF kind ON stages
-            FOR EACH ROW EXECUTE FUNCTION candidate_facts_stage()
-            """,
+            PostgresTrigger(
+                name: "candidate_facts_person_insert", table: "candidates", event: "INSERT",
+                people: "SELECT id FROM new_rows"),
+            PostgresTrigger(
+                name: "candidate_facts_person_update", table: "candidates", event: "UPDATE",
+                people: "SELECT n.id FROM \(changed(personColumns))"),
+            PostgresTrigger(
+                name: "candidate_facts_person_delete", table: "candidates", event: "DELETE", people: "",
+                body: "DELETE FROM candidate_facts WHERE id IN (SELECT id FROM old_rows);"),
+            PostgresTrigger(
+                name: "candidate_facts_application_insert", table: "applications", event: "INSERT",
+                people: "SELECT candidate_id FROM new_rows"),
+            PostgresTrigger(
+                name: "candidate_facts_application_update", table: "applications", event: "UPDATE",
+                people: "SELECT n.candidate_id FROM \(moved) UNION SELECT o.candidate_id FROM \(moved)"),
+            PostgresTrigger(
+                name: "candidate_facts_application_delete", table: "applications", event: "DELETE",
+                people: "SELECT candidate_id FROM old_rows"),
+            PostgresTrigger(
+                name: "candidate_facts_consent_insert", table: "consent_states", event: "INSERT",
+                people: "SELECT candidate_id FROM new_rows WHERE series = ''"),
+            PostgresTrigger(
+                name: "candidate_facts_consent_update", table: "consent_states", event: "UPDATE",
+                people: "SELECT candidate_id FROM new_rows UNION SELECT candidate_id FROM old_rows"),
+            PostgresTrigger(
+                name: "candidate_facts_consent_delete", table: "consent_states", event: "DELETE",
+                people: "SELECT candidate_id FROM old_rows WHERE series = ''"),
+            PostgresTrigger(
+                name: "candidate_facts_job", table: "jobs", event: "UPDATE",
+                people: """
+                    SELECT a.candidate_id FROM applications a WHERE a.job_id IN \
+                    (SELECT n.id FROM \(changed(["department", "location"])))
+                    """),
+            PostgresTrigger(
+                name: "candidate_facts_stage", table: "stages", event: "UPDATE",
+                people: "SELECT a.candidate_id FROM applications a WHERE a.stage_id IN (SELECT n.id FROM \(changed(["kind"])))"),
         ]
     }
 }
