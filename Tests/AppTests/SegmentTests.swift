@@ -266,7 +266,7 @@ struct SegmentTests {
                 #expect(row?.n == 0, "\(difference)")
             }
             #expect(
-                try await Candidate.query(on: db).count()
+                try await Candidate.query(on: db).filter(\.$mergedInto.$id == nil).count()
                     == (try await db.sql().raw(
                         "SELECT COUNT(*) AS n FROM candidate_facts"
                     ).first(decoding: Row.self))?.n)

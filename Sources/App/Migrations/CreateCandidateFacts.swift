@@ -2,8 +2,8 @@ import Fluent
 import SQLKit
 import VivierCore
 
-/// One narrow row per person holding what segments ask about them that lives in other tables or in a wide row:
-/// whether they can be written to, their language, last active contact, places, the outcomes, sources, departments
+/// One narrow row per person segments can reach (not merged into another record, not erased), holding what they ask
+/// about them that lives in other tables or in a wide row: their language, last active contact, places, the outcomes, sources, departments
 /// and stage kinds of their applications, when they first and last applied, and their current consent per purpose.
 /// A segment over a million people is then one pass over a narrow table (or index probes into it), instead of
 /// lists of hundreds of thousands of applications joined to the people one by one.
@@ -33,20 +33,24 @@ struct CreateCandidateFacts: AsyncMigration {
     /// The columns, in order (the table's, and the rebuild's).
     static let columns =
         [
-            "id", "reachable", "language", "active_at", "places", "outcomes", "sources", "departments", "stages",
+            "id", "language", "active_at", "places", "outcomes", "sources", "departments", "stages",
             "first_applied_at", "last_applied_at",
         ] + ConsentPurpose.allCases.map(consentColumn)
 
-    /// The facts of the people `c` of `FROM candidates c WHERE <where>`, in the table's column order. The lists
+    /// The people segments reach: a record merged into another or erased has no facts.
+    static let reachable = "c.merged_into_id IS NULL AND c.email <> ''"
+
+    /// The facts of the reachable people `c` of `FROM candidates c WHERE <where>`, in the table's column order. The lists
     /// are empty (never NULL) without applications, so that a negated condition on them holds.
     static func select(where condition: String, postgres: Bool) -> String {
         let separator = separator(postgres: postgres)
         let person = [
-            "c.id", "c.merged_into_id IS NULL AND c.email <> ''", "c.language",
+            "c.id", "c.language",
             "COALESCE(c.last_active_contact_at, c.created_at)",
         ]
         let lists = ["LOWER(j.location)", "a.outcome", "a.source", "LOWER(j.department)", "st.kind"]
-        let applications = "applications a LEFT JOIN jobs j ON j.id = a.job_id LEFT JOIN stages st ON st.id = a.stage_id"
+        let applications =
+            "applications a LEFT JOIN jobs j ON j.id = a.job_id LEFT JOIN stages st ON st.id = a.stage_id"
         guard postgres else {
             // SQLite: one small subquery per column (it has no LATERAL; each is an index range of the person's).
             let values = lists.map { value in
@@ -65,7 +69,7 @@ struct CreateCandidateFacts: AsyncMigration {
                 person + ["COALESCE(LOWER(c.location), '') || \(values[0])"] + values.dropFirst()
                 + ["MIN", "MAX"].map { "(SELECT \($0)(a.created_at) FROM applications a WHERE a.candidate_id = c.id)" }
                 + consents
-            return "SELECT \(columns.joined(separator: ",\n  ")) FROM candidates c WHERE \(condition)"
+            return "SELECT \(columns.joined(separator: ",\n  ")) FROM candidates c WHERE \(reachable) AND \(condition)"
         }
         // PostgreSQL: the person's applications and consents each read once.
         let aggregates =
@@ -85,14 +89,16 @@ struct CreateCandidateFacts: AsyncMigration {
               FROM \(applications) WHERE a.candidate_id = c.id) ap ON TRUE
             LEFT JOIN LATERAL (SELECT \(consents.enumerated().map { "\($1) AS c\($0)" }.joined(separator: ", "))
               FROM consent_states s WHERE s.candidate_id = c.id AND s.series = '') cs ON TRUE
-            WHERE \(condition)
+            WHERE \(reachable) AND \(condition)
             """
     }
 
-    /// Rebuilds the rows of the people `c` of `FROM candidates c WHERE <where>` (people since removed have none
-    /// to rebuild: their row goes with them).
+    /// Rebuilds the rows of the reachable people `c` of `FROM candidates c WHERE <where>` (a person who stops being
+    /// reachable loses their row with the change to their record; a removed one with their record).
     static func refresh(where condition: String, postgres: Bool) -> String {
-        guard postgres else { return "INSERT OR REPLACE INTO candidate_facts \(select(where: condition, postgres: false));" }
+        guard postgres else {
+            return "INSERT OR REPLACE INTO candidate_facts \(select(where: condition, postgres: false));"
+        }
         let update = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         return """
             INSERT INTO candidate_facts \(select(where: condition, postgres: true))
@@ -106,11 +112,11 @@ struct CreateCandidateFacts: AsyncMigration {
         let consents = ConsentPurpose.allCases.map { "\(Self.consentColumn($0)) TEXT" }
         // The types of the source columns, whose affinity SQLite compares with: an id typed otherwise than the
         // ids it is compared with cannot be looked up by its key.
-        let (id, flag, date) = postgres ? ("uuid", "BOOLEAN", "TIMESTAMPTZ") : ("UUID", "INTEGER", "REAL")
+        let (id, date) = postgres ? ("uuid", "TIMESTAMPTZ") : ("UUID", "REAL")
         try await sql.raw(
             """
             CREATE TABLE candidate_facts (
-              id \(unsafeRaw: id) NOT NULL PRIMARY KEY, reachable \(unsafeRaw: flag) NOT NULL, language TEXT NOT NULL,
+              id \(unsafeRaw: id) NOT NULL PRIMARY KEY, language TEXT NOT NULL,
               active_at \(unsafeRaw: date), places TEXT NOT NULL, outcomes TEXT NOT NULL, sources TEXT NOT NULL,
               departments TEXT NOT NULL, stages TEXT NOT NULL, first_applied_at \(unsafeRaw: date),
               last_applied_at \(unsafeRaw: date),
@@ -141,19 +147,29 @@ struct CreateCandidateFacts: AsyncMigration {
     }
 
     /// The columns of a person and of an application that facts are made of.
-    static let personColumns = ["email", "merged_into_id", "language", "location", "last_active_contact_at", "created_at"]
+    static let personColumns = [
+        "email", "merged_into_id", "language", "location", "last_active_contact_at", "created_at",
+    ]
     static let applicationColumns = ["candidate_id", "job_id", "stage_id", "outcome", "source", "created_at"]
 
     static var sqliteTriggers: [(name: String, sql: String)] {
         func one(_ id: String) -> String { refresh(where: "c.id = \(id)", postgres: false) }
         func everyoneOn(_ column: String) -> String {
-            refresh(where: "c.id IN (SELECT a.candidate_id FROM applications a WHERE a.\(column) = NEW.id)", postgres: false)
+            refresh(
+                where: "c.id IN (SELECT a.candidate_id FROM applications a WHERE a.\(column) = NEW.id)", postgres: false
+            )
         }
         let person = personColumns.joined(separator: ", ")
         let application = applicationColumns.joined(separator: ", ")
         return [
             ("candidate_facts_person_insert", "AFTER INSERT ON candidates BEGIN \(one("NEW.id")) END"),
-            ("candidate_facts_person_update", "AFTER UPDATE OF \(person) ON candidates BEGIN \(one("NEW.id")) END"),
+            (
+                "candidate_facts_person_update",
+                """
+                AFTER UPDATE OF \(person) ON candidates
+                BEGIN DELETE FROM candidate_facts WHERE id = NEW.id; \(one("NEW.id")) END
+                """
+            ),
             (
                 "candidate_facts_person_delete",
                 "AFTER DELETE ON candidates BEGIN DELETE FROM candidate_facts WHERE id = OLD.id; END"
@@ -198,12 +214,14 @@ struct CreateCandidateFacts: AsyncMigration {
         var people: String
         /// The body instead of a rebuild of `people`.
         var body: String? = nil
+        /// What runs before the rebuild.
+        var before = ""
 
         var statements: [String] {
             let transitions = [
                 event == "DELETE" ? nil : "NEW TABLE AS new_rows", event == "INSERT" ? nil : "OLD TABLE AS old_rows",
             ].compactMap { $0 }
-            let work = body ?? CreateCandidateFacts.refresh(where: "c.id IN (\(people))", postgres: true)
+            let work = body ?? before + CreateCandidateFacts.refresh(where: "c.id IN (\(people))", postgres: true)
             return [
                 "CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(work) RETURN NULL; END $$",
                 """
@@ -227,7 +245,8 @@ struct CreateCandidateFacts: AsyncMigration {
                 people: "SELECT id FROM new_rows"),
             PostgresTrigger(
                 name: "candidate_facts_person_update", table: "candidates", event: "UPDATE",
-                people: "SELECT n.id FROM \(changed(personColumns))"),
+                people: "SELECT n.id FROM \(changed(personColumns))",
+                before: "DELETE FROM candidate_facts WHERE id IN (SELECT n.id FROM \(changed(personColumns)));"),
             PostgresTrigger(
                 name: "candidate_facts_person_delete", table: "candidates", event: "DELETE", people: "",
                 body: "DELETE FROM candidate_facts WHERE id IN (SELECT id FROM old_rows);"),
@@ -257,7 +276,9 @@ struct CreateCandidateFacts: AsyncMigration {
                     """),
             PostgresTrigger(
                 name: "candidate_facts_stage", table: "stages", event: "UPDATE",
-                people: "SELECT a.candidate_id FROM applications a WHERE a.stage_id IN (SELECT n.id FROM \(changed(["kind"])))"),
+                people:
+                    "SELECT a.candidate_id FROM applications a WHERE a.stage_id IN (SELECT n.id FROM \(changed(["kind"])))"
+            ),
         ]
     }
 }

@@ -37,12 +37,12 @@ struct SegmentQuery {
     {
         let problems = SegmentDefinition.problems(of: definition)
         guard problems.isEmpty else { throw Invalid(problems: problems) }
-        var parts: [any SQLExpression] = [SQLRaw("f.reachable")]
+        var parts: [any SQLExpression] = []
         if !definition.isEmpty { parts.append(group(definition)) }
         if let consent {
             parts.append(consentState(consent.0, series: consent.1, state: .active))
         }
-        return SQLList(parts, separator: SQLRaw(" AND "))
+        return parts.isEmpty ? SQLRaw("1 = 1") : SQLList(parts, separator: SQLRaw(" AND "))
     }
 
     func count(_ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil) async throws -> Int {
@@ -75,12 +75,13 @@ struct SegmentQuery {
         var column: String
         var condition: SQLQueryString
 
+        var list: SQLQueryString { "SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition)" }
         /// `f.id IN (…)`: the list is built once; the engine can start from it.
-        var membership: SQLQueryString { "f.id IN (SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition))" }
+        var membership: SQLQueryString { "f.id IN (\(list))" }
         /// `f.id = ANY(ARRAY(…))`: PostgreSQL computes the list first, then reads the people in index order — far
         /// faster than its hash of a selective list when a condition keeps few people.
         var array: SQLQueryString {
-            "f.id = ANY(ARRAY(SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition)))"
+            "f.id = ANY(ARRAY(\(list)))"
         }
         /// `EXISTS (…)`: one index probe per person already selected by something else.
         var probe: SQLQueryString {
@@ -125,6 +126,15 @@ struct SegmentQuery {
             + definition.groups.filter { !$0.isEmpty }.map { (.group($0), rank($0)) }
         let probing = definition.match == .all
         if probing { members.sort { $0.1 < $1.1 } }
+        // "Any of these lists" on SQLite: one list of them all, each person then looked up once, instead of a
+        // lookup per list and a set to drop those found twice.
+        if !probing, !self.probing, !db.isPostgres, definition.rules.count > 1, definition.groups.isEmpty {
+            let lists = definition.rules.compactMap { $0.negate ? nil : sqliteList($0) }
+            if lists.count == definition.rules.count {
+                let union: SQLQueryString = "f.id IN (\(SQLList(lists, separator: SQLRaw(" UNION ALL "))))"
+                return definition.negate ? SQLQueryString("NOT (\(union))") : SQLGroupExpression(union)
+            }
+        }
         // A first page on SQLite without a selective condition walks the people in id order and probes each, so it
         // stops at the page's end instead of building the list of a whole department first.
         var driverChosen = self.probing || (probing && streaming && !db.isPostgres && (members.first?.1 ?? 99) > 3)
@@ -173,6 +183,14 @@ struct SegmentQuery {
         }
     }
 
+    /// On SQLite, the people a rule holds for as a list of ids, when it is one (it looks into another table).
+    private func sqliteList(_ rule: SegmentRule) -> SQLQueryString? {
+        if let lookup = lookup(rule) { return lookup.list }
+        guard rule.field == .keywords else { return nil }
+        let match = Text.searchTerms(rule.value).map { "\"\($0)\"*" }.joined(separator: " ")
+        return "SELECT UPPER(candidate_id) FROM candidate_search WHERE candidate_search MATCH \(bind: match)"
+    }
+
     /// `list` (a list column of the facts) holds `value`.
     private func listHolds(_ list: String, _ value: SQLQueryString) -> SQLQueryString {
         let postgres = db.isPostgres
@@ -215,9 +233,7 @@ struct SegmentQuery {
                     "SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: query))"
                 return streaming ? "f.id IN (\(list))" : "f.id = ANY(ARRAY(\(list)))"
             }
-            let match = terms.map { "\"\($0)\"*" }.joined(separator: " ")
-            return
-                "f.id IN (SELECT UPPER(candidate_id) FROM candidate_search WHERE candidate_search MATCH \(bind: match))"
+            return "f.id IN (\(sqliteList(rule)!))"
         case .location:
             return "f.places LIKE \(bind: "%" + value.lowercased() + "%")"
         case .language:
