@@ -256,6 +256,11 @@ struct SegmentTests {
             #expect(try await one(Self.rule(.status, "current")) == ["Alice", "Bruno"])
             #expect(try await one(Self.rule(.language, "en")) == ["Bruno", "David"])
 
+            // An erased person is never counted again.
+            try await PersonalData.erase(
+                id("David"), actor: nil, channel: .recruiter, app: app, db: db, now: clock.now())
+            #expect(try await one(Self.rule(.language, "en")) == ["Bruno"])
+
             let rebuilt = CreateCandidateFacts.select(where: "1 = 1", postgres: db.isPostgres)
             struct Row: Decodable { var n: Int }
             for difference in [
@@ -266,7 +271,7 @@ struct SegmentTests {
                 #expect(row?.n == 0, "\(difference)")
             }
             #expect(
-                try await Candidate.query(on: db).filter(\.$mergedInto.$id == nil).count()
+                try await Candidate.query(on: db).filter(\.$mergedInto.$id == nil).filter(\.$erasedAt == nil).count()
                     == (try await db.sql().raw(
                         "SELECT COUNT(*) AS n FROM candidate_facts"
                     ).first(decoding: Row.self))?.n)

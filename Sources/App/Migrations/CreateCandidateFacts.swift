@@ -2,9 +2,10 @@ import Fluent
 import SQLKit
 import VivierCore
 
-/// One narrow row per person segments can reach (not merged into another record, not erased), holding what they ask
-/// about them that lives in other tables or in a wide row: their language, last active contact, places, the outcomes, sources, departments
-/// and stage kinds of their applications, when they first and last applied, and their current consent per purpose.
+/// One narrow row per person segments can reach (not merged into another record, not erased), holding what they
+/// ask about them that lives in other tables or in a wide row: their language, last active contact, places, the
+/// outcomes, sources, departments and stage kinds of their applications, when they first and last applied, and their
+/// current consent per purpose.
 /// A segment over a million people is then one pass over a narrow table (or index probes into it), instead of
 /// lists of hundreds of thousands of applications joined to the people one by one.
 ///
@@ -38,10 +39,10 @@ struct CreateCandidateFacts: AsyncMigration {
         ] + ConsentPurpose.allCases.map(consentColumn)
 
     /// The people segments reach: a record merged into another or erased has no facts.
-    static let reachable = "c.merged_into_id IS NULL AND c.email <> ''"
+    static let reachable = "c.merged_into_id IS NULL AND c.erased_at IS NULL AND c.email <> ''"
 
-    /// The facts of the reachable people `c` of `FROM candidates c WHERE <where>`, in the table's column order. The lists
-    /// are empty (never NULL) without applications, so that a negated condition on them holds.
+    /// The facts of the reachable people `c` of `FROM candidates c WHERE <where>`, in the table's column order. The
+    /// lists are empty (never NULL) without applications, so that a negated condition on them holds.
     static func select(where condition: String, postgres: Bool) -> String {
         let separator = separator(postgres: postgres)
         let person = [
@@ -148,7 +149,7 @@ struct CreateCandidateFacts: AsyncMigration {
 
     /// The columns of a person and of an application that facts are made of.
     static let personColumns = [
-        "email", "merged_into_id", "language", "location", "last_active_contact_at", "created_at",
+        "email", "merged_into_id", "erased_at", "language", "location", "last_active_contact_at", "created_at",
     ]
     static let applicationColumns = ["candidate_id", "job_id", "stage_id", "outcome", "source", "created_at"]
 
@@ -276,9 +277,10 @@ struct CreateCandidateFacts: AsyncMigration {
                     """),
             PostgresTrigger(
                 name: "candidate_facts_stage", table: "stages", event: "UPDATE",
-                people:
-                    "SELECT a.candidate_id FROM applications a WHERE a.stage_id IN (SELECT n.id FROM \(changed(["kind"])))"
-            ),
+                people: """
+                    SELECT a.candidate_id FROM applications a WHERE a.stage_id IN \
+                    (SELECT n.id FROM \(changed(["kind"])))
+                    """),
         ]
     }
 }
