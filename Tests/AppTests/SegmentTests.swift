@@ -256,6 +256,16 @@ struct SegmentTests {
             #expect(try await one(Self.rule(.status, "current")) == ["Alice", "Bruno"])
             #expect(try await one(Self.rule(.language, "en")) == ["Bruno", "David"])
 
+            // Tags: a renamed tag, a link removed, a link added.
+            let java = try #require(try await Tag.query(on: db).filter(\.$name == "java").first())
+            java.name = "Kotlin"
+            try await java.save(on: db)
+            #expect(try await one(Self.rule(.tag, "kotlin")) == ["Bruno"])
+            try await CandidateTag.query(on: db).filter(\.$candidate.$id == id("Alice")).delete()
+            #expect(try await one(Self.rule(.tag, "swift")) == [])
+            try await CandidateTag(candidateID: id("Alice"), tagID: java.requireID()).create(on: db)
+            #expect(try await one(Self.rule(.tag, "KOTLIN")) == ["Alice", "Bruno"])
+
             // An erased person is never counted again.
             try await PersonalData.erase(
                 id("David"), actor: nil, channel: .recruiter, app: app, db: db, now: clock.now())

@@ -4,13 +4,14 @@ import VivierCore
 
 /// One narrow row per person segments can reach (not merged into another record, not erased), holding what they
 /// ask about them that lives in other tables or in a wide row: their language, last active contact, places, the
-/// outcomes, sources, departments and stage kinds of their applications, when they first and last applied, and their
-/// current consent per purpose.
+/// outcomes, sources, departments and stage kinds of their applications, their tags, when they first and last
+/// applied, and their current consent per purpose.
 /// A segment over a million people is then one pass over a narrow table (or index probes into it), instead of
 /// lists of hundreds of thousands of applications joined to the people one by one.
 ///
 /// Triggers keep every row right whatever writes the tables (the app, an import, a bulk load): each change to a
-/// person, an application, a current consent, a job's department or place, or a stage's kind rebuilds the rows of
+/// person, an application, a tag link, a current consent, a job's department or place, a stage's kind or a tag's
+/// name rebuilds the rows of
 /// the people it touches from the source tables, with the same statement that fills the table here. On SQLite they
 /// run per row (a rebuild costs about 10 µs); on PostgreSQL once per statement over the rows it changed, so that
 /// a bulk load is one set-based rebuild instead of a million planned calls.
@@ -34,7 +35,7 @@ struct CreateCandidateFacts: AsyncMigration {
     /// The columns, in order (the table's, and the rebuild's).
     static let columns =
         [
-            "id", "language", "active_at", "places", "outcomes", "sources", "departments", "stages",
+            "id", "language", "active_at", "places", "outcomes", "sources", "departments", "stages", "tags",
             "first_applied_at", "last_applied_at",
         ] + ConsentPurpose.allCases.map(consentColumn)
 
@@ -42,7 +43,7 @@ struct CreateCandidateFacts: AsyncMigration {
     static let reachable = "c.merged_into_id IS NULL AND c.erased_at IS NULL AND c.email <> ''"
 
     /// The facts of the reachable people `c` of `FROM candidates c WHERE <where>`, in the table's column order. The
-    /// lists are empty (never NULL) without applications, so that a negated condition on them holds.
+    /// lists are empty (never NULL) without applications or tags, so that a negated condition on them holds.
     static func select(where condition: String, postgres: Bool) -> String {
         let separator = separator(postgres: postgres)
         let person = [
@@ -52,14 +53,16 @@ struct CreateCandidateFacts: AsyncMigration {
         let lists = ["LOWER(j.location)", "a.outcome", "a.source", "LOWER(j.department)", "st.kind"]
         let applications =
             "applications a LEFT JOIN jobs j ON j.id = a.job_id LEFT JOIN stages st ON st.id = a.stage_id"
+        let tags = "candidate_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.candidate_id = c.id"
         guard postgres else {
             // SQLite: one small subquery per column (it has no LATERAL; each is an index range of the person's).
-            let values = lists.map { value in
+            func list(_ value: String, from: String) -> String {
                 """
                 COALESCE((SELECT \(separator) || group_concat(v, \(separator)) || \(separator)
-                  FROM (SELECT DISTINCT \(value) AS v FROM \(applications) WHERE a.candidate_id = c.id)), '')
+                  FROM (SELECT DISTINCT \(value) AS v FROM \(from))), '')
                 """
             }
+            let values = lists.map { list($0, from: "\(applications) WHERE a.candidate_id = c.id") }
             let consents = ConsentPurpose.allCases.map {
                 """
                 (SELECT s.action FROM consent_states s WHERE s.candidate_id = c.id AND s.purpose = '\($0.rawValue)'
@@ -68,6 +71,7 @@ struct CreateCandidateFacts: AsyncMigration {
             }
             let columns =
                 person + ["COALESCE(LOWER(c.location), '') || \(values[0])"] + values.dropFirst()
+                + [list("LOWER(t.name)", from: tags)]
                 + ["MIN", "MAX"].map { "(SELECT \($0)(a.created_at) FROM applications a WHERE a.candidate_id = c.id)" }
                 + consents
             return "SELECT \(columns.joined(separator: ",\n  ")) FROM candidates c WHERE \(reachable) AND \(condition)"
@@ -82,12 +86,14 @@ struct CreateCandidateFacts: AsyncMigration {
         }
         let columns =
             person + ["COALESCE(LOWER(c.location), '') || COALESCE(ap.l0, '')"]
-            + (1..<lists.count).map { "COALESCE(ap.l\($0), '')" } + ["ap.first", "ap.last"]
+            + (1..<lists.count).map { "COALESCE(ap.l\($0), '')" } + ["COALESCE(tg.l, '')", "ap.first", "ap.last"]
             + consents.indices.map { "cs.c\($0)" }
         return """
             SELECT \(columns.joined(separator: ", ")) FROM candidates c
             LEFT JOIN LATERAL (SELECT \(aggregates.joined(separator: ", "))
               FROM \(applications) WHERE a.candidate_id = c.id) ap ON TRUE
+            LEFT JOIN LATERAL (SELECT \(separator) || string_agg(DISTINCT LOWER(t.name), \(separator)) || \(separator) AS l
+              FROM \(tags)) tg ON TRUE
             LEFT JOIN LATERAL (SELECT \(consents.enumerated().map { "\($1) AS c\($0)" }.joined(separator: ", "))
               FROM consent_states s WHERE s.candidate_id = c.id AND s.series = '') cs ON TRUE
             WHERE \(reachable) AND \(condition)
@@ -119,7 +125,7 @@ struct CreateCandidateFacts: AsyncMigration {
             CREATE TABLE candidate_facts (
               id \(unsafeRaw: id) NOT NULL PRIMARY KEY, language TEXT NOT NULL,
               active_at \(unsafeRaw: date), places TEXT NOT NULL, outcomes TEXT NOT NULL, sources TEXT NOT NULL,
-              departments TEXT NOT NULL, stages TEXT NOT NULL, first_applied_at \(unsafeRaw: date),
+              departments TEXT NOT NULL, stages TEXT NOT NULL, tags TEXT NOT NULL, first_applied_at \(unsafeRaw: date),
               last_applied_at \(unsafeRaw: date),
               \(unsafeRaw: consents.joined(separator: ", "))
             )\(unsafeRaw: postgres ? "" : " WITHOUT ROWID")
@@ -161,6 +167,7 @@ struct CreateCandidateFacts: AsyncMigration {
             )
         }
         let person = personColumns.joined(separator: ", ")
+        let name = "(SELECT LOWER(t.name) FROM tags t WHERE t.id = NEW.tag_id)"
         let application = applicationColumns.joined(separator: ", ")
         return [
             ("candidate_facts_person_insert", "AFTER INSERT ON candidates BEGIN \(one("NEW.id")) END"),
@@ -202,6 +209,28 @@ struct CreateCandidateFacts: AsyncMigration {
             ),
             ("candidate_facts_job", "AFTER UPDATE OF department, location ON jobs BEGIN \(everyoneOn("job_id")) END"),
             ("candidate_facts_stage", "AFTER UPDATE OF kind ON stages BEGIN \(everyoneOn("stage_id")) END"),
+            // A new tag link adds the name to the list (an import writes three a person): no rebuild needed.
+            (
+                "candidate_facts_tag_insert",
+                """
+                AFTER INSERT ON candidate_tags BEGIN UPDATE candidate_facts
+                SET tags = CASE tags WHEN '' THEN char(31) ELSE tags END || \(name) || char(31)
+                WHERE id = NEW.candidate_id AND instr(tags, char(31) || \(name) || char(31)) = 0; END
+                """
+            ),
+            (
+                "candidate_facts_tag_update",
+                "AFTER UPDATE ON candidate_tags BEGIN \(one("OLD.candidate_id")) \(one("NEW.candidate_id")) END"
+            ),
+            ("candidate_facts_tag_delete", "AFTER DELETE ON candidate_tags BEGIN \(one("OLD.candidate_id")) END"),
+            (
+                "candidate_facts_tag_renamed",
+                """
+                AFTER UPDATE OF name ON tags BEGIN \(refresh(
+                    where: "c.id IN (SELECT ct.candidate_id FROM candidate_tags ct WHERE ct.tag_id = NEW.id)",
+                    postgres: false)) END
+                """
+            ),
         ].map { (name: $0.0, sql: "CREATE TRIGGER \($0.0) \($0.1)") }
     }
 
@@ -280,6 +309,21 @@ struct CreateCandidateFacts: AsyncMigration {
                 people: """
                     SELECT a.candidate_id FROM applications a WHERE a.stage_id IN \
                     (SELECT n.id FROM \(changed(["kind"])))
+                    """),
+            PostgresTrigger(
+                name: "candidate_facts_tag_insert", table: "candidate_tags", event: "INSERT",
+                people: "SELECT candidate_id FROM new_rows"),
+            PostgresTrigger(
+                name: "candidate_facts_tag_update", table: "candidate_tags", event: "UPDATE",
+                people: "SELECT candidate_id FROM new_rows UNION SELECT candidate_id FROM old_rows"),
+            PostgresTrigger(
+                name: "candidate_facts_tag_delete", table: "candidate_tags", event: "DELETE",
+                people: "SELECT candidate_id FROM old_rows"),
+            PostgresTrigger(
+                name: "candidate_facts_tag_renamed", table: "tags", event: "UPDATE",
+                people: """
+                    SELECT ct.candidate_id FROM candidate_tags ct WHERE ct.tag_id IN \
+                    (SELECT n.id FROM \(changed(["name"])))
                     """),
         ]
     }

@@ -5,8 +5,9 @@ import VivierCore
 
 /// Turns segment definitions into SQL over the people's facts `candidate_facts f` (the same statement shape on SQLite
 /// and PostgreSQL), and counts or lists the people they match. Every value is a bound parameter; the definition is
-/// data, never SQL. What a person's own facts answer (applications' outcomes, departments, dates, current consents…)
-/// is a condition on their row; tags, jobs, keywords, campaign activity and series consents look into other tables.
+/// data, never SQL. What a person's own facts answer (their tags, their applications' outcomes, departments and
+/// dates, current consents…) is a condition on their row; jobs, keywords, campaign activity and series consents look
+/// into other tables.
 struct SegmentQuery {
     let db: any Database
     let now: Date
@@ -89,13 +90,14 @@ struct SegmentQuery {
         }
     }
 
-    /// How few people a condition is likely to keep (lower: fewer), to choose where a query starts.
+    /// How few people a condition is likely to keep (lower: fewer), to choose where a query starts. Ranks 0–2 are
+    /// the lists (conditions answered by another table).
     private static func rank(_ field: SegmentRule.Field) -> Int {
         switch field {
         case .keywords: 0
-        case .tag: 1
-        case .job: 2
-        case .clicked, .opened: 3
+        case .job: 1
+        case .clicked, .opened: 2
+        case .tag: 3
         case .consent: 4
         case .stageReached: 5
         case .department: 6
@@ -137,7 +139,7 @@ struct SegmentQuery {
         }
         // A first page on SQLite without a selective condition walks the people in id order and probes each, so it
         // stops at the page's end instead of building the list of a whole department first.
-        var driverChosen = self.probing || (probing && streaming && !db.isPostgres && (members.first?.1 ?? 99) > 3)
+        var driverChosen = self.probing || (probing && streaming && !db.isPostgres && (members.first?.1 ?? 99) > 2)
         let parts: [any SQLExpression] = members.map { member, _ in
             switch member {
             case .group(let nested):
@@ -170,10 +172,6 @@ struct SegmentQuery {
             return Lookup(
                 from: "applications a", column: "a.candidate_id",
                 condition: "a.job_id = \(bind: UUID(uuidString: value)!)")
-        case .tag:
-            return Lookup(
-                from: "candidate_tags ct JOIN tags t ON t.id = ct.tag_id", column: "ct.candidate_id",
-                condition: "LOWER(t.name) = LOWER(\(bind: value))")
         case .opened, .clicked:
             let since = now - Double(Int(value)!) * 86_400
             return Lookup(
@@ -204,7 +202,7 @@ struct SegmentQuery {
         let value = rule.value.trimmingCharacters(in: .whitespaces)
         if let lookup = lookup(rule) {
             if probe { return lookup.probe }
-            return db.isPostgres && !streaming && Self.rank(rule.field) <= 3 ? lookup.array : lookup.membership
+            return db.isPostgres && !streaming && Self.rank(rule.field) <= 2 ? lookup.array : lookup.membership
         }
         switch rule.field {
         case .status:
@@ -216,6 +214,8 @@ struct SegmentQuery {
             return listHolds("sources", "\(bind: value)")
         case .department:
             return listHolds("departments", "LOWER(\(bind: value))")
+        case .tag:
+            return listHolds("tags", "LOWER(\(bind: value))")
         case .stageReached:
             let kinds = StageKind.allCases.drop { $0.rawValue != value }.map {
                 listHolds("stages", "\(bind: $0.rawValue)")
