@@ -110,10 +110,27 @@ struct SegmentQuery {
         }
     }
 
+    /// A group's rank: an AND group's most selective member; an OR group of lists, its least selective list; an
+    /// OR group with a condition on the row needs every row read, so it comes after the row's own conditions.
     private func rank(_ definition: SegmentDefinition) -> Int {
         if definition.negate { return 99 }
         let ranks = definition.rules.map { $0.negate ? 99 : Self.rank($0.field) } + definition.groups.map(rank)
-        return (definition.match == .any ? ranks.max() : ranks.min()) ?? 99
+        guard definition.match == .any else { return ranks.min() ?? 99 }
+        let widest = ranks.max() ?? 99
+        return widest <= Self.lastList ? widest : 50
+    }
+
+    /// Ranks up to this one are lists; the others are conditions on the person's row.
+    private static let lastList = 2
+
+    /// How a list is written.
+    private enum Form {
+        /// The list an AND group starts from (on PostgreSQL, an array read first, then the people in key order).
+        case driver
+        /// `f.id IN (…)`: one list built once, that people are looked up in.
+        case member
+        /// `EXISTS (…)`: an index probe per person already chosen by something else.
+        case probe
     }
 
     /// An AND group starts from its most selective member, written as a list; the other members that look into
@@ -139,16 +156,19 @@ struct SegmentQuery {
         }
         // A first page on SQLite without a selective condition walks the people in id order and probes each, so it
         // stops at the page's end instead of building the list of a whole department first.
-        var driverChosen = self.probing || (probing && streaming && !db.isPostgres && (members.first?.1 ?? 99) > 2)
+        var driverChosen =
+            self.probing || (probing && streaming && !db.isPostgres && (members.first?.1 ?? 99) > Self.lastList)
         let parts: [any SQLExpression] = members.map { member, _ in
             switch member {
             case .group(let nested):
                 driverChosen = true
                 return group(nested)
             case .rule(let rule):
-                let probe = (self.probing || probing && driverChosen) && lookup(rule) != nil
+                let form: Form =
+                    (self.probing || probing && driverChosen) && lookup(rule) != nil
+                    ? .probe : probing ? .driver : .member
                 if !rule.negate { driverChosen = true }
-                return self.rule(rule, probe: probe)
+                return self.rule(rule, form)
             }
         }
         let joined = SQLGroupExpression(
@@ -158,8 +178,8 @@ struct SegmentQuery {
         return definition.negate ? SQLQueryString("NOT \(joined)") : joined
     }
 
-    private func rule(_ rule: SegmentRule, probe: Bool) -> any SQLExpression {
-        let expression = predicate(rule, probe: probe)
+    private func rule(_ rule: SegmentRule, _ form: Form) -> any SQLExpression {
+        let expression = predicate(rule, form)
         return rule.negate ? SQLQueryString("NOT (\(expression))") : SQLGroupExpression(expression)
     }
 
@@ -198,11 +218,16 @@ struct SegmentQuery {
     }
 
     /// The rule as a condition that is true or false for every person, never NULL, so that NOT inverts it.
-    private func predicate(_ rule: SegmentRule, probe: Bool) -> SQLQueryString {
+    private func predicate(_ rule: SegmentRule, _ form: Form) -> SQLQueryString {
         let value = rule.value.trimmingCharacters(in: .whitespaces)
+        // An array only where it drives: inside an OR next to a condition on the row, PostgreSQL would search it
+        // person by person (14 s for a keyword list at a million), where `IN` builds a hash once.
+        let array = form == .driver && db.isPostgres && !streaming
         if let lookup = lookup(rule) {
-            if probe { return lookup.probe }
-            return db.isPostgres && !streaming && Self.rank(rule.field) <= 2 ? lookup.array : lookup.membership
+            switch form {
+            case .probe: return lookup.probe
+            case .driver, .member: return array ? lookup.array : lookup.membership
+            }
         }
         switch rule.field {
         case .status:
@@ -231,7 +256,7 @@ struct SegmentQuery {
                 let query = terms.map { "\($0):*" }.joined(separator: " & ")
                 let list: SQLQueryString =
                     "SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: query))"
-                return streaming ? "f.id IN (\(list))" : "f.id = ANY(ARRAY(\(list)))"
+                return array ? "f.id = ANY(ARRAY(\(list)))" : "f.id IN (\(list))"
             }
             return "f.id IN (\(sqliteList(rule)!))"
         case .location:
