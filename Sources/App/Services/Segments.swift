@@ -77,8 +77,6 @@ struct SegmentQuery {
         var condition: SQLQueryString
 
         var list: SQLQueryString { "SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition)" }
-        /// `f.id IN (…)`: the list is built once; the engine can start from it.
-        var membership: SQLQueryString { "f.id IN (\(list))" }
         /// `f.id = ANY(ARRAY(…))`: PostgreSQL computes the list first, then reads the people in index order — far
         /// faster than its hash of a selective list when a condition keeps few people.
         var array: SQLQueryString {
@@ -209,6 +207,13 @@ struct SegmentQuery {
         return "SELECT UPPER(candidate_id) FROM candidate_search WHERE candidate_search MATCH \(bind: match)"
     }
 
+    /// `f.id IN (list)`. For a count, PostgreSQL reads the list once into an array that each parallel worker
+    /// hashes, instead of every worker running the list's query again (a keyword's list: three times on two cores);
+    /// a page keeps the plain form, which it stops reading at the page's end.
+    private func member(_ list: SQLQueryString) -> SQLQueryString {
+        db.isPostgres && !streaming ? "f.id IN (SELECT unnest(ARRAY(\(list))))" : "f.id IN (\(list))"
+    }
+
     /// `list` (a list column of the facts) holds `value`.
     private func listHolds(_ list: String, _ value: SQLQueryString) -> SQLQueryString {
         let postgres = db.isPostgres
@@ -226,7 +231,7 @@ struct SegmentQuery {
         if let lookup = lookup(rule) {
             switch form {
             case .probe: return lookup.probe
-            case .driver, .member: return array ? lookup.array : lookup.membership
+            case .driver, .member: return array ? lookup.array : member(lookup.list)
             }
         }
         switch rule.field {
@@ -256,7 +261,7 @@ struct SegmentQuery {
                 let query = terms.map { "\($0):*" }.joined(separator: " & ")
                 let list: SQLQueryString =
                     "SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: query))"
-                return array ? "f.id = ANY(ARRAY(\(list)))" : "f.id IN (\(list))"
+                return array ? "f.id = ANY(ARRAY(\(list)))" : member(list)
             }
             return "f.id IN (\(sqliteList(rule)!))"
         case .location:
