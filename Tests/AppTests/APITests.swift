@@ -143,6 +143,9 @@ struct APITests {
             #expect(unknown.status == .unprocessableEntity)
             #expect(try await client.call(.POST, "/jobs", json: "{").status == .badRequest)
             #expect(try await client.call(.GET, "/jobs?limit=500").status == .unprocessableEntity)
+            let nul = try await client.call(.GET, "/candidates?email=%00a%40b.fr")
+            #expect(nul.status == .unprocessableEntity)
+            #expect((nul.json["errors"] as? [[String: String]])?.first?["field"] == "query.email")
             #expect(try await client.call(.GET, "/jobs/\(UUID().api)").status == .notFound)
             #expect(try await client.call(.POST, "/jobs").status == .badRequest)
             // Nothing was written by the refused requests (the spontaneous application was accepted).

@@ -10,6 +10,10 @@ extension APIService {
         var query = Candidate.query(on: req.db).filter(\.$erasedAt == nil).filter(\.$mergedInto.$id == nil)
         if let email = input.query.email {
             guard email.count <= 254 else { throw Problem.invalid("query.email", "At most 254 characters.") }
+            // No address holds one, and PostgreSQL refuses a NUL in any text it is given.
+            guard !email.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw Problem.invalid("query.email", "Must not contain control characters.")
+            }
             query = query.filter(\.$email == EmailAddress.normalize(email))
         }
         let (people, next) = try paging.split(try await paging.apply(query).all(), date: \.createdAt)
