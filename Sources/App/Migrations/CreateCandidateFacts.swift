@@ -16,8 +16,6 @@ import VivierCore
 /// run per row (a rebuild costs about 10 µs); on PostgreSQL once per statement over the rows it changed, so that
 /// a bulk load is one set-based rebuild instead of a million planned calls.
 struct CreateCandidateFacts: AsyncMigration {
-    static let schema = "candidate_facts"
-
     /// The column holding the current consent (to every newsletter, for `newsletter`) for a purpose.
     static func consentColumn(_ purpose: ConsentPurpose) -> String { "consent_" + purpose.rawValue }
 
@@ -215,7 +213,7 @@ struct CreateCandidateFacts: AsyncMigration {
                 """
                 AFTER INSERT ON candidate_tags BEGIN UPDATE candidate_facts
                 SET tags = CASE tags WHEN '' THEN char(31) ELSE tags END || \(name) || char(31)
-                WHERE id = NEW.candidate_id AND instr(tags, char(31) || \(name) || char(31)) = 0; END
+                WHERE id = NEW.candidate_id AND NOT \(contains("tags", name, postgres: false)); END
                 """
             ),
             (
@@ -272,10 +270,26 @@ struct CreateCandidateFacts: AsyncMigration {
             let list = { (alias: String) in columns.map { "\(alias).\($0)" }.joined(separator: ", ") }
             return "new_rows n JOIN old_rows o ON o.id = n.id WHERE (\(list("n"))) IS DISTINCT FROM (\(list("o")))"
         }
-        let moved = changed(applicationColumns)
+        /// The insert, update and delete triggers of a table of rows about a person (`candidate_id`): `only`
+        /// filters the rows that count, `changed` the updated ones (every update counts without it).
+        func linked(
+            _ what: String, _ table: String, only: String = "", changed: String? = nil,
+            work: String = refresh(where: "c.id = ANY(people)", postgres: true)
+        ) -> [PostgresTrigger] {
+            let updated =
+                changed.map { "SELECT n.candidate_id FROM \($0) UNION SELECT o.candidate_id FROM \($0)" }
+                ?? "SELECT candidate_id FROM new_rows UNION SELECT candidate_id FROM old_rows"
+            return [
+                ("insert", "INSERT", "SELECT candidate_id FROM new_rows \(only)"), ("update", "UPDATE", updated),
+                ("delete", "DELETE", "SELECT candidate_id FROM old_rows \(only)"),
+            ].map {
+                PostgresTrigger(
+                    name: "candidate_facts_\(what)_\($0.0)", table: table, event: $0.1, people: $0.2, work: work)
+            }
+        }
+        let separator = separator(postgres: true)
         /// A tag link only changes the tags: rewriting that column is a far smaller statement to plan and run
         /// than a rebuild (an import writes three links a person, one statement each).
-        let separator = separator(postgres: true)
         let tags = """
             UPDATE candidate_facts f SET tags = COALESCE((SELECT \(separator) || \
             string_agg(DISTINCT LOWER(t.name), \(separator)) || \(separator) \
@@ -295,52 +309,28 @@ struct CreateCandidateFacts: AsyncMigration {
                 name: "candidate_facts_person_delete", table: "candidates", event: "DELETE",
                 people: "SELECT id FROM old_rows",
                 work: "DELETE FROM candidate_facts WHERE id = ANY(people);"),
-            PostgresTrigger(
-                name: "candidate_facts_application_insert", table: "applications", event: "INSERT",
-                people: "SELECT candidate_id FROM new_rows"),
-            PostgresTrigger(
-                name: "candidate_facts_application_update", table: "applications", event: "UPDATE",
-                people: "SELECT n.candidate_id FROM \(moved) UNION SELECT o.candidate_id FROM \(moved)"),
-            PostgresTrigger(
-                name: "candidate_facts_application_delete", table: "applications", event: "DELETE",
-                people: "SELECT candidate_id FROM old_rows"),
-            PostgresTrigger(
-                name: "candidate_facts_consent_insert", table: "consent_states", event: "INSERT",
-                people: "SELECT candidate_id FROM new_rows WHERE series = ''"),
-            PostgresTrigger(
-                name: "candidate_facts_consent_update", table: "consent_states", event: "UPDATE",
-                people: "SELECT candidate_id FROM new_rows UNION SELECT candidate_id FROM old_rows"),
-            PostgresTrigger(
-                name: "candidate_facts_consent_delete", table: "consent_states", event: "DELETE",
-                people: "SELECT candidate_id FROM old_rows WHERE series = ''"),
-            PostgresTrigger(
-                name: "candidate_facts_job", table: "jobs", event: "UPDATE",
-                people: """
-                    SELECT a.candidate_id FROM applications a WHERE a.job_id IN \
-                    (SELECT n.id FROM \(changed(["department", "location"])))
-                    """),
-            PostgresTrigger(
-                name: "candidate_facts_stage", table: "stages", event: "UPDATE",
-                people: """
-                    SELECT a.candidate_id FROM applications a WHERE a.stage_id IN \
-                    (SELECT n.id FROM \(changed(["kind"])))
-                    """),
-            PostgresTrigger(
-                name: "candidate_facts_tag_insert", table: "candidate_tags", event: "INSERT",
-                people: "SELECT candidate_id FROM new_rows", work: tags),
-            PostgresTrigger(
-                name: "candidate_facts_tag_update", table: "candidate_tags", event: "UPDATE",
-                people: "SELECT candidate_id FROM new_rows UNION SELECT candidate_id FROM old_rows", work: tags),
-            PostgresTrigger(
-                name: "candidate_facts_tag_delete", table: "candidate_tags", event: "DELETE",
-                people: "SELECT candidate_id FROM old_rows", work: tags),
-            PostgresTrigger(
-                name: "candidate_facts_tag_renamed", table: "tags", event: "UPDATE",
-                people: """
-                    SELECT ct.candidate_id FROM candidate_tags ct WHERE ct.tag_id IN \
-                    (SELECT n.id FROM \(changed(["name"])))
-                    """,
-                work: tags),
-        ]
+        ] + linked("application", "applications", changed: changed(applicationColumns))
+            + linked("consent", "consent_states", only: "WHERE series = ''")
+            + [
+                PostgresTrigger(
+                    name: "candidate_facts_job", table: "jobs", event: "UPDATE",
+                    people: """
+                        SELECT a.candidate_id FROM applications a WHERE a.job_id IN \
+                        (SELECT n.id FROM \(changed(["department", "location"])))
+                        """),
+                PostgresTrigger(
+                    name: "candidate_facts_stage", table: "stages", event: "UPDATE",
+                    people: """
+                        SELECT a.candidate_id FROM applications a WHERE a.stage_id IN \
+                        (SELECT n.id FROM \(changed(["kind"])))
+                        """),
+                PostgresTrigger(
+                    name: "candidate_facts_tag_renamed", table: "tags", event: "UPDATE",
+                    people: """
+                        SELECT ct.candidate_id FROM candidate_tags ct WHERE ct.tag_id IN \
+                        (SELECT n.id FROM \(changed(["name"])))
+                        """,
+                    work: tags),
+            ] + linked("tag", "candidate_tags", work: tags)
     }
 }
