@@ -36,6 +36,7 @@ extension Application {
         migrations.add(UpdateOutboxSeparateBodies())
         migrations.add(UpdateApplicationsIndexDecisions())
         migrations.add(CreateCandidateFacts())
+        migrations.add(CreateSearchKeys())
     }
 }
 

