@@ -37,6 +37,7 @@ extension Application {
         migrations.add(UpdateApplicationsIndexDecisions())
         migrations.add(CreateCandidateFacts())
         migrations.add(CreateSearchKeys())
+        migrations.add(CreatePersonIndexes())
     }
 }
 
