@@ -3,34 +3,31 @@
 # SQL of ENGINE (sqlite or postgres), for sqlite3 or psql to run.
 generate_sql() {
   local e=$1 now day series search_keys="" search_into search_from search_join analyze=ANALYZE
+  local words="'prenom' || i || ' nom' || i || ' bench' || i || ' bench' || i || '@example.com'"
   if [ "$e" = sqlite ]; then
     id() { printf "printf('%s-0000-4000-8000-%%012X', %s)" "$1" "$2"; }
     now="unixepoch()"; day=86400
     series="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count) SELECT i FROM n"
     echo "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
     echo "CREATE TEMP TABLE seq AS $series;"
-    echo "CREATE TEMP TABLE jobs_n AS SELECT ROW_NUMBER() OVER (ORDER BY title) - 1 AS n, id,
-      (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 0) AS s0,
-      (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 1) AS s1,
-      (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 2) AS s2 FROM jobs j;"
     # Each person's index entry under their number (see CreateSearchKeys), as Vivier writes it.
     search_keys="INSERT INTO search_keys (candidate_id) SELECT $(id C0000000 i) FROM seq;"
     search_into="rowid, candidate_id, body"
-    search_from="k.key, lower(k.candidate_id), 'prenom' || i || ' nom' || i || ' bench' || i || ' bench' || i || '@example.com'"
+    search_from="k.key, lower(k.candidate_id), $words"
     search_join="JOIN search_keys k ON k.candidate_id = $(id C0000000 i)"
   else
     id() { printf "('%s-0000-4000-8000-' || lpad(to_hex(%s), 12, '0'))::uuid" "$(echo "$1" | tr 'A-F' 'a-f')" "$2"; }
     now="now()"; day="interval '1 day'"
     analyze="VACUUM ANALYZE"  # what autovacuum does after a bulk load: statistics, and the map index-only reads use
     echo "CREATE TEMP TABLE seq AS SELECT generate_series(1, $count) AS i;"
-    echo "CREATE TEMP TABLE jobs_n AS SELECT ROW_NUMBER() OVER (ORDER BY title) - 1 AS n, id,
-      (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 0) AS s0,
-      (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 1) AS s1,
-      (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 2) AS s2 FROM jobs j;"
     search_into="candidate_id, body"
-    search_from="$(id C0000000 i), 'prenom' || i || ' nom' || i || ' bench' || i || ' bench' || i || '@example.com'"
+    search_from="$(id C0000000 i), $words"
     search_join=""
   fi
+  echo "CREATE TEMP TABLE jobs_n AS SELECT ROW_NUMBER() OVER (ORDER BY title) - 1 AS n, id,
+    (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 0) AS s0,
+    (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 1) AS s1,
+    (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 2) AS s2 FROM jobs j;"
   local ago="$now - (i % 365) * $day"
   cat <<SQL
 INSERT INTO candidates (id, created_at, updated_at, email, first_name, last_name, phone, language, last_active_contact_at, location)
