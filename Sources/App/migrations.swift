@@ -79,6 +79,16 @@ extension Database {
         }
     }
 
+    /// Multi-row inserts of `rows`, in statements small enough for SQLite's limit on bound values.
+    func insert(into table: String, columns: [String], rows: [[any SQLExpression]]) async throws {
+        let perStatement = max(1, 30_000 / columns.count)
+        for start in stride(from: 0, to: rows.count, by: perStatement) {
+            var statement = sql().insert(into: table).columns(columns)
+            for row in rows[start..<min(start + perStatement, rows.count)] { statement = statement.values(row) }
+            try await statement.run()
+        }
+    }
+
     func createIndex(_ name: String, on table: String, columns: [String]) async throws {
         var builder = sql().create(index: name).on(table)
         for column in columns { builder = builder.column(column) }

@@ -37,25 +37,17 @@ enum SearchIndex {
 
     /// Entries for people not indexed yet (an import's new people), many to a statement.
     static func add(_ entries: [(candidateID: UUID, body: String)], on db: any Database) async throws {
-        let sql = db.sql()
-        for start in stride(from: 0, to: entries.count, by: 1_000) {
-            let chunk = entries[start..<min(start + 1_000, entries.count)]
-            var insert = sql.insert(into: "candidate_search")
-            if db.isPostgres {
-                insert = insert.columns("candidate_id", "body")
-                for entry in chunk { insert = insert.values(SQLBind(entry.candidateID), SQLBind(entry.body)) }
-            } else {
-                var keys = sql.insert(into: "search_keys").columns("candidate_id")
-                for entry in chunk { keys = keys.values(SQLBind(entry.candidateID)) }
-                try await keys.run()
-                insert = insert.columns("rowid", "candidate_id", "body")
-                for entry in chunk {
-                    insert = insert.values(
-                        key(entry.candidateID), SQLBind(entry.candidateID.lowercasedString), SQLBind(entry.body))
-                }
-            }
-            try await insert.run()
+        if db.isPostgres {
+            try await db.insert(
+                into: "candidate_search", columns: ["candidate_id", "body"],
+                rows: entries.map { [SQLBind($0.candidateID), SQLBind($0.body)] })
+            return
         }
+        try await db.insert(
+            into: "search_keys", columns: ["candidate_id"], rows: entries.map { [SQLBind($0.candidateID)] })
+        try await db.insert(
+            into: "candidate_search", columns: ["rowid", "candidate_id", "body"],
+            rows: entries.map { [key($0.candidateID), SQLBind($0.candidateID.lowercasedString), SQLBind($0.body)] })
     }
 
     /// On SQLite, the rowid of the person's entry (see `CreateSearchKeys`).

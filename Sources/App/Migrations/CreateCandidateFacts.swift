@@ -23,6 +23,17 @@ struct CreateCandidateFacts: AsyncMigration {
     /// value typed in a form holds: `\u{1F}tech\u{1F}data\u{1F}`. A value is in a list when its separated form is.
     static func separator(postgres: Bool) -> String { postgres ? "chr(31)" : "char(31)" }
 
+    /// On PostgreSQL, the list of the distinct `value`s of the rows aggregated (NULL without rows).
+    static func aggregatedList(_ value: String) -> String {
+        let separator = separator(postgres: true)
+        return "\(separator) || string_agg(DISTINCT \(value), \(separator)) || \(separator)"
+    }
+
+    /// The tag links of the person `person` (an SQL expression), with their tags `t`.
+    static func tagLinks(of person: String) -> String {
+        "candidate_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.candidate_id = \(person)"
+    }
+
     /// `list` holds `value` (an SQL expression each).
     static func contains(_ list: String, _ value: String, postgres: Bool) -> String {
         let separator = separator(postgres: postgres)
@@ -51,7 +62,7 @@ struct CreateCandidateFacts: AsyncMigration {
         let lists = ["LOWER(j.location)", "a.outcome", "a.source", "LOWER(j.department)", "st.kind"]
         let applications =
             "applications a LEFT JOIN jobs j ON j.id = a.job_id LEFT JOIN stages st ON st.id = a.stage_id"
-        let tags = "candidate_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.candidate_id = c.id"
+        let tags = tagLinks(of: "c.id")
         guard postgres else {
             // SQLite: one small subquery per column (it has no LATERAL; each is an index range of the person's).
             func list(_ value: String, from: String) -> String {
@@ -76,13 +87,11 @@ struct CreateCandidateFacts: AsyncMigration {
         }
         // PostgreSQL: the person's applications and consents each read once.
         let aggregates =
-            lists.enumerated().map { index, value in
-                "\(separator) || string_agg(DISTINCT \(value), \(separator)) || \(separator) AS l\(index)"
-            } + ["MIN(a.created_at) AS first", "MAX(a.created_at) AS last"]
+            lists.enumerated().map { "\(aggregatedList($1)) AS l\($0)" }
+            + ["MIN(a.created_at) AS first", "MAX(a.created_at) AS last"]
         let consents = ConsentPurpose.allCases.map {
             "(array_agg(s.action ORDER BY s.at DESC) FILTER (WHERE s.purpose = '\($0.rawValue)'))[1]"
         }
-        let tagList = "\(separator) || string_agg(DISTINCT LOWER(t.name), \(separator)) || \(separator)"
         let columns =
             person + ["COALESCE(LOWER(c.location), '') || COALESCE(ap.l0, '')"]
             + (1..<lists.count).map { "COALESCE(ap.l\($0), '')" } + ["COALESCE(tg.l, '')", "ap.first", "ap.last"]
@@ -91,7 +100,7 @@ struct CreateCandidateFacts: AsyncMigration {
             SELECT \(columns.joined(separator: ", ")) FROM candidates c
             LEFT JOIN LATERAL (SELECT \(aggregates.joined(separator: ", "))
               FROM \(applications) WHERE a.candidate_id = c.id) ap ON TRUE
-            LEFT JOIN LATERAL (SELECT \(tagList) AS l FROM \(tags)) tg ON TRUE
+            LEFT JOIN LATERAL (SELECT \(aggregatedList("LOWER(t.name)")) AS l FROM \(tags)) tg ON TRUE
             LEFT JOIN LATERAL (SELECT \(consents.enumerated().map { "\($1) AS c\($0)" }.joined(separator: ", "))
               FROM consent_states s WHERE s.candidate_id = c.id AND s.series = '') cs ON TRUE
             WHERE \(reachable) AND \(condition)
@@ -287,14 +296,11 @@ struct CreateCandidateFacts: AsyncMigration {
                     name: "candidate_facts_\(what)_\($0.0)", table: table, event: $0.1, people: $0.2, work: work)
             }
         }
-        let separator = separator(postgres: true)
         /// A tag link only changes the tags: rewriting that column is a far smaller statement to plan and run
         /// than a rebuild (an import writes three links a person, one statement each).
         let tags = """
-            UPDATE candidate_facts f SET tags = COALESCE((SELECT \(separator) || \
-            string_agg(DISTINCT LOWER(t.name), \(separator)) || \(separator) \
-            FROM candidate_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.candidate_id = f.id), '') \
-            WHERE f.id = ANY(people);
+            UPDATE candidate_facts f SET tags = COALESCE((SELECT \(aggregatedList("LOWER(t.name)")) \
+            FROM \(tagLinks(of: "f.id"))), '') WHERE f.id = ANY(people);
             """
         return [
             PostgresTrigger(

@@ -464,19 +464,10 @@ enum Importer {
         return written
     }
 
-    /// Multi-row inserts of `rows`, in statements small enough for SQLite's limit on bound values.
+    /// `Database.insert(into:columns:rows:)` with every value bound.
     private static func insert(
         _ table: String, _ columns: [String], _ rows: [[any Encodable & Sendable]], on db: any Database
     ) async throws {
-        let perStatement = max(1, 30_000 / columns.count)
-        var start = 0
-        while start < rows.count {
-            var statement = db.sql().insert(into: table).columns(columns)
-            for row in rows[start..<min(start + perStatement, rows.count)] {
-                statement = statement.values(row.map { SQLBind($0) })
-            }
-            try await statement.run()
-            start += perStatement
-        }
+        try await db.insert(into: table, columns: columns, rows: rows.map { $0.map { SQLBind($0) } })
     }
 }

@@ -263,9 +263,10 @@ struct SegmentQuery {
             let terms = Text.searchTerms(value)
             if db.isPostgres {
                 let query = terms.map { "\($0):*" }.joined(separator: " & ")
-                let list: SQLQueryString =
-                    "SELECT candidate_id FROM candidate_search WHERE document @@ to_tsquery('simple', \(bind: query))"
-                return array ? "f.id = ANY(ARRAY(\(list)))" : member(list)
+                let search = Lookup(
+                    from: "candidate_search", column: "candidate_id",
+                    condition: "document @@ to_tsquery('simple', \(bind: query))")
+                return array ? search.array : member(search.list)
             }
             return "f.id IN (\(sqliteList(rule)!))"
         case .location:
