@@ -14,8 +14,8 @@ enum HeaderEncoding {
         if encode && !value.isPrintableASCII {
             return prefix + encodedWords(value, firstLineBudget: softLimit - prefix.count).joined(separator: "\r\n ")
         }
-        return try fold(
-            prefix, words: value.split(separator: " ", omittingEmptySubsequences: false).map(String.init), field: name)
+        let words = value.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        return try fold(prefix, words: words.map { String(decoding: $0, as: UTF8.self) }, field: name)
     }
 
     /// An address list header (`From`, `To`, `Reply-To`), folded between mailboxes.
@@ -34,10 +34,12 @@ enum HeaderEncoding {
             line += piece + (index < addresses.count - 1 ? " " : "")
         }
         lines.append(line.hasSuffix(" ") && line != " " ? String(line.dropLast()) : line)
+        // Each physical line (a mailbox folded before its address holds CRLFs) within the hard limit, in octets.
         for line in lines {
-            for physical in line.split(separator: "\r\n", omittingEmptySubsequences: false)
-            where physical.utf8.count > hardLimit {
-                throw .lineTooLong(field: name)
+            var length = 0
+            for byte in line.utf8 {
+                length = byte == 0x0A ? 0 : byte == 0x0D ? length : length + 1
+                if length > hardLimit { throw .lineTooLong(field: name) }
             }
         }
         return lines.joined(separator: "\r\n")
@@ -49,9 +51,7 @@ enum HeaderEncoding {
         guard let name = mailbox.name else { return mailbox.address }
         let pieces: [String]
         if name.isPrintableASCII || utf8Allowed {
-            let atext = name.allSatisfy {
-                $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " " || "!#$%&'*+-/=?^_`{|}~".contains($0))
-            }
+            let atext = name.utf8.allSatisfy { Self.phraseOctets.contains($0) }
             pieces = [
                 atext
                     ? name
@@ -69,6 +69,10 @@ enum HeaderEncoding {
         let address = "<\(mailbox.address)>"
         return display + (lastLineLength + 1 + address.count > softLimit ? "\r\n " : " ") + address
     }
+
+    /// The octets a display name may hold unquoted: RFC 5322 atext and spaces.
+    private static let phraseOctets = Set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 !#$%&'*+-/=?^_`{|}~".utf8)
 
     /// Folds ASCII words onto lines of at most `softLimit` characters; a single word that would exceed the hard
     /// limit cannot be sent. Never folds right after the colon.
@@ -89,16 +93,23 @@ enum HeaderEncoding {
     }
 
     /// RFC 2047 Q-encoded words (`=?utf-8?q?...?=`) covering `text`, each at most 75 characters and never splitting
-    /// a character's bytes; the first word also fits `firstLineBudget`.
+    /// a character's bytes (each word is valid UTF-8 alone, as §5 asks); the first word also fits `firstLineBudget`.
+    /// Read byte by byte, a character being a lead byte and its continuation bytes: names are encoded in every
+    /// message of a campaign.
     static func encodedWords(_ text: String, firstLineBudget: Int) -> [String] {
         let open = "=?utf-8?q?", close = "?="
         var words: [String] = []
         var current: [UInt8] = []
         var encoded: [UInt8] = []
         var budget = min(75, max(firstLineBudget, open.count + close.count + 12)) - open.count - close.count
-        for character in text {
+        let bytes = Array(text.utf8)
+        var start = 0
+        while start < bytes.count {
+            var end = start + 1
+            while end < bytes.count && bytes[end] & 0xC0 == 0x80 { end += 1 }
             encoded.removeAll(keepingCapacity: true)
-            for byte in character.utf8 { qEncode(byte, into: &encoded) }
+            for byte in bytes[start..<end] { qEncode(byte, into: &encoded) }
+            start = end
             if current.count + encoded.count > budget && !current.isEmpty {
                 words.append(open + String(decoding: current, as: UTF8.self) + close)
                 current.removeAll(keepingCapacity: true)

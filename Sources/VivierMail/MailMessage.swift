@@ -52,7 +52,7 @@ public struct MailMessage: Sendable {
         self.unsubscribe = unsubscribe
         self.extraHeaders = extraHeaders
         self.date = date
-        self.messageID = messageID ?? "<\(UUID().uuidString.lowercased())@\(from.domain)>"
+        self.messageID = messageID ?? "<\(Self.randomHex())@\(from.domain)>"
     }
 
     /// True when an address needs the server to support SMTPUTF8.
@@ -72,11 +72,12 @@ public struct MailMessage: Sendable {
         if let unsubscribe {
             guard unsubscribe.https.hasPrefix("https://") || unsubscribe.https.hasPrefix("http://"),
                 unsubscribe.https.isPrintableASCII,
-                !unsubscribe.https.contains(where: { $0 == " " || $0 == "<" || $0 == ">" })
+                !unsubscribe.https.utf8.contains(where: { $0 == 0x20 || $0 == 0x3C || $0 == 0x3E })
             else { throw .forbiddenCharacter(field: "List-Unsubscribe") }
             var value = "<\(unsubscribe.https)>"
             if let mailto = unsubscribe.mailto {
-                guard mailto.isPrintableASCII, !mailto.contains(where: { $0 == " " || $0 == "<" || $0 == ">" }) else {
+                guard mailto.isPrintableASCII, !mailto.utf8.contains(where: { $0 == 0x20 || $0 == 0x3C || $0 == 0x3E })
+                else {
                     throw .forbiddenCharacter(field: "List-Unsubscribe")
                 }
                 value += ", <mailto:\(mailto)>"
@@ -166,10 +167,24 @@ public struct MailMessage: Sendable {
 
     static func multipart(_ subtype: String, _ parts: [String]) -> String {
         // "=_" cannot occur in quoted-printable or base64 output, so this boundary never collides with content.
-        let boundary = "=_vivier_" + String(UUID().uuidString.lowercased().filter { $0 != "-" })
+        let boundary = "=_vivier_" + randomHex()
         var out = "Content-Type: multipart/\(subtype);\r\n boundary=\"\(boundary)\"\r\n\r\n"
         for part in parts { out += "--\(boundary)\r\n\(part)\r\n" }
         return out + "--\(boundary)--\r\n"
+    }
+
+    /// 128 random bits as 32 hexadecimal digits, from the system's generator (getrandom): Foundation's `UUID()`
+    /// opens /dev/urandom for each one, and a campaign renders two a message.
+    static func randomHex() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for _ in 0..<2 {
+            let bits = generator.next()
+            for shift in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((bits >> UInt64(shift)) & 0xF)]) }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func checkToken(_ value: String, field: String, allowSlash: Bool = false) throws(MailError) {

@@ -288,6 +288,37 @@ struct SegmentTests {
         }
     }
 
+    /// A count split into lanes by id (SQLite, one lane per core) finds everyone once, whatever the number of lanes:
+    /// people whose ids begin with every hexadecimal digit, one exactly on a lane's bound.
+    @Test func laneCounts_findEveryoneOnce() async throws {
+        try await withApp { app, clock in
+            var ids = ["80000000-0000-0000-0000-000000000000"]
+            for digit in "0123456789ABCDEF" {
+                ids += ["\(digit)0000000-0000-4000-8000-000000000001", "\(digit)FFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF"]
+            }
+            for (index, id) in ids.enumerated() {
+                try await Candidate(
+                    id: UUID(uuidString: id)!, email: "lane\(index)@example.com", firstName: "Lane",
+                    lastName: "\(index)",
+                    phone: "", language: .fr
+                ).create(on: app.db)
+                try await SearchIndex.refresh(candidateID: UUID(uuidString: id)!, on: app.db)
+            }
+            // A list (the keyword's people) in each lane too.
+            let named = SegmentDefinition(rules: [Self.rule(.keywords, "lane")])
+            let plain = SegmentQuery(db: app.db, now: clock.now())
+            #expect(try await plain.count(SegmentDefinition()) >= ids.count)
+            #expect(try await plain.count(named) == ids.count)
+            for lanes in [
+                app.sqliteLanes, [app.db, app.db], [app.db, app.db, app.db], Array(repeating: app.db, count: 16),
+            ] {
+                let split = SegmentQuery(db: app.db, now: clock.now(), lanes: lanes)
+                #expect(try await split.count(SegmentDefinition()) == plain.count(SegmentDefinition()))
+                #expect(try await split.count(named) == ids.count)
+            }
+        }
+    }
+
     @Test func badDefinitions_areRefusedWithTheirReason() async throws {
         let definition = SegmentDefinition(
             rules: [

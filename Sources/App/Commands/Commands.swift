@@ -351,7 +351,7 @@ struct SegmentCommand: AsyncCommand {
             }
             consent = (purpose, nil)
         }
-        let query = SegmentQuery(db: app.db, now: app.clock.now())
+        let query = SegmentQuery(db: app.db, now: app.clock.now(), lanes: app.sqliteLanes)
         func best<T>(_ body: () async throws -> T) async throws -> (T, Double) {
             var fastest = Double.infinity
             var result: T?

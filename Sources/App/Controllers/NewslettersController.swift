@@ -68,7 +68,7 @@ struct NewslettersController {
         status: HTTPStatus = .ok
     ) async throws -> Response {
         let all = try await NewsletterSeries.query(on: req.db).sort(\.$name).all()
-        let query = SegmentQuery(db: req.db, now: req.now)
+        let query = SegmentQuery(db: req.db, now: req.now, lanes: req.application.sqliteLanes)
         var rows: [Row] = []
         for item in all {
             let id = try item.requireID()

@@ -21,7 +21,7 @@ struct SegmentsController {
     }
 
     @Sendable func list(req: Request) async throws -> Response {
-        let query = SegmentQuery(db: req.db, now: req.now)
+        let query = SegmentQuery(db: req.db, now: req.now, lanes: req.application.sqliteLanes)
         var rows: [ListRow] = []
         for segment in try await Segment.query(on: req.db).sort(\.$name).all() {
             rows.append(
@@ -214,7 +214,7 @@ struct SegmentsController {
         guard problems.isEmpty else {
             return Preview(count: 0, consents: [], sample: [], hasSample: false, problems: problems, hasProblems: true)
         }
-        let query = SegmentQuery(db: req.db, now: req.now)
+        let query = SegmentQuery(db: req.db, now: req.now, lanes: req.application.sqliteLanes)
         var consents: [Choice] = []
         for purpose in [ConsentPurpose.newsletter, .jobAlerts, .talentPool] {
             consents.append(

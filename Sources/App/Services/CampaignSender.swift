@@ -102,6 +102,7 @@ struct CampaignSender {
         var campaignID: UUID
         var campaign: Campaign
         var company: Company
+        var brand: Brand
         var from: MailAddress
         var templates: [Language: MessageTemplate.Compiled]
         /// Tracked web addresses of the campaign and their numbers.
@@ -127,7 +128,7 @@ struct CampaignSender {
         let job = try await campaign.$job.get(on: db)
         let audience = try await audience(campaign)
         let prepared = Prepared(
-            campaignID: campaignID, campaign: campaign, company: company,
+            campaignID: campaignID, campaign: campaign, company: company, brand: Brand(company),
             from: try MailAddress(config.mail.from.address, name: company.name), templates: templates,
             links: try await numberLinks(campaignID, templates: templates, blocks: blocks, company: company, job: job))
         let suppressed = Set(try await Suppression.query(on: db).all().map(\.addressHash))
@@ -290,7 +291,7 @@ struct CampaignSender {
             to: [try MailAddress(person.email, name: "\(person.first_name) \(person.last_name)")],
             subject: rendered.subject, text: rendered.text,
             html: CandidateMail.frame(
-                html, subject: rendered.subject, brand: Brand(prepared.company), publicURL: config.publicURL),
+                html, subject: rendered.subject, brand: prepared.brand, publicURL: config.publicURL),
             replyTo: try MailAddress(
                 Verp.address(.reply, messageID: outboxID, domain: domain, secret: config.secret),
                 name: prepared.company.name),

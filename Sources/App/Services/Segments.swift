@@ -17,10 +17,14 @@ struct SegmentQuery {
     /// For people already chosen by the rest of the query (the recipients of some messages): every condition that
     /// looks into another table is an index probe per person, never a list of everyone it holds for.
     var probing = false
+    /// On SQLite, where a query runs on one core: connections of other event loops that a count splits the people
+    /// with, each lane counting a range of ids side by side (see `Application.sqliteLanes`). Empty: one query.
+    var lanes: [any Database] = []
 
-    init(db: any Database, now: Date) {
+    init(db: any Database, now: Date, lanes: [any Database] = []) {
         self.db = db
         self.now = now
+        self.lanes = lanes
     }
 
     struct Invalid: Error, CustomStringConvertible {
@@ -49,8 +53,28 @@ struct SegmentQuery {
     func count(_ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil) async throws -> Int {
         let condition = try condition(definition, requiring: consent)
         struct Row: Decodable { var n: Int }
-        return try await db.sql().raw("SELECT COUNT(*) AS n FROM candidate_facts f WHERE \(condition)").first(
-            decoding: Row.self)?.n ?? 0
+        guard lanes.count > 1, !db.isPostgres else {
+            return try await db.sql().raw("SELECT COUNT(*) AS n FROM candidate_facts f WHERE \(condition)").first(
+                decoding: Row.self)?.n ?? 0
+        }
+        // Ids are stored as text: lane i counts those from its first hexadecimal digit up to the next lane's. Whole
+        // ids as bounds, which SQLite cannot read as numbers (the column's affinity would make "8" the number 8).
+        let digits = Array("0123456789ABCDEF")
+        let bounds = lanes.indices.map { lane in
+            String(digits[lane * digits.count / lanes.count]) + "0000000-0000-0000-0000-000000000000"
+        }
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            for (lane, db) in lanes.enumerated() {
+                let from: SQLQueryString = lane == 0 ? "1 = 1" : "f.id >= \(bind: bounds[lane])"
+                let upTo: SQLQueryString = lane == lanes.count - 1 ? "1 = 1" : "f.id < \(bind: bounds[lane + 1])"
+                group.addTask {
+                    try await db.sql().raw(
+                        "SELECT COUNT(*) AS n FROM candidate_facts f WHERE \(condition) AND \(from) AND \(upTo)"
+                    ).first(decoding: Row.self)?.n ?? 0
+                }
+            }
+            return try await group.reduce(0, +)
+        }
     }
 
     /// A page of matching people, in a stable order (by id) so that `after` continues where a page ended.
@@ -316,5 +340,15 @@ struct SegmentQuery {
             """
         return
             "f.id IN (SELECT s.candidate_id FROM consent_states s WHERE \(scope) AND s.action IN (\(actions))\(latest))"
+    }
+}
+
+extension Application {
+    /// On SQLite, a database handle per event loop: each loop has a connection of its own, so queries on two of them
+    /// run on two cores (`SegmentQuery.lanes`). Empty on PostgreSQL, whose parallel workers split a scan already.
+    /// Only for a caller that holds no connection (not inside a transaction): a lane waits for its loop's connection.
+    var sqliteLanes: [any Database] {
+        guard !db.isPostgres else { return [] }
+        return eventLoopGroup.makeIterator().compactMap { databases.database(.sqlite, logger: logger, on: $0) }
     }
 }
