@@ -58,11 +58,15 @@ enum SearchIndex {
     /// The indexed text of a person: names and email first (FTS5 and ts_rank both favour short documents, and these
     /// are what people search), then `more` (tags, notes, CV text).
     static func body(of candidate: Candidate, with more: [String]) -> String {
+        body(
+            firstName: candidate.firstName, lastName: candidate.lastName, email: candidate.email,
+            phone: candidate.phone, with: more)
+    }
+
+    static func body(firstName: String, lastName: String, email: String, phone: String, with more: [String]) -> String {
         Text.searchable(
-            ([
-                candidate.firstName, candidate.lastName, candidate.email,
-                candidate.email.split(separator: "@").first.map(String.init) ?? "", candidate.phone,
-            ] + more).joined(separator: " "))
+            ([firstName, lastName, email, email.split(separator: "@").first.map(String.init) ?? "", phone] + more)
+                .joined(separator: " "))
     }
 
     static func remove(candidateID: UUID, on db: any Database) async throws {
