@@ -101,11 +101,6 @@ struct SegmentQuery {
         var condition: SQLQueryString
 
         var list: SQLQueryString { "SELECT \(unsafeRaw: column) FROM \(from) WHERE \(condition)" }
-        /// `f.id = ANY(ARRAY(…))`: PostgreSQL computes the list first, then reads the people in index order — far
-        /// faster than its hash of a selective list when a condition keeps few people.
-        var array: SQLQueryString {
-            "f.id = ANY(ARRAY(\(list)))"
-        }
         /// `EXISTS (…)`: one index probe per person already selected by something else.
         var probe: SQLQueryString {
             "EXISTS (SELECT 1 FROM \(from) WHERE \(unsafeRaw: column) = f.id AND \(condition))"
@@ -147,9 +142,7 @@ struct SegmentQuery {
 
     /// How a list is written.
     private enum Form {
-        /// The list an AND group starts from (on PostgreSQL, an array read first, then the people in key order).
-        case driver
-        /// `f.id IN (…)`: one list built once, that people are looked up in.
+        /// `f.id IN (…)`: one list built once, that people are looked up in (or the list an AND group starts from).
         case member
         /// `EXISTS (…)`: an index probe per person already chosen by something else.
         case probe
@@ -188,7 +181,7 @@ struct SegmentQuery {
             case .rule(let rule):
                 let form: Form =
                     (self.probing || probing && driverChosen) && lookup(rule) != nil
-                    ? .probe : probing ? .driver : .member
+                    ? .probe : .member
                 if !rule.negate { driverChosen = true }
                 return self.rule(rule, form)
             }
@@ -235,11 +228,11 @@ struct SegmentQuery {
             """
     }
 
-    /// `f.id IN (list)`. For a count, PostgreSQL reads the list once into an array that each parallel worker
-    /// hashes, instead of every worker running the list's query again (a keyword's list: three times on two cores);
-    /// a page keeps the plain form, which it stops reading at the page's end.
+    /// `f.id IN (list)`: the engine builds the list once and looks people up in it, or, for a short list, looks
+    /// each listed person up by key (PostgreSQL chooses from its estimate of the list; an array computed first was
+    /// read in key order, which for tens of thousands of people is a random read each).
     private func member(_ list: SQLQueryString) -> SQLQueryString {
-        db.isPostgres && !streaming ? "f.id IN (SELECT unnest(ARRAY(\(list))))" : "f.id IN (\(list))"
+        "f.id IN (\(list))"
     }
 
     /// `list` (a list column of the facts) holds `value`.
@@ -253,13 +246,10 @@ struct SegmentQuery {
     /// The rule as a condition that is true or false for every person, never NULL, so that NOT inverts it.
     private func predicate(_ rule: SegmentRule, _ form: Form) -> SQLQueryString {
         let value = rule.value.trimmingCharacters(in: .whitespaces)
-        // An array only where it drives: inside an OR next to a condition on the row, PostgreSQL would search it
-        // person by person (14 s for a keyword list at a million), where `IN` builds a hash once.
-        let array = form == .driver && db.isPostgres && !streaming
         if let lookup = lookup(rule) {
             switch form {
             case .probe: return lookup.probe
-            case .driver, .member: return array ? lookup.array : member(lookup.list)
+            case .member: return member(lookup.list)
             }
         }
         switch rule.field {
@@ -290,9 +280,9 @@ struct SegmentQuery {
                 let search = Lookup(
                     from: "candidate_search", column: "candidate_id",
                     condition: "document @@ to_tsquery('simple', \(bind: query))")
-                return array ? search.array : member(search.list)
+                return member(search.list)
             }
-            return "f.id IN (\(sqliteList(rule)!))"
+            return member(sqliteList(rule)!)
         case .location:
             return "f.places LIKE \(bind: "%" + value.lowercased() + "%")"
         case .language:
