@@ -88,6 +88,14 @@ struct ImportTests {
             #expect(timeline.first { $0.kind == .applied }?.$application.id == application.id)
             // Search finds the imported person by a tag.
             #expect(try await SearchIndex.search("kotlin", on: app.db) == [helene.id!])
+            // Segments see everything the import wrote about her (her facts were built once, after it all).
+            let segment = SegmentDefinition(rules: [
+                SegmentRule(field: .tag, negate: false, value: "kotlin", option: ""),
+                SegmentRule(field: .outcome, negate: false, value: "rejected", option: ""),
+                SegmentRule(field: .consent, negate: false, value: "talent_pool", option: "active"),
+                SegmentRule(field: .location, negate: false, value: "lyon", option: ""),
+            ])
+            #expect(try await SegmentQuery(db: app.db, now: app.clock.now()).page(segment, limit: 10) == [helene.id!])
             // The art. 14 notice goes to the person imported without consent only.
             let notices = try await OutboxMessage.query(on: app.db).filter(\.$kind == "import_notice").all()
             #expect(notices.map(\.recipient) == ["paul@example.com"])
