@@ -342,27 +342,20 @@ enum Importer {
         }
         // New people, consents and their states go in as plain rows, like tags and the timeline below: Fluent's
         // per-model reflection was half of an import's time. The columns are those `Candidate` writes.
-        // On SQLite the people go in after their consents, tags and applications (foreign keys checked at the
-        // commit): the facts' triggers then build each person's row once, from everything, instead of once per row
-        // that concerns them (PostgreSQL's triggers run once per statement anyway, and its keys are not deferred).
-        let deferPeople = !db.isPostgres
-        if deferPeople { try await db.sql().raw("PRAGMA defer_foreign_keys = ON").run() }
-        func insertPeople() async throws {
-            try await insert(
-                Candidate.schema,
+        try await insert(
+            Candidate.schema,
+            [
+                "id", "created_at", "updated_at", "last_active_contact_at", "email", "first_name", "last_name", "phone",
+                "language", "location", "newsletter_rhythm",
+            ],
+            created.map { id, person in
                 [
-                    "id", "created_at", "updated_at", "last_active_contact_at", "email", "first_name", "last_name",
-                    "phone", "language", "location", "newsletter_rhythm",
-                ],
-                created.map { id, person in
-                    [
-                        id, now, now, person.applications.compactMap(\.appliedAt).max(),
-                        EmailAddress.normalize(person.email), person.firstName, person.lastName, person.phone,
-                        (person.language ?? .fr).rawValue, person.location, "biweekly",
-                    ]
-                }, on: db)
-        }
-        if !deferPeople { try await insertPeople() }
+                    id, now, now, person.applications.compactMap(\.appliedAt).max(),
+                    EmailAddress.normalize(person.email),
+                    person.firstName, person.lastName, person.phone, (person.language ?? .fr).rawValue,
+                    person.location, "biweekly",
+                ]
+            }, on: db)
 
         // Tags: created once by name, linked once per person.
         let tagNames = Set(people.flatMap(\.tags))
@@ -464,7 +457,6 @@ enum Importer {
             on: db)
         if !applications.isEmpty { try await applications.create(on: db) }
         if !notes.isEmpty { try await notes.create(on: db) }
-        if deferPeople { try await insertPeople() }
         try await insert(
             Interaction.schema, ["id", "created_at", "candidate_id", "application_id", "actor_id", "kind", "detail"],
             interactions.map {
