@@ -11,8 +11,8 @@ import VivierCore
 struct SegmentQuery {
     let db: any Database
     let now: Date
-    /// For a first page in id order: PostgreSQL then walks the people by id and stops at the page's end, instead of
-    /// computing the whole list first (which is what makes counts fast).
+    /// For a first page in id order: on SQLite, a query without a selective condition then walks the people by id
+    /// and stops at the page's end, instead of computing the whole list first (which is what makes counts fast).
     var streaming = false
     /// For people already chosen by the rest of the query (the recipients of some messages): every condition that
     /// looks into another table is an index probe per person, never a list of everyone it holds for.
