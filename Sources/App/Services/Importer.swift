@@ -340,8 +340,9 @@ enum Importer {
                 written.created += 1
             }
         }
-        // New people, consents and their states go in as plain rows, like tags and the timeline below: Fluent's
-        // per-model reflection was half of an import's time. The columns are those `Candidate` writes.
+        // New people, their consents, tags and timeline entries go in as plain multi-row inserts: Fluent's per-model
+        // reflection was half of an import's time. The columns are those the models write. (Emails were normalised
+        // when the file was read.)
         try await insert(
             Candidate.schema,
             [
@@ -351,7 +352,7 @@ enum Importer {
             created.map { id, person in
                 [
                     id, now, now, person.applications.compactMap(\.appliedAt).max(),
-                    EmailAddress.normalize(person.email),
+                    person.email,
                     person.firstName, person.lastName, person.phone, (person.language ?? .fr).rawValue,
                     person.location, "biweekly",
                 ]
@@ -371,8 +372,9 @@ enum Importer {
                 "\($0.$candidate.id)|\($0.$tag.id)"
             })
         var links: [CandidateTag] = []
-        var events: [ConsentEvent] = []
-        var states: [ConsentState] = []
+        // Consent events and states as the rows they become (everything but the person and proof is the import's).
+        var events: [[any Encodable & Sendable]] = []
+        var states: [[any Encodable & Sendable]] = []
         var interactions: [Interaction] = []
         var applications: [JobApplication] = []
         var notes: [Note] = []
@@ -392,14 +394,14 @@ enum Importer {
             if let proof = person.consentProof {
                 let locale = (person.language ?? .fr).rawValue
                 let version = wording.filter { $0.locale == locale }.map(\.version).max() ?? 1
-                let event = ConsentEvent(
-                    candidateID: id, purpose: .talentPool, action: .granted, channel: .import, wordingVersion: version,
-                    locale: locale, at: now)
-                event.proof = proof
-                events.append(event)
+                events.append([
+                    UUID(), now, id, ConsentPurpose.talentPool.rawValue, ConsentAction.granted.rawValue,
+                    ConsentChannel.import.rawValue, version, locale, proof,
+                ])
                 if existing[person.email] == nil {
-                    states.append(
-                        ConsentState(candidateID: id, purpose: .talentPool, series: "", action: .granted, at: now))
+                    states.append([
+                        UUID(), id, ConsentPurpose.talentPool.rawValue, "", ConsentAction.granted.rawValue, now,
+                    ])
                 }
                 interactions.append(
                     Interaction(
@@ -437,24 +439,15 @@ enum Importer {
                         detail: String(body.prefix(140)), at: now))
             }
         }
-        // The two largest sets (three tags a person is common) go in as plain rows: Fluent's per-model reflection
-        // was a third of an import's time.
         try await insert(
             CandidateTag.schema, ["id", "candidate_id", "tag_id"],
             links.map { [UUID(), $0.$candidate.id, $0.$tag.id] }, on: db)
         try await insert(
             ConsentEvent.schema,
             ["id", "created_at", "candidate_id", "purpose", "action", "channel", "wording_version", "locale", "proof"],
-            events.map {
-                [
-                    UUID(), $0.createdAt, $0.$candidate.id, $0.purpose.rawValue, $0.action.rawValue,
-                    $0.channel.rawValue, $0.wordingVersion, $0.locale, $0.proof,
-                ]
-            }, on: db)
+            events, on: db)
         try await insert(
-            ConsentState.schema, ["id", "candidate_id", "purpose", "series", "action", "at"],
-            states.map { [UUID(), $0.$candidate.id, $0.purpose.rawValue, $0.series, $0.action.rawValue, $0.at] },
-            on: db)
+            ConsentState.schema, ["id", "candidate_id", "purpose", "series", "action", "at"], states, on: db)
         if !applications.isEmpty { try await applications.create(on: db) }
         if !notes.isEmpty { try await notes.create(on: db) }
         try await insert(
@@ -471,7 +464,7 @@ enum Importer {
                     id,
                     SearchIndex.body(
                         firstName: person.firstName, lastName: person.lastName,
-                        email: EmailAddress.normalize(person.email), phone: person.phone,
+                        email: person.email, phone: person.phone,
                         with: person.tags + person.notes)
                 )
             }, on: db)
