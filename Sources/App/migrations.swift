@@ -38,6 +38,7 @@ extension Application {
         migrations.add(CreateCandidateFacts())
         migrations.add(CreateSearchKeys())
         migrations.add(CreatePersonIndexes())
+        migrations.add(UpdateSearchIndexDropBody())
     }
 }
 

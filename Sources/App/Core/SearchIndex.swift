@@ -19,8 +19,8 @@ enum SearchIndex {
         if db.isPostgres {
             try await sql.raw(
                 """
-                INSERT INTO candidate_search (candidate_id, body) VALUES (\(bind: candidateID), \(bind: body))
-                ON CONFLICT (candidate_id) DO UPDATE SET body = EXCLUDED.body
+                INSERT INTO candidate_search (candidate_id, document) VALUES (\(bind: candidateID), \(vector(body)))
+                ON CONFLICT (candidate_id) DO UPDATE SET document = EXCLUDED.document
                 """
             ).run()
         } else {
@@ -39,8 +39,8 @@ enum SearchIndex {
     static func add(_ entries: [(candidateID: UUID, body: String)], on db: any Database) async throws {
         if db.isPostgres {
             try await db.insert(
-                into: "candidate_search", columns: ["candidate_id", "body"],
-                rows: entries.map { [SQLBind($0.candidateID), SQLBind($0.body)] })
+                into: "candidate_search", columns: ["candidate_id", "document"],
+                rows: entries.map { [SQLBind($0.candidateID), vector($0.body)] })
             return
         }
         try await db.insert(
@@ -48,6 +48,11 @@ enum SearchIndex {
         try await db.insert(
             into: "candidate_search", columns: ["rowid", "candidate_id", "body"],
             rows: entries.map { [key($0.candidateID), SQLBind($0.candidateID.lowercasedString), SQLBind($0.body)] })
+    }
+
+    /// On PostgreSQL, what the index holds of a text: its words (see `UpdateSearchIndexDropBody`).
+    private static func vector(_ body: String) -> SQLQueryString {
+        "to_tsvector('simple', \(bind: body))"
     }
 
     /// On SQLite, the rowid of the person's entry (see `CreateSearchKeys`).
