@@ -196,7 +196,7 @@ extension String {
 
     /// The string escaped for an HTML text node or a quoted attribute value.
     public var htmlEscaped: String {
-        guard utf8.contains(where: { [38, 60, 62, 34, 39].contains($0) }) else { return self }
+        guard utf8.contains(where: { $0 == 38 || $0 == 60 || $0 == 62 || $0 == 34 || $0 == 39 }) else { return self }
         var out = ""
         out.reserveCapacity(utf8.count)
         for character in self {

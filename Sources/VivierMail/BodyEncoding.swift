@@ -1,22 +1,31 @@
 /// Content transfer encodings (RFC 2045) with lines of at most 76 characters and CRLF line ends everywhere.
 enum BodyEncoding {
     /// Quoted-printable (RFC 2045 §6.7): encoded lines of at most 76 characters, soft breaks as `=`, trailing
-    /// whitespace encoded so no transport can strip it. Works on the UTF-8 bytes directly: a campaign encodes
-    /// a hundred thousand bodies.
+    /// whitespace encoded so no transport can strip it. Works on the UTF-8 bytes directly, into the string's own
+    /// storage: a campaign encodes a hundred thousand bodies.
     static func quotedPrintable(_ text: String) -> String {
         var text = text
         return text.withUTF8 { bytes in
-            let hex: StaticString = "0123456789ABCDEF"
-            let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), equals = UInt8(ascii: "=")
-            var output: [UInt8] = []
-            output.reserveCapacity(bytes.count * 11 / 10 + 16)
-            // One line of the text (without its line ending), encoded and soft-broken.
-            func encode(_ start: Int, _ end: Int) {
-                var column = 0
-                var index = start
-                while index < end {
+            // At most 3 octets per input octet, a soft break ("=" CRLF) per 25 encoded input octets, and a CR added
+            // to each lone LF.
+            let capacity = bytes.count * 3 + (bytes.count / 25 + 1) * 3 + bytes.count + 3
+            return String(unsafeUninitializedCapacity: capacity) { output in
+                let hex: StaticString = "0123456789ABCDEF"
+                let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), equals = UInt8(ascii: "=")
+                var written = 0, column = 0, index = 0
+                while index < bytes.count {
                     let byte = bytes[index]
-                    let isLast = index == end - 1
+                    index += 1
+                    // Every line ending (CRLF, lone CR, lone LF) becomes CRLF.
+                    if byte == cr || byte == lf {
+                        if byte == cr && index < bytes.count && bytes[index] == lf { index += 1 }
+                        output[written] = cr
+                        output[written + 1] = lf
+                        written += 2
+                        column = 0
+                        continue
+                    }
+                    let isLast = index == bytes.count || bytes[index] == cr || bytes[index] == lf
                     let literal: Bool =
                         switch byte {
                         case UInt8(ascii: " "), UInt8(ascii: "\t"): !isLast
@@ -26,39 +35,24 @@ enum BodyEncoding {
                     let width = literal ? 1 : 3
                     // Keep room for the soft-break "=" on a continued line: 75 + "=" = 76.
                     if column + width > (isLast ? 76 : 75) {
-                        output.append(equals)
-                        output.append(cr)
-                        output.append(lf)
+                        output[written] = equals
+                        output[written + 1] = cr
+                        output[written + 2] = lf
+                        written += 3
                         column = 0
                     }
                     if literal {
-                        output.append(byte)
+                        output[written] = byte
                     } else {
-                        output.append(equals)
-                        output.append(hex.utf8Start[Int(byte >> 4)])
-                        output.append(hex.utf8Start[Int(byte & 0x0F)])
+                        output[written] = equals
+                        output[written + 1] = hex.utf8Start[Int(byte >> 4)]
+                        output[written + 2] = hex.utf8Start[Int(byte & 0x0F)]
                     }
+                    written += width
                     column += width
-                    index += 1
                 }
+                return written
             }
-            // Every line ending (CRLF, lone CR, lone LF) becomes CRLF.
-            var lineStart = 0
-            var index = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                guard byte == cr || byte == lf else {
-                    index += 1
-                    continue
-                }
-                encode(lineStart, index)
-                output.append(cr)
-                output.append(lf)
-                index += byte == cr && index + 1 < bytes.count && bytes[index + 1] == lf ? 2 : 1
-                lineStart = index
-            }
-            encode(lineStart, bytes.count)
-            return String(decoding: output, as: UTF8.self)
         }
     }
 

@@ -1,5 +1,6 @@
 /// Header values as RFC 5322 and RFC 2047 want them: ASCII kept readable, anything else as encoded-words that each
 /// hold whole characters and are at most 75 characters long, lines folded at whitespace under 78 characters.
+/// Lengths are counted in octets, as the line limits are (RFC 5322 §2.1.1).
 enum HeaderEncoding {
     /// Target length of a header line, excluding CRLF (RFC 5322 §2.1.1 "SHOULD be no more than 78").
     static let softLimit = 76
@@ -12,7 +13,8 @@ enum HeaderEncoding {
         guard !name.hasLineBreakOrNUL, !value.hasLineBreakOrNUL else { throw .forbiddenCharacter(field: name) }
         let prefix = "\(name): "
         if encode && !value.isPrintableASCII {
-            return prefix + encodedWords(value, firstLineBudget: softLimit - prefix.count).joined(separator: "\r\n ")
+            return prefix
+                + encodedWords(value, firstLineBudget: softLimit - prefix.utf8.count).joined(separator: "\r\n ")
         }
         let words = value.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         return try fold(prefix, words: words.map { String(decoding: $0, as: UTF8.self) }, field: name)
@@ -25,9 +27,9 @@ enum HeaderEncoding {
         var lines: [String] = []
         var line = prefix
         for (index, mailbox) in addresses.enumerated() {
-            let rendered = mailboxText(mailbox, utf8Allowed: utf8Allowed, firstLineBudget: softLimit - line.count)
+            let rendered = mailboxText(mailbox, utf8Allowed: utf8Allowed, firstLineBudget: softLimit - line.utf8.count)
             let piece = rendered + (index < addresses.count - 1 ? "," : "")
-            if line.count + piece.count > softLimit && line != prefix {
+            if line.utf8.count + piece.utf8.count > softLimit && line != prefix {
                 lines.append(line)
                 line = " "
             }
@@ -65,9 +67,10 @@ enum HeaderEncoding {
         let display = pieces.joined(separator: "\r\n ")
         // The length of the line the address would join: the display name's last line.
         let lastLineLength =
-            pieces.count > 1 ? 1 + pieces[pieces.count - 1].count : softLimit - firstLineBudget + pieces[0].count
+            pieces.count > 1
+            ? 1 + pieces[pieces.count - 1].utf8.count : softLimit - firstLineBudget + pieces[0].utf8.count
         let address = "<\(mailbox.address)>"
-        return display + (lastLineLength + 1 + address.count > softLimit ? "\r\n " : " ") + address
+        return display + (lastLineLength + 1 + address.utf8.count > softLimit ? "\r\n " : " ") + address
     }
 
     /// The octets a display name may hold unquoted: RFC 5322 atext and spaces.
@@ -80,7 +83,7 @@ enum HeaderEncoding {
         var lines: [String] = []
         var line = prefix + (words.first ?? "")
         for word in words.dropFirst() {
-            if line.count + 1 + word.count > softLimit && line.count > prefix.count {
+            if line.utf8.count + 1 + word.utf8.count > softLimit && line.utf8.count > prefix.utf8.count {
                 lines.append(line)
                 line = " " + word
             } else {

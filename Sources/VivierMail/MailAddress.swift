@@ -15,44 +15,48 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
     /// Non-ASCII in the address itself needs the server's SMTPUTF8 (RFC 6531); a non-ASCII display name does not.
     public var needsSMTPUTF8: Bool { !address.utf8.allSatisfy { $0 < 0x80 } }
 
-    public var domain: String { String(address[address.index(after: address.lastIndex(of: "@")!)...]) }
+    public var domain: String {
+        let bytes = address.utf8
+        return String(bytes[bytes.index(after: bytes.lastIndex(of: UInt8(ascii: "@"))!)...])!
+    }
 
     public var description: String { name.map { "\($0) <\(address)>" } ?? address }
 
     /// RFC 5321 limits (local part ≤ 64 octets, path ≤ 254) and a conservative character set: what a submission
-    /// server accepts in `MAIL FROM` and `RCPT TO` without quoting.
+    /// server accepts in `MAIL FROM` and `RCPT TO` without quoting. Read as bytes: every forbidden character is
+    /// ASCII, and a UTF-8 continuation byte never is.
     static func isValid(_ address: String) -> Bool {
-        guard address.utf8.count <= 254, let at = address.lastIndex(of: "@") else { return false }
-        let local = address[..<at]
-        let domain = address[address.index(after: at)...]
-        guard !local.isEmpty, local.utf8.count <= 64, !domain.isEmpty else { return false }
-        // Every forbidden character is ASCII, so the bytes say it (a UTF-8 continuation byte is never ASCII).
+        let bytes = address.utf8
+        guard bytes.count <= 254, let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
+        let local = bytes[..<at]
+        let domain = bytes[bytes.index(after: at)...]
+        guard !local.isEmpty, local.count <= 64, !domain.isEmpty else { return false }
         let dot = UInt8(ascii: ".")
-        guard !local.utf8.contains(where: { forbiddenInLocalPart.contains($0) }), local.utf8.first != dot,
-            local.utf8.last != dot,
-            !local.utf8.indices.dropLast().contains(where: { index in
-                local.utf8[index] == dot && local.utf8[local.utf8.index(after: index)] == dot
-            })
-        else { return false }
-        let labels = domain.utf8.split(separator: dot, omittingEmptySubsequences: false)
+        var previous: UInt8 = dot
+        for byte in local {
+            if forbiddenInLocalPart.contains(byte) || byte == dot && previous == dot { return false }
+            previous = byte
+        }
+        guard previous != dot else { return false }
+        let labels = domain.split(separator: dot, omittingEmptySubsequences: false)
         return labels.count >= 2
             && labels.allSatisfy { label in
                 !label.isEmpty && label.count <= 63 && label.first != UInt8(ascii: "-")
-                    && label.last != UInt8(ascii: "-") && isLabelText(Substring(label))
+                    && label.last != UInt8(ascii: "-") && isLabelText(label)
             }
     }
 
     private static let forbiddenInLocalPart = Set(" <>()[]\\,;:\"@\t".utf8)
 
     /// Letters, digits and hyphens; non-ASCII letters too (an internationalised domain in UTF-8).
-    private static func isLabelText(_ label: Substring) -> Bool {
-        if label.utf8.allSatisfy({ $0 < 0x80 }) {
-            return label.utf8.allSatisfy {
+    private static func isLabelText(_ label: Substring.UTF8View) -> Bool {
+        if label.allSatisfy({ $0 < 0x80 }) {
+            return label.allSatisfy {
                 ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
                     || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z"))
                     || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-")
             }
         }
-        return label.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }
+        return Substring(label).allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }
     }
 }

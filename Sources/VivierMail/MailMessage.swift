@@ -60,6 +60,11 @@ public struct MailMessage: Sendable {
 
     /// The message as it goes on the wire (before SMTP dot-stuffing, which belongs to the SMTP writer only).
     public func render() throws(MailError) -> [UInt8] {
+        Array(try renderedText().utf8)
+    }
+
+    /// The same as text, for a caller that stores it as text (the outbox).
+    public func renderedText() throws(MailError) -> String {
         guard !to.isEmpty else { throw .incomplete("recipient") }
         let utf8 = needsSMTPUTF8
         var headers: [String] = []
@@ -97,7 +102,7 @@ public struct MailMessage: Sendable {
         headers.append("MIME-Version: 1.0")
 
         let body = try bodyPart()
-        return Array((headers.joined(separator: "\r\n") + "\r\n" + body).utf8)
+        return headers.joined(separator: "\r\n") + "\r\n" + body
     }
 
     // MARK: - Body structure

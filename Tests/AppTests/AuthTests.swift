@@ -289,4 +289,19 @@ struct AuthTests {
                 try await AuditEvent.query(on: app.db).filter(\.$detail == "password changed").count() == 1)
         }
     }
+
+    @Test func signedLinks_base64urlAsFoundationWritesIt_andOpenAgain() throws {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<70 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            let expected = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(Data(bytes).base64URLEncoded == expected)
+            #expect(Data(base64URL: expected) == Data(bytes))
+        }
+        let secret = Array(repeating: UInt8(7), count: 32)
+        let token = SignedLink.make(["c", "Hélène", "3"], expires: Date() + 60, secret: secret)
+        #expect(try SignedLink.open(token, secret: secret, now: Date()).get() == ["c", "Hélène", "3"])
+        #expect(Tokens.sign("x", secret: secret) == Data(Tokens.mac("x", secret: secret)).base64URLEncoded)
+    }
 }

@@ -12,7 +12,7 @@ enum SignedLink {
     /// `fields` joined with the expiry, base64url, a dot, and the signature.
     static func make(_ fields: [String], expires: Date, secret: [UInt8]) -> String {
         let payload = (fields + [String(Int(expires.timeIntervalSince1970))]).joined(separator: "|")
-        let encoded = Data(payload.utf8).base64URLEncoded
+        let encoded = Base64URL.encode(payload)
         return encoded + "." + Tokens.sign(encoded, secret: secret)
     }
 

@@ -304,7 +304,7 @@ struct CampaignSender {
             id: outboxID, candidateID: person.id, dedupeKey: Self.dedupeKey(prepared.campaignID, person.id),
             sender: Verp.address(.bounce, messageID: outboxID, domain: domain, secret: config.secret),
             recipient: person.email, subject: message.subject,
-            message: String(decoding: try message.render(), as: UTF8.self), needsSMTPUTF8: message.needsSMTPUTF8)
+            message: try message.renderedText(), needsSMTPUTF8: message.needsSMTPUTF8)
     }
 
     /// One campaign message as written to the outbox; what all of a campaign's rows share is added by `insert`.

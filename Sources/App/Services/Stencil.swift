@@ -62,6 +62,9 @@ struct Stencil: Sendable {
 
     /// Text as the Markdown renderer writes it in HTML: `&`, `<` and `>` as entities, quotes as they are.
     static func asRenderedText(_ text: String) -> String {
+        guard
+            text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") })
+        else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text {
@@ -90,6 +93,10 @@ struct Stencil: Sendable {
         var clicks: [Int: String] = [:]
         func join(_ pieces: [Piece], _ values: [String], escaping: Bool) -> String {
             var out = ""
+            out.reserveCapacity(
+                pieces.reduce(0) {
+                    if case .literal(let text) = $1 { $0 + text.utf8.count } else { $0 + 256 }
+                })
             for piece in pieces {
                 switch piece {
                 case .literal(let text): out += text
