@@ -53,7 +53,7 @@ enum HeaderEncoding {
         guard let name = mailbox.name else { return mailbox.address }
         let pieces: [String]
         if name.isPrintableASCII || utf8Allowed {
-            let atext = name.utf8.allSatisfy { Self.phraseOctets.contains($0) }
+            let atext = name.utf8.allSatisfy { Self.phraseOctets[Int($0)] }
             pieces = [
                 atext
                     ? name
@@ -74,8 +74,8 @@ enum HeaderEncoding {
     }
 
     /// The octets a display name may hold unquoted: RFC 5322 atext and spaces.
-    private static let phraseOctets = Set(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 !#$%&'*+-/=?^_`{|}~".utf8)
+    private static let phraseOctets = octetTable(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 !#$%&'*+-/=?^_`{|}~")
 
     /// Folds ASCII words onto lines of at most `softLimit` characters; a single word that would exceed the hard
     /// limit cannot be sent. Never folds right after the colon.
@@ -138,6 +138,13 @@ enum HeaderEncoding {
             output.append(hexDigits[Int(byte >> 4)])
             output.append(hexDigits[Int(byte & 0x0F)])
         }
+    }
+
+    /// A table of the 256 octets, true for those of `members`: looked up once per octet of every name.
+    static func octetTable(_ members: String) -> [Bool] {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in members.utf8 { table[Int(byte)] = true }
+        return table
     }
 
     static func hex(_ byte: UInt8) -> String {

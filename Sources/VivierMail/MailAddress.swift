@@ -34,7 +34,7 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         let dot = UInt8(ascii: ".")
         var previous: UInt8 = dot
         for byte in local {
-            if forbiddenInLocalPart.contains(byte) || byte == dot && previous == dot { return false }
+            if forbiddenInLocalPart[Int(byte)] || byte == dot && previous == dot { return false }
             previous = byte
         }
         guard previous != dot else { return false }
@@ -46,7 +46,7 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
             }
     }
 
-    private static let forbiddenInLocalPart = Set(" <>()[]\\,;:\"@\t".utf8)
+    private static let forbiddenInLocalPart = HeaderEncoding.octetTable(" <>()[]\\,;:\"@\t")
 
     /// Letters, digits and hyphens; non-ASCII letters too (an internationalised domain in UTF-8).
     private static func isLabelText(_ label: Substring.UTF8View) -> Bool {

@@ -153,16 +153,26 @@ struct CampaignSender {
             }
             return stop
         }
+        // Each batch's people are read while the batch before renders and writes (batches are disjoint: nothing
+        // read depends on what the previous one writes).
+        func read(from start: Int) -> Task<[Person], any Error>? {
+            guard start < everyone.count else { return nil }
+            let batch = everyone[start..<min(start + Self.batchSize, everyone.count)]
+            let db = self.db
+            return Task {
+                try await db.sql().raw(
+                    """
+                    SELECT c.id, c.email, c.first_name, c.last_name, c.language FROM candidates c
+                    WHERE c.id IN (\(SQLList(batch.map { SQLBind($0) }))) ORDER BY c.id
+                    """
+                ).all(decoding: Person.self)
+            }
+        }
+        var reading = read(from: 0)
+        defer { reading?.cancel() }
         batches: for batchStart in stride(from: 0, to: everyone.count, by: Self.batchSize) {
-            let batch = everyone[batchStart..<min(batchStart + Self.batchSize, everyone.count)]
-            // Reads wait for the last writes of the previous batch, so they see what they wrote.
-            if try await finishWrites() { break }
-            let people = try await db.sql().raw(
-                """
-                SELECT c.id, c.email, c.first_name, c.last_name, c.language FROM candidates c
-                WHERE c.id IN (\(SQLList(batch.map { SQLBind($0) }))) ORDER BY c.id
-                """
-            ).all(decoding: Person.self)
+            let people = try await reading!.value
+            reading = read(from: batchStart + Self.batchSize)
             var members: [String: Set<UUID>] = [:]
             for segment in blocks {
                 let inSegment = try SegmentQuery(db: db, now: now).condition(segment.definition)
@@ -321,9 +331,11 @@ struct CampaignSender {
 
     /// One multi-row `INSERT` per 500 rows (9,000 values), then one for their bodies (Fluent's per-model encoding
     /// cost more than rendering the messages); a row whose dedupe key exists is skipped. Returns how many were written.
+    /// PostgreSQL gets the rows as one array per column instead (see `insertPostgres`).
     static func insert(
         _ rows: [Row], of campaign: Campaign, held: Bool, now: Date, on db: any Database
     ) async throws -> Int {
+        if db.isPostgres { return try await insertPostgres(rows, of: campaign, held: held, now: now, on: db) }
         let columns = [
             "id", "created_at", "updated_at", "kind", "dedupe_key", "transactional", "candidate_id", "sender",
             "recipient", "subject", "needs_smtputf8", "status", "attempts", "next_attempt_at",
@@ -355,6 +367,43 @@ struct CampaignSender {
             written += inserted.count
         }
         return written
+    }
+
+    /// The rows as seven arrays `unnest` turns back into rows, what every row shares bound once: 14 values a
+    /// statement instead of 9,000, which PostgreSQL parsed and bound, and Vivier serialised, one by one (a fifth
+    /// of queueing's time on both sides).
+    private static func insertPostgres(
+        _ rows: [Row], of campaign: Campaign, held: Bool, now: Date, on db: any Database
+    ) async throws -> Int {
+        let status = (held ? OutboxMessage.Status.held : .pending).rawValue
+        let due = max(campaign.scheduledAt ?? now, now)
+        let inserted = Set(
+            try await db.sql().raw(
+                """
+                INSERT INTO outbox (id, created_at, updated_at, kind, dedupe_key, transactional, candidate_id, sender,
+                    recipient, subject, needs_smtputf8, status, attempts, next_attempt_at, campaign_id, consent_purpose,
+                    consent_series, not_after)
+                SELECT r.id, \(bind: now), \(bind: now), 'campaign', r.dedupe_key, false, r.candidate_id, r.sender,
+                    r.recipient, r.subject, r.needs_smtputf8, \(bind: status), 0, \(bind: due),
+                    \(bind: try campaign.requireID()), \(bind: campaign.purpose.rawValue),
+                    \(bind: campaign.$series.id)::uuid, \(bind: campaign.notAfter)::timestamptz
+                FROM unnest(\(bind: rows.map(\.id))::uuid[], \(bind: rows.map(\.dedupeKey))::text[],
+                    \(bind: rows.map(\.candidateID))::uuid[], \(bind: rows.map(\.sender))::text[],
+                    \(bind: rows.map(\.recipient))::text[], \(bind: rows.map(\.subject))::text[],
+                    \(bind: rows.map(\.needsSMTPUTF8))::boolean[])
+                    AS r(id, dedupe_key, candidate_id, sender, recipient, subject, needs_smtputf8)
+                ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
+                """
+            ).all(decoding: IDRow.self).map(\.id))
+        guard !inserted.isEmpty else { return 0 }
+        let fresh = rows.filter { inserted.contains($0.id) }
+        try await db.sql().raw(
+            """
+            INSERT INTO outbox_bodies (id, message)
+            SELECT * FROM unnest(\(bind: fresh.map(\.id))::uuid[], \(bind: fresh.map(\.message))::text[])
+            """
+        ).run()
+        return fresh.count
     }
 
     private static func unescape(_ attribute: String) -> String {
