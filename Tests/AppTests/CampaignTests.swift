@@ -68,6 +68,39 @@ struct CampaignTests {
         while try await worker.runOnce() > 0 {}
     }
 
+    @Test func insert_skipsPeopleAlreadyQueued_andWritesWhatEveryRowShares() async throws {
+        try await withApp { app, clock in
+            let people = try await Self.people(app, 3, prefix: "dup")
+            let deadline = Date(timeIntervalSince1970: (clock.now().timeIntervalSince1970 + 86_400).rounded())
+            let campaign = try await Self.campaign(app, notAfter: deadline)
+            let campaignID = try campaign.requireID()
+            func row(_ person: UUID, _ text: String) -> CampaignSender.Row {
+                CampaignSender.Row(
+                    id: UUID.timeOrdered(at: clock.now()), candidateID: person,
+                    dedupeKey: CampaignSender.dedupeKey(campaignID, person), sender: "bounce@example.com",
+                    recipient: "\(text)@example.com", subject: "Sujet \(text)", message: "Corps \(text)",
+                    needsSMTPUTF8: text == "b")
+            }
+            let first = [row(people[0], "a"), row(people[1], "b")]
+            #expect(
+                try await CampaignSender.insert(first, of: campaign, held: false, now: clock.now(), on: app.db) == 2)
+            // The first person again (a new row id, the same dedupe key) is skipped; the third is added, held.
+            let second = [row(people[0], "c"), row(people[2], "d")]
+            #expect(
+                try await CampaignSender.insert(second, of: campaign, held: true, now: clock.now(), on: app.db) == 1)
+
+            let rows = try await OutboxMessage.query(on: app.db).filter(\.$campaignID == campaignID).all()
+            #expect(Set(rows.compactMap(\.id)) == Set([first[0].id, first[1].id, second[1].id]))
+            let byID = Dictionary(uniqueKeysWithValues: rows.map { ($0.id!, $0) })
+            #expect(byID[first[0].id]?.status == .pending && byID[second[1].id]?.status == .held)
+            #expect(byID[first[1].id]?.needsSMTPUTF8 == true && byID[first[0].id]?.needsSMTPUTF8 == false)
+            #expect(byID[first[0].id]?.recipient == "a@example.com" && byID[second[1].id]?.subject == "Sujet d")
+            #expect(rows.allSatisfy { $0.notAfter == deadline && $0.consentSeries == nil && $0.transactional == false })
+            let bodies = try await OutboxBody.query(on: app.db).all()
+            #expect(Set(bodies.map(\.message)) == ["Corps a", "Corps b", "Corps d"])
+        }
+    }
+
     @Test func tenThousand_pauseResume_andConcurrentUnsubscribes_eachConsentedPersonExactlyOnce() async throws {
         try await withApp { app, clock in
             let transport = ScriptedTransport()

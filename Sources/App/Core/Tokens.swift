@@ -69,7 +69,7 @@ enum Base64URL {
     private static let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
     static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
-        let length = bytes.count / 3 * 4 + [0, 2, 3][bytes.count % 3]
+        let length = (bytes.count * 4 + 2) / 3
         return String(unsafeUninitializedCapacity: length) { out in
             let digits = alphabet.utf8Start
             var index = 0, written = 0
