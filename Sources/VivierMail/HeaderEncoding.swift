@@ -77,7 +77,7 @@ enum HeaderEncoding {
     private static let phraseOctets = octetTable(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 !#$%&'*+-/=?^_`{|}~")
 
-    /// Folds ASCII words onto lines of at most `softLimit` characters; a single word that would exceed the hard
+    /// Folds ASCII words onto lines of at most `softLimit` octets; a single word that would exceed the hard
     /// limit cannot be sent. Never folds right after the colon.
     static func fold(_ prefix: String, words: [String], field: String) throws(MailError) -> String {
         var lines: [String] = []
