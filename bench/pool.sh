@@ -2,8 +2,10 @@
 # database holding the demo (applications to its jobs, tags, consent events and states, search entries), in the
 # SQL of ENGINE (sqlite or postgres), for sqlite3 or psql to run.
 generate_sql() {
-  local e=$1 now day series search_keys="" search_into search_from search_join search_close="" analyze=ANALYZE
-  local words="'prenom' || i || ' nom' || i || ' bench' || i || ' bench' || i || '@example.com'"
+  local e=$1 now day series search_keys="" search_into search_from search_join analyze=ANALYZE
+  # A person's indexed text: names, email, and a keyword for some.
+  local words="'prenom' || i || ' nom' || i || ' bench' || i || ' bench' || i || '@example.com'
+         || CASE WHEN i % 13 = 0 THEN ' python' ELSE '' END || CASE WHEN i % 17 = 0 THEN ' kotlin' ELSE '' END"
   # A person's id starts with digits spread over the whole range (Knuth's multiplicative hash of their number), as
   # the random ids Vivier gives people are: the id order is not the order they were added in.
   local spread=2654435761
@@ -30,9 +32,8 @@ generate_sql() {
     analyze="VACUUM ANALYZE"  # what autovacuum does after a bulk load: statistics, and the map index-only reads use
     echo "CREATE TEMP TABLE seq AS SELECT generate_series(1, $count) AS i;"
     search_into="candidate_id, document"
-    search_from="$(person i), to_tsvector('simple', $words"
+    search_from="$(person i), to_tsvector('simple', $words)"  # the words only (see UpdateSearchIndexDropBody)
     search_join=""
-    search_close=")"  # the index holds the text's words only (see UpdateSearchIndexDropBody)
   fi
   echo "CREATE TEMP TABLE jobs_n AS SELECT ROW_NUMBER() OVER (ORDER BY title) - 1 AS n, id,
     (SELECT id FROM stages s WHERE s.job_id = j.id AND s.position = 0) AS s0,
@@ -68,9 +69,7 @@ INSERT INTO consent_states (id, candidate_id, purpose, series, action, at)
          $ago FROM seq WHERE i % 2 = 0;
 $search_keys
 INSERT INTO candidate_search ($search_into)
-  SELECT $search_from
-         || CASE WHEN i % 13 = 0 THEN ' python' ELSE '' END || CASE WHEN i % 17 = 0 THEN ' kotlin' ELSE '' END$search_close
-  FROM seq $search_join;
+  SELECT $search_from FROM seq $search_join;
 $analyze;
 SQL
 }

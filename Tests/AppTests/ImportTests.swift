@@ -88,7 +88,7 @@ struct ImportTests {
             #expect(timeline.first { $0.kind == .applied }?.$application.id == application.id)
             // Search finds the imported person by a tag.
             #expect(try await SearchIndex.search("kotlin", on: app.db) == [helene.id!])
-            // Segments see everything the import wrote about her (her facts were built once, after it all).
+            // Segments see everything the import wrote about her: tag, outcome, consent and place.
             let segment = SegmentDefinition(rules: [
                 SegmentRule(field: .tag, negate: false, value: "kotlin", option: ""),
                 SegmentRule(field: .outcome, negate: false, value: "rejected", option: ""),

@@ -17,8 +17,17 @@ struct UpdateSearchIndexDropBody: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         guard database.isPostgres else { return }
-        // The text cannot be recovered from the vector: people are indexed again by `SearchIndex.refresh`.
+        // The table as `CreateSearchIndex` made it. The text cannot be recovered from the vector: entries are
+        // empty until `SearchIndex.refresh` indexes each person again.
         let sql = database.sql()
+        try await sql.raw("ALTER TABLE candidate_search DROP COLUMN document").run()
         try await sql.raw("ALTER TABLE candidate_search ADD COLUMN body text NOT NULL DEFAULT ''").run()
+        try await sql.raw(
+            """
+            ALTER TABLE candidate_search
+            ADD COLUMN document tsvector GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED
+            """
+        ).run()
+        try await sql.raw("CREATE INDEX candidate_search_document ON candidate_search USING GIN (document)").run()
     }
 }
