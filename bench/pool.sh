@@ -2,7 +2,7 @@
 # database holding the demo (applications to its jobs, tags, consent events and states, search entries), in the
 # SQL of ENGINE (sqlite or postgres), for sqlite3 or psql to run.
 generate_sql() {
-  local e=$1 now day series search_keys="" search_into search_from search_join analyze=ANALYZE
+  local e=$1 now day series search_into search_from search_join analyze=ANALYZE
   # A person's indexed text: names, email, and a keyword for some.
   local words="'prenom' || i || ' nom' || i || ' bench' || i || ' bench' || i || '@example.com'
          || CASE WHEN i % 13 = 0 THEN ' python' ELSE '' END || CASE WHEN i % 17 = 0 THEN ' kotlin' ELSE '' END"
@@ -18,8 +18,8 @@ generate_sql() {
     # tables and indexes, and a small cache would read pages back for every row.
     echo "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -2000000;"
     echo "CREATE TEMP TABLE seq AS $series;"
-    # Each person's index entry under their number (see CreateSearchKeys), as Vivier writes it.
-    search_keys="INSERT INTO search_keys (candidate_id) SELECT $(person i) FROM seq;"
+    # Each person's index entry under their number, given with their record (see CreateSearchKeys), as Vivier
+    # writes it.
     search_into="rowid, candidate_id, body"
     search_from="k.key, lower(k.candidate_id), $words"
     search_join="JOIN search_keys k ON k.candidate_id = $(person i)"
@@ -67,7 +67,6 @@ INSERT INTO consent_states (id, candidate_id, purpose, series, action, at)
 INSERT INTO consent_states (id, candidate_id, purpose, series, action, at)
   SELECT $(id 81000000 i), $(person i), 'newsletter', '', CASE WHEN i % 20 = 2 THEN 'withdrawn' ELSE 'confirmed' END,
          $ago FROM seq WHERE i % 2 = 0;
-$search_keys
 INSERT INTO candidate_search ($search_into)
   SELECT $search_from FROM seq $search_join;
 $analyze;

@@ -35,10 +35,11 @@ extension Application {
         migrations.add(UpdateOutboxCompressMessages())
         migrations.add(UpdateOutboxSeparateBodies())
         migrations.add(UpdateApplicationsIndexDecisions())
-        migrations.add(CreateCandidateFacts())
+        migrations.add(CreateCandidateFacts(keyed: false))
         migrations.add(CreateSearchKeys())
         migrations.add(CreatePersonIndexes())
         migrations.add(UpdateSearchIndexDropBody())
+        migrations.add(UpdateCandidateFactsKeyBySearchKey())
     }
 }
 

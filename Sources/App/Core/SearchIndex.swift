@@ -24,7 +24,6 @@ enum SearchIndex {
                 """
             ).run()
         } else {
-            try await sql.raw("INSERT OR IGNORE INTO search_keys (candidate_id) VALUES (\(bind: candidateID))").run()
             try await sql.raw("DELETE FROM candidate_search WHERE rowid = \(key(candidateID))").run()
             try await sql.raw(
                 """
@@ -44,8 +43,6 @@ enum SearchIndex {
             return
         }
         try await db.insert(
-            into: "search_keys", columns: ["candidate_id"], rows: entries.map { [SQLBind($0.candidateID)] })
-        try await db.insert(
             into: "candidate_search", columns: ["rowid", "candidate_id", "body"],
             rows: entries.map { [key($0.candidateID), SQLBind($0.candidateID.lowercasedString), SQLBind($0.body)] })
     }
@@ -55,7 +52,7 @@ enum SearchIndex {
         "to_tsvector('simple', \(bind: body))"
     }
 
-    /// On SQLite, the rowid of the person's entry (see `CreateSearchKeys`).
+    /// On SQLite, the rowid of the person's entry: their number, given with their record (see `CreateSearchKeys`).
     private static func key(_ candidateID: UUID) -> SQLQueryString {
         "(SELECT key FROM search_keys WHERE candidate_id = \(bind: candidateID))"
     }
@@ -79,8 +76,8 @@ enum SearchIndex {
         if db.isPostgres {
             try await sql.raw("DELETE FROM candidate_search WHERE candidate_id = \(bind: candidateID)").run()
         } else {
+            // The number stays the person's as long as their record exists: their facts are stored under it.
             try await sql.raw("DELETE FROM candidate_search WHERE rowid = \(key(candidateID))").run()
-            try await sql.raw("DELETE FROM search_keys WHERE candidate_id = \(bind: candidateID)").run()
         }
     }
 

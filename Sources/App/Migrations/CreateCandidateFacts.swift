@@ -16,6 +16,10 @@ import VivierCore
 /// run per row (a rebuild costs about 10 µs); on PostgreSQL once per statement over the rows it changed, so that
 /// a bulk load is one set-based rebuild instead of a million planned calls.
 struct CreateCandidateFacts: AsyncMigration {
+    /// On SQLite, whether a row is keyed by the person's number in the search index (see
+    /// `UpdateCandidateFactsKeyBySearchKey`) or, as this migration first made it, by their id alone.
+    var keyed = true
+
     /// The column holding the current consent (to every newsletter, for `newsletter`) for a purpose.
     static func consentColumn(_ purpose: ConsentPurpose) -> String { "consent_" + purpose.rawValue }
 
@@ -53,12 +57,14 @@ struct CreateCandidateFacts: AsyncMigration {
 
     /// The facts of the reachable people `c` of `FROM candidates c WHERE <where>`, in the table's column order. The
     /// lists are empty (never NULL) without applications or tags, so that a negated condition on them holds.
-    static func select(where condition: String, postgres: Bool) -> String {
+    static func select(where condition: String, postgres: Bool, keyed: Bool = true) -> String {
         let separator = separator(postgres: postgres)
-        let person = [
-            "c.id", "c.language",
-            "COALESCE(c.last_active_contact_at, c.created_at)",
-        ]
+        let key = postgres || !keyed ? [] : ["(SELECT k.key FROM search_keys k WHERE k.candidate_id = c.id)"]
+        let person =
+            key + [
+                "c.id", "c.language",
+                "COALESCE(c.last_active_contact_at, c.created_at)",
+            ]
         let lists = ["LOWER(j.location)", "a.outcome", "a.source", "LOWER(j.department)", "st.kind"]
         let applications =
             "applications a LEFT JOIN jobs j ON j.id = a.job_id LEFT JOIN stages st ON st.id = a.stage_id"
@@ -109,9 +115,9 @@ struct CreateCandidateFacts: AsyncMigration {
 
     /// Rebuilds the rows of the reachable people `c` of `FROM candidates c WHERE <where>` (a person who stops being
     /// reachable loses their row with the change to their record; a removed one with their record).
-    static func refresh(where condition: String, postgres: Bool) -> String {
+    static func refresh(where condition: String, postgres: Bool, keyed: Bool = true) -> String {
         guard postgres else {
-            return "INSERT OR REPLACE INTO candidate_facts \(select(where: condition, postgres: false));"
+            return "INSERT OR REPLACE INTO candidate_facts \(select(where: condition, postgres: false, keyed: keyed));"
         }
         let update = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         return """
@@ -127,21 +133,28 @@ struct CreateCandidateFacts: AsyncMigration {
         // The types of the source columns, whose affinity SQLite compares with: an id typed otherwise than the
         // ids it is compared with cannot be looked up by its key.
         let (id, date) = postgres ? ("uuid", "TIMESTAMPTZ") : ("UUID", "REAL")
+        let keyedBySearchKey = keyed && !postgres
+        if keyedBySearchKey {
+            try await sql.raw("INSERT OR IGNORE INTO search_keys (candidate_id) SELECT id FROM candidates").run()
+        }
+        let key =
+            keyedBySearchKey ? "key INTEGER PRIMARY KEY, id UUID NOT NULL UNIQUE" : "id \(id) NOT NULL PRIMARY KEY"
         try await sql.raw(
             """
             CREATE TABLE candidate_facts (
-              id \(unsafeRaw: id) NOT NULL PRIMARY KEY, language TEXT NOT NULL,
+              \(unsafeRaw: key), language TEXT NOT NULL,
               active_at \(unsafeRaw: date), places TEXT NOT NULL, outcomes TEXT NOT NULL, sources TEXT NOT NULL,
               departments TEXT NOT NULL, stages TEXT NOT NULL, tags TEXT NOT NULL, first_applied_at \(unsafeRaw: date),
               last_applied_at \(unsafeRaw: date),
               \(unsafeRaw: consents.joined(separator: ", "))
-            )\(unsafeRaw: postgres ? "" : " WITHOUT ROWID")
+            )\(unsafeRaw: postgres || keyed ? "" : " WITHOUT ROWID")
             """
         ).run()
         try await sql.raw(
-            "INSERT INTO candidate_facts \(unsafeRaw: Self.select(where: "1 = 1", postgres: postgres))"
+            "INSERT INTO candidate_facts \(unsafeRaw: Self.select(where: "1 = 1", postgres: postgres, keyed: keyed))"
         ).run()
-        for statement in postgres ? Self.postgresTriggers.flatMap(\.statements) : Self.sqliteTriggers.map(\.sql) {
+        let triggers = Self.sqliteTriggers(keyed: keyed)
+        for statement in postgres ? Self.postgresTriggers.flatMap(\.statements) : triggers.map(\.sql) {
             try await sql.raw("\(unsafeRaw: statement)").run()
         }
     }
@@ -155,7 +168,9 @@ struct CreateCandidateFacts: AsyncMigration {
                 try await sql.raw("DROP FUNCTION \(unsafeRaw: trigger.name)()").run()
             }
         } else {
-            for trigger in Self.sqliteTriggers { try await sql.raw("DROP TRIGGER \(unsafeRaw: trigger.name)").run() }
+            for trigger in Self.sqliteTriggers(keyed: keyed) {
+                try await sql.raw("DROP TRIGGER \(unsafeRaw: trigger.name)").run()
+            }
         }
         try await sql.raw("DROP TABLE candidate_facts").run()
     }
@@ -166,18 +181,21 @@ struct CreateCandidateFacts: AsyncMigration {
     ]
     static let applicationColumns = ["candidate_id", "job_id", "stage_id", "outcome", "source", "created_at"]
 
-    static var sqliteTriggers: [(name: String, sql: String)] {
-        func one(_ id: String) -> String { refresh(where: "c.id = \(id)", postgres: false) }
+    static func sqliteTriggers(keyed: Bool) -> [(name: String, sql: String)] {
+        func one(_ id: String) -> String { refresh(where: "c.id = \(id)", postgres: false, keyed: keyed) }
         func everyoneOn(_ column: String) -> String {
             refresh(
-                where: "c.id IN (SELECT a.candidate_id FROM applications a WHERE a.\(column) = NEW.id)", postgres: false
-            )
+                where: "c.id IN (SELECT a.candidate_id FROM applications a WHERE a.\(column) = NEW.id)",
+                postgres: false,
+                keyed: keyed)
         }
+        // A person's number is given with their record, before their facts are written under it.
+        let number = keyed ? "INSERT OR IGNORE INTO search_keys (candidate_id) VALUES (NEW.id); " : ""
         let person = personColumns.joined(separator: ", ")
         let name = "(SELECT LOWER(t.name) FROM tags t WHERE t.id = NEW.tag_id)"
         let application = applicationColumns.joined(separator: ", ")
         return [
-            ("candidate_facts_person_insert", "AFTER INSERT ON candidates BEGIN \(one("NEW.id")) END"),
+            ("candidate_facts_person_insert", "AFTER INSERT ON candidates BEGIN \(number)\(one("NEW.id")) END"),
             (
                 "candidate_facts_person_update",
                 """
@@ -235,7 +253,7 @@ struct CreateCandidateFacts: AsyncMigration {
                 """
                 AFTER UPDATE OF name ON tags BEGIN \(refresh(
                     where: "c.id IN (SELECT ct.candidate_id FROM candidate_tags ct WHERE ct.tag_id = NEW.id)",
-                    postgres: false)) END
+                    postgres: false, keyed: keyed)) END
                 """
             ),
         ].map { (name: $0.0, sql: "CREATE TRIGGER \($0.0) \($0.1)") }

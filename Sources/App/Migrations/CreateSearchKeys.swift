@@ -5,6 +5,8 @@ import SQLKit
 /// by its words or its rowid: replacing a person's entry by their id read every entry (200 ms at a million
 /// people, on every application, note and tag), and a keyword's people were read from the index's stored copy
 /// of each id. The rowid turns the first into one lookup and the second into a walk of this narrow table.
+/// Since `UpdateCandidateFactsKeyBySearchKey`, every person has a number from the moment their record is written,
+/// and their facts row is stored under it too.
 /// PostgreSQL's index is a table keyed by the id already: nothing to do there.
 struct CreateSearchKeys: AsyncMigration {
     func prepare(on database: any Database) async throws {

@@ -20,6 +20,9 @@ struct SegmentQuery {
     /// On SQLite, where a query runs on one core: connections of other event loops that a count splits the people
     /// with, each lane counting a range of ids side by side (see `Application.sqliteLanes`). Empty: one query.
     var lanes: [any Database] = []
+    /// On SQLite, the numbers of the people a lane counts (see `UpdateCandidateFactsKeyBySearchKey`): above `after`,
+    /// up to `through`; nil: unbounded. A keyword's list is then asked of the search index for those numbers only.
+    private var keys: (after: Int?, through: Int?) = (nil, nil)
 
     init(db: any Database, now: Date, lanes: [any Database] = []) {
         self.db = db
@@ -51,30 +54,40 @@ struct SegmentQuery {
     }
 
     func count(_ definition: SegmentDefinition, requiring consent: (ConsentPurpose, UUID?)? = nil) async throws -> Int {
-        let condition = try condition(definition, requiring: consent)
         struct Row: Decodable { var n: Int }
         guard lanes.count > 1, !db.isPostgres else {
+            let condition = try condition(definition, requiring: consent)
             return try await db.sql().raw("SELECT COUNT(*) AS n FROM candidate_facts f WHERE \(condition)").first(
                 decoding: Row.self)?.n ?? 0
         }
-        // Ids are stored as text: lane i counts those from its first hexadecimal digit up to the next lane's. Whole
-        // ids as bounds, which SQLite cannot read as numbers (the column's affinity would make "8" the number 8).
-        let digits = Array("0123456789ABCDEF")
-        let bounds = lanes.indices.map { lane in
-            String(digits[lane * digits.count / lanes.count]) + "0000000-0000-0000-0000-000000000000"
-        }
+        // Lane i counts the people numbered from its share of the numbers given so far up to the next lane's; the
+        // last lane also counts anyone numbered since.
+        let last =
+            try await db.sql().raw("SELECT COALESCE(MAX(key), 0) AS n FROM candidate_facts").first(
+                decoding: Row.self)?.n ?? 0
         return try await withThrowingTaskGroup(of: Int.self) { group in
             for (lane, db) in lanes.enumerated() {
-                let from: SQLQueryString = lane == 0 ? "1 = 1" : "f.id >= \(bind: bounds[lane])"
-                let upTo: SQLQueryString = lane == lanes.count - 1 ? "1 = 1" : "f.id < \(bind: bounds[lane + 1])"
+                var query = self
+                query.keys = (
+                    lane == 0 ? nil : last * lane / lanes.count,
+                    lane == lanes.count - 1 ? nil : last * (lane + 1) / lanes.count
+                )
+                let condition = try query.condition(definition, requiring: consent)
                 group.addTask {
                     try await db.sql().raw(
-                        "SELECT COUNT(*) AS n FROM candidate_facts f WHERE \(condition) AND \(from) AND \(upTo)"
+                        "SELECT COUNT(*) AS n FROM candidate_facts f WHERE \(condition) AND \(query.inLane("f.key"))"
                     ).first(decoding: Row.self)?.n ?? 0
                 }
             }
             return try await group.reduce(0, +)
         }
+    }
+
+    /// `column` (a person's number) is one of the lane's; always true outside lanes.
+    private func inLane(_ column: String) -> SQLQueryString {
+        let after: SQLQueryString = keys.after.map { "\(unsafeRaw: column) > \(bind: $0)" } ?? "1 = 1"
+        let through: SQLQueryString = keys.through.map { "\(unsafeRaw: column) <= \(bind: $0)" } ?? "1 = 1"
+        return "\(after) AND \(through)"
     }
 
     /// A page of matching people, in a stable order (by id) so that `after` continues where a page ended.
@@ -220,12 +233,14 @@ struct SegmentQuery {
     private func sqliteList(_ rule: SegmentRule) -> SQLQueryString? {
         if let lookup = lookup(rule) { return lookup.list }
         guard rule.field == .keywords else { return nil }
-        let match = Text.searchTerms(rule.value).map { "\"\($0)\"*" }.joined(separator: " ")
-        // The index's rowids, turned into ids by their narrow table (see `CreateSearchKeys`).
-        return """
-            SELECT k.candidate_id FROM search_keys k
-            WHERE k.key IN (SELECT rowid FROM candidate_search WHERE candidate_search MATCH \(bind: match))
-            """
+        return "SELECT k.candidate_id FROM search_keys k WHERE k.key IN (\(sqliteMatches(rule.value)))"
+    }
+
+    /// On SQLite, the numbers of the people the search index finds every term of `keywords` for (the rowids of
+    /// their entries, see `CreateSearchKeys`), only the lane's in a lane.
+    private func sqliteMatches(_ keywords: String) -> SQLQueryString {
+        let match = Text.searchTerms(keywords).map { "\"\($0)\"*" }.joined(separator: " ")
+        return "SELECT rowid FROM candidate_search WHERE candidate_search MATCH \(bind: match) AND \(inLane("rowid"))"
     }
 
     /// `f.id IN (list)`: the engine builds the list once and looks people up in it, or, for a short list, looks
@@ -282,7 +297,8 @@ struct SegmentQuery {
                     condition: "document @@ to_tsquery('simple', \(bind: query))")
                 return member(search.list)
             }
-            return member(sqliteList(rule)!)
+            // The facts are stored under the same numbers (see `UpdateCandidateFactsKeyBySearchKey`).
+            return "f.key IN (\(sqliteMatches(value)))"
         case .location:
             return "f.places LIKE \(bind: "%" + value.lowercased() + "%")"
         case .language:
