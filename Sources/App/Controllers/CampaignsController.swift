@@ -229,7 +229,7 @@ struct CampaignsController {
         guard let audience = try? await CampaignSender(req).audience(campaign) else { return [] }
         struct Row: Decodable { var id: UUID }
         let ids = try await req.db.sql().raw(
-            "SELECT c.id FROM \(SegmentQuery.people) WHERE \(audience) ORDER BY c.id LIMIT 20"
+            "SELECT f.id FROM \(audience.from) WHERE \(audience.condition) ORDER BY f.id LIMIT 20"
         )
         .all(decoding: Row.self).map(\.id)
         return try await Candidate.query(on: req.db).filter(\.$id ~~ ids).sort(\.$lastName).all()
