@@ -49,7 +49,7 @@ enum PersonalData {
     static let notExported: [String: String] = [
         "candidate_search":
             "a folded copy of the profile, tags, notes and CV text for search; each is exported from its source",
-        "search_keys": "on SQLite, the number of the person's entry in the search index",
+        "search_keys": "on SQLite, the number of the person's entry in the search index and of their facts",
         ConsentState.schema: "the current state, derived from the consent events, which are exported",
         PortalLink.schema: "hashes of sign-in links sent by email",
         OutboxBody.schema:
