@@ -18,7 +18,7 @@ struct SegmentQuery {
     /// looks into another table is an index probe per person, never a list of everyone it holds for.
     var probing = false
     /// On SQLite, where a query runs on one core: connections of other event loops that a count splits the people
-    /// with, each lane counting a range of ids side by side (see `Application.sqliteLanes`). Empty: one query.
+    /// with, each lane counting a range of people side by side (see `Application.sqliteLanes`). Empty: one query.
     var lanes: [any Database] = []
     /// On SQLite, the numbers of the people a lane counts (see `UpdateCandidateFactsKeyBySearchKey`): above `after`,
     /// up to `through`; nil: unbounded. A keyword's list is then asked of the search index for those numbers only.
