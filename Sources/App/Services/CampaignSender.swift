@@ -55,8 +55,8 @@ struct CampaignSender {
 
     /// The people a campaign goes to: where they are read from and the condition they meet.
     struct Audience {
-        /// Their facts `f`, and their record `c` only when the condition asks about it: joining a million records
-        /// to their facts for nothing was most of reading a large audience on SQLite.
+        /// Their facts `f`, and their record `c` only when the condition asks about it (a segment's condition never
+        /// does): joining a million records to their facts for nothing was most of reading a large audience on SQLite.
         var from: SQLRaw
         var condition: any SQLExpression
     }
@@ -190,8 +190,8 @@ struct CampaignSender {
                 members[CampaignContent.key(segment)] = Set(
                     try await db.sql().raw(
                         """
-                        SELECT c.id FROM \(SegmentQuery.people) WHERE \(inSegment)
-                        AND c.id IN (\(SQLList(people.map { SQLBind($0.id) })))
+                        SELECT f.id FROM candidate_facts f WHERE \(inSegment)
+                        AND f.id IN (\(SQLList(people.map { SQLBind($0.id) })))
                         """
                     ).all(decoding: IDRow.self).map(\.id))
             }
@@ -451,7 +451,7 @@ struct CampaignSender {
             let condition = try SegmentQuery(db: db, now: now).condition(segment.definition)
             membership[CampaignContent.key(segment)] =
                 try await db.sql().raw(
-                    "SELECT c.id FROM \(SegmentQuery.people) WHERE \(condition) AND c.id = \(bind: candidateID)"
+                    "SELECT f.id FROM candidate_facts f WHERE \(condition) AND f.id = \(bind: candidateID)"
                 ).all().count > 0
         }
         let template = MessageTemplate(subject: campaign.subject(language), body: campaign.bodyAsSent(language))

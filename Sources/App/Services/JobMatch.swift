@@ -37,9 +37,9 @@ enum JobMatch {
         }
         let pool = try await ids(
             """
-            SELECT c.id FROM \(SegmentQuery.people) WHERE \(try SegmentQuery(db: db, now: now).condition(
+            SELECT f.id FROM candidate_facts f WHERE \(try SegmentQuery(db: db, now: now).condition(
                 SegmentDefinition(), requiring: (.talentPool, nil)))
-            AND c.id NOT IN (SELECT a.candidate_id FROM applications a WHERE a.job_id = \(bind: jobID))
+            AND f.id NOT IN (SELECT a.candidate_id FROM applications a WHERE a.job_id = \(bind: jobID))
             """)
         var scores: [UUID: (Int, [String])] = [:]
         func add(_ people: Set<UUID>, _ points: Int, _ reason: String) {
