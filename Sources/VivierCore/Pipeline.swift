@@ -147,11 +147,13 @@ extension UUID {
     /// dedupe keys name a hundred thousand ids when a campaign is queued.
     public var lowercasedString: String { hex(dashes: true) }
 
+    /// The canonical form in upper case, as `uuidString` writes it and SQLite stores ids, without `sprintf`.
+    public var uppercasedString: String { hex(dashes: true, digits: "0123456789ABCDEF") }
+
     /// The 32 hexadecimal digits, no dashes.
     public var compactHex: String { hex(dashes: false) }
 
-    private func hex(dashes: Bool) -> String {
-        let digits: StaticString = "0123456789abcdef"
+    private func hex(dashes: Bool, digits: StaticString = "0123456789abcdef") -> String {
         return withUnsafeBytes(of: uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { out in
                 var count = 0

@@ -16,6 +16,13 @@ enum BodyEncoding {
                 while index < bytes.count {
                     let byte = bytes[index]
                     index += 1
+                    // Most octets stand for themselves and fit the line whatever follows them.
+                    if column < 75, byte >= 33, byte <= 126, byte != equals {
+                        output[written] = byte
+                        written += 1
+                        column += 1
+                        continue
+                    }
                     // Every line ending (CRLF, lone CR, lone LF) becomes CRLF.
                     if byte == cr || byte == lf {
                         if byte == cr && index < bytes.count && bytes[index] == lf { index += 1 }

@@ -100,45 +100,48 @@ enum HeaderEncoding {
     /// Read byte by byte, a character being a lead byte and its continuation bytes: names are encoded in every
     /// message of a campaign.
     static func encodedWords(_ text: String, firstLineBudget: Int) -> [String] {
-        let open = "=?utf-8?q?", close = "?="
-        var words: [String] = []
-        var current: [UInt8] = []
-        var encoded: [UInt8] = []
+        let open = Array("=?utf-8?q?".utf8), close = Array("?=".utf8)
         var budget = min(75, max(firstLineBudget, open.count + close.count + 12)) - open.count - close.count
-        let bytes = Array(text.utf8)
-        var start = 0
-        while start < bytes.count {
-            var end = start + 1
-            while end < bytes.count && bytes[end] & 0xC0 == 0x80 { end += 1 }
-            encoded.removeAll(keepingCapacity: true)
-            for byte in bytes[start..<end] { qEncode(byte, into: &encoded) }
-            start = end
-            if current.count + encoded.count > budget && !current.isEmpty {
-                words.append(open + String(decoding: current, as: UTF8.self) + close)
-                current.removeAll(keepingCapacity: true)
-                budget = min(75, softLimit - 1) - open.count - close.count
+        var words: [String] = []
+        var word = open  // the word being written, from its opening
+        word.reserveCapacity(75)
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            while start < bytes.count {
+                var end = start + 1
+                while end < bytes.count && bytes[end] & 0xC0 == 0x80 { end += 1 }
+                // A character of several octets is encoded whole; an ASCII one may stand for itself.
+                let width = end - start > 1 ? 3 * (end - start) : qPlain[Int(bytes[start])] ? 1 : 3
+                if word.count - open.count + width > budget && word.count > open.count {
+                    words.append(String(decoding: word + close, as: UTF8.self))
+                    word.removeSubrange(open.count...)
+                    budget = min(75, softLimit - 1) - open.count - close.count
+                }
+                for index in start..<end { qEncode(bytes[index], into: &word) }
+                start = end
             }
-            current += encoded
         }
-        if !current.isEmpty || words.isEmpty { words.append(open + String(decoding: current, as: UTF8.self) + close) }
+        if word.count > open.count || words.isEmpty { words.append(String(decoding: word + close, as: UTF8.self)) }
         return words
     }
 
     /// Q encoding of one octet, with the character set RFC 2047 §5(3) allows in a phrase, so the same words are
     /// valid in Subject and in display names.
     static func qEncode(_ byte: UInt8, into output: inout [UInt8]) {
-        switch byte {
-        case UInt8(ascii: " "): output.append(UInt8(ascii: "_"))
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "!"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"):
+        if byte == UInt8(ascii: " ") {
+            output.append(UInt8(ascii: "_"))
+        } else if qPlain[Int(byte)] {
             output.append(byte)
-        default:
+        } else {
             output.append(UInt8(ascii: "="))
             output.append(hexDigits[Int(byte >> 4)])
             output.append(hexDigits[Int(byte & 0x0F)])
         }
     }
+
+    /// The octets a Q-encoded word carries as one character: themselves, and the space (as "_").
+    private static let qPlain = octetTable("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/ ")
 
     /// A table of the 256 octets, true for those of `members`: looked up once per octet of every name.
     static func octetTable(_ members: String) -> [Bool] {

@@ -367,6 +367,7 @@ struct CampaignTests {
             let names = [
                 ("Zoë", "O'Brien"), ("*Jo*", "<b>&amp;</b> > 2"), ("Jean_Luc", "[x](javascript:alert(1))"),
                 ("Ana\nMaria", "Da Silva"), ("{{x}}", "#1 \"quoted\""), ("Ünïcödé 😀", "`code`"),
+                ("\"Lou\" <i>&amp;", "Title"),
             ]
             for (first, last) in names {
                 let person = Candidate(
@@ -376,7 +377,13 @@ struct CampaignTests {
                 let id = try person.requireID()
                 let direct = try await sender.render(campaign, for: person)
                 let unsubscribe = Newsletter.unsubscribeURL(candidateID: id, config: app.config, now: clock.now())
-                let stencil = Stencil(template: template, links: links) { first, last, preferences, unsubscribe in
+                let brand = Brand(company)
+                let frame = { (html: String, subject: String) in
+                    CandidateMail.frame(html, subject: subject, brand: brand, publicURL: app.config.publicURL)
+                }
+                let pixel = "<img src=\"https://example.com/o/\(id)\" alt=\"\">"
+                let stencil = Stencil(template: template, links: links, frame: frame) {
+                    first, last, preferences, unsubscribe in
                     sender.context(
                         firstName: first, lastName: last, candidateID: id, unsubscribeURL: unsubscribe,
                         company: company, job: nil, segments: [:]
@@ -384,11 +391,11 @@ struct CampaignTests {
                 }
                 let filled = stencil.fill(
                     firstName: first, lastName: last, preferencesURL: sender.preferencesURL(id),
-                    unsubscribeURL: unsubscribe,
+                    unsubscribeURL: unsubscribe, openPixel: pixel,
                     click: { position in links.first { $0.value == position }!.key })
                 #expect(filled.subject == direct.subject, "subject for \(first) \(last)")
                 #expect(filled.text == direct.text, "text for \(first) \(last)")
-                #expect(filled.html == direct.html, "html for \(first) \(last)")
+                #expect(filled.html == frame(direct.html + pixel, direct.subject), "html for \(first) \(last)")
             }
         }
     }

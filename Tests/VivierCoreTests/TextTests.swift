@@ -152,11 +152,12 @@ struct DomainTests {
         #expect(ids[0].uuidString.prefix(13) == String(format: "%08X-%04X", milliseconds >> 16, milliseconds & 0xFFFF))
     }
 
-    @Test func lowercasedString_isTheCanonicalFormInLowerCase() {
+    @Test func hexForms_areTheCanonicalFormsOfUUIDString() {
         let zero = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
         let ids: [UUID] = (0..<200).map { _ in UUID() } + [zero]
         for id in ids {
             #expect(id.lowercasedString == id.uuidString.lowercased())
+            #expect(id.uppercasedString == id.uuidString)
             #expect(id.compactHex == id.uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
         }
     }

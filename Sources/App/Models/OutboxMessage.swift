@@ -118,7 +118,9 @@ final class Suppression: Model, @unchecked Sendable {
     }
 
     static func hash(_ address: String) -> String {
-        Tokens.hash(address.trimmingCharacters(in: .whitespaces).lowercased())
+        // Addresses are stored trimmed: Foundation's trimming, asked of every recipient, was a visible part of queueing.
+        let padded = address.first?.isWhitespace == true || address.last?.isWhitespace == true
+        return Tokens.hash((padded ? address.trimmingCharacters(in: .whitespaces) : address).lowercased())
     }
 
     /// Reasons that stop marketing only: the person still receives what concerns their applications.

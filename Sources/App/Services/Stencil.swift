@@ -4,7 +4,9 @@ import VivierCore
 /// A campaign message rendered once with markers in place of what differs from one person to the next (names,
 /// personal links, click counters), then cut at the markers: each recipient's message is the pieces joined with
 /// their values. Values are escaped as the renderer would have (HTML entities in the HTML part, line breaks as
-/// spaces), and the result is tested against rendering each person directly.
+/// spaces), and the result is tested against rendering each person directly. The HTML part may be put in its
+/// frame here too, once: the framed page holds the subject (in its title) and an open pixel after the content as
+/// two more markers.
 struct Stencil: Sendable {
     enum Piece: Sendable {
         case literal(String)
@@ -16,18 +18,20 @@ struct Stencil: Sendable {
     let text: [Piece]
     let html: [Piece]
 
-    /// `context` builds the template's context from the four personal values it is given (markers here).
+    /// `context` builds the template's context from the four personal values it is given (markers here);
+    /// `frame` wraps the HTML part, given its content and its subject.
     init(
         template: MessageTemplate.Compiled, links: [String: Int],
+        frame: (_ html: String, _ subject: String) -> String = { html, _ in html },
         context: (String, String, String, String) -> [String: Any]
     ) {
         let nonce = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12)).lowercased()
         // Letters and digits only: nothing Markdown, HTML or a mail header would read as syntax.
-        let names = ["vvf\(nonce)x", "vvl\(nonce)x", "vvn\(nonce)x"]
+        let names = ["vvf\(nonce)x", "vvl\(nonce)x", "vvn\(nonce)x", "vvs\(nonce)x", "vvo\(nonce)x"]
         let urls = ["https://vivier.invalid/p\(nonce)", "https://vivier.invalid/u\(nonce)"]
         var rendered = template.render(context(names[0], names[1], urls[0], urls[1]))
-        var markers: [(String, Piece)] = names.enumerated().map { ($1, .value($0)) }
-        markers += [(urls[0], .value(3)), (urls[1], .value(4))]
+        var markers: [(String, Piece)] = names.prefix(3).enumerated().map { ($1, .value($0)) }
+        markers += [(urls[0], .value(3)), (urls[1], .value(4)), (names[3], .value(5)), (names[4], .value(6))]
         var html = rendered.html
         for (url, position) in links where Self.contains(html, href: url) {
             let marker = "https://vivier.invalid/c\(position)x\(nonce)"
@@ -38,7 +42,7 @@ struct Stencil: Sendable {
         // Full names contain the first name's marker only if the template is odd; markers never overlap.
         subject = Self.cut(rendered.subject, markers)
         text = Self.cut(rendered.text, markers)
-        self.html = Self.cut(html, markers)
+        self.html = Self.cut(frame(html + names[4], names[3]), markers)
     }
 
     private static func contains(_ html: String, href url: String) -> Bool {
@@ -78,9 +82,9 @@ struct Stencil: Sendable {
         return out
     }
 
-    /// The person's message: subject, text and HTML.
+    /// The person's message: subject, text and HTML (with `openPixel` after the content).
     func fill(
-        firstName: String, lastName: String, preferencesURL: String, unsubscribeURL: String,
+        firstName: String, lastName: String, preferencesURL: String, unsubscribeURL: String, openPixel: String = "",
         click: (Int) -> String
     ) -> (subject: String, text: String, html: String) {
         // As the Markdown renderer would write them: one line, and HTML-escaped in the HTML part.
@@ -89,7 +93,6 @@ struct Stencil: Sendable {
                 ? $0.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ") : $0
         }
         let values = plain + [preferencesURL, unsubscribeURL]
-        let escaped = plain.map(Self.asRenderedText) + [preferencesURL.htmlEscaped, unsubscribeURL.htmlEscaped]
         var clicks: [Int: String] = [:]
         func join(_ pieces: [Piece], _ values: [String], escaping: Bool) -> String {
             var out = ""
@@ -108,9 +111,11 @@ struct Stencil: Sendable {
             }
             return out
         }
-        return (
-            join(subject, values, escaping: false), join(text, values, escaping: false),
-            join(html, escaped, escaping: true)
-        )
+        let subject = join(subject, values, escaping: false)
+        let escaped =
+            plain.map(Self.asRenderedText) + [
+                preferencesURL.htmlEscaped, unsubscribeURL.htmlEscaped, subject.htmlEscaped, openPixel,
+            ]
+        return (subject, join(text, values, escaping: false), join(html, escaped, escaping: true))
     }
 }
