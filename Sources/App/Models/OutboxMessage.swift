@@ -118,7 +118,7 @@ final class Suppression: Model, @unchecked Sendable {
     }
 
     static func hash(_ address: String) -> String {
-        // Addresses are stored trimmed: Foundation's trimming, asked of every recipient, was a visible part of queueing.
+        // Addresses are stored trimmed: Foundation's trimming, asked of every recipient, showed in queueing's profile.
         let padded = address.first?.isWhitespace == true || address.last?.isWhitespace == true
         return Tokens.hash((padded ? address.trimmingCharacters(in: .whitespaces) : address).lowercased())
     }

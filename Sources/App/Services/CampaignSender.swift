@@ -307,8 +307,8 @@ struct CampaignSender {
             firstName: person.first_name, lastName: person.last_name, preferencesURL: preferencesURL(person.id),
             unsubscribeURL: unsubscribeURL,
             openPixel: campaign.trackOpens
-                ? "<img src=\"\(config.publicURL + SiteURL.open(openToken(outboxID)))\" width=\"1\" height=\"1\" alt=\"\">"
-                : "",
+                ? "<img src=\"\(config.publicURL + SiteURL.open(openToken(outboxID)))\" "
+                    + "width=\"1\" height=\"1\" alt=\"\">" : "",
             click: { config.publicURL + SiteURL.click(clickToken(outboxID, $0)) })
         let domain = prepared.from.domain
         let message = MailMessage(
