@@ -119,7 +119,7 @@ struct CampaignSender {
 
     /// Writes the outbox rows of every recipient not queued yet; returns how many were added. Messages are held
     /// while the campaign is paused and nothing is added once it is cancelled. Each page of recipients is rendered
-    /// on every core, then written in one transaction.
+    /// while the pages before it are written, each in one transaction.
     @discardableResult
     func enqueue(_ campaign: Campaign) async throws -> Int {
         let campaignID = try campaign.requireID()
