@@ -4,9 +4,9 @@ import VivierCore
 /// A campaign message rendered once with markers in place of what differs from one person to the next (names,
 /// personal links, click counters), then cut at the markers: each recipient's message is the pieces joined with
 /// their values. Values are escaped as the renderer would have (HTML entities in the HTML part, line breaks as
-/// spaces), and the result is tested against rendering each person directly. The HTML part may be put in its
-/// frame here too, once: the framed page holds the subject (in its title) and an open pixel after the content as
-/// two more markers.
+/// spaces), and the result is tested against rendering each person directly. The HTML part is put in its frame
+/// here too, once: the framed page holds the subject (in its title) and an open pixel after the content as two more
+/// markers.
 struct Stencil: Sendable {
     enum Piece: Sendable {
         case literal(String)
@@ -22,7 +22,7 @@ struct Stencil: Sendable {
     /// `frame` wraps the HTML part, given its content and its subject.
     init(
         template: MessageTemplate.Compiled, links: [String: Int],
-        frame: (_ html: String, _ subject: String) -> String = { html, _ in html },
+        frame: (_ html: String, _ subject: String) -> String,
         context: (String, String, String, String) -> [String: Any]
     ) {
         let nonce = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12)).lowercased()
@@ -84,7 +84,7 @@ struct Stencil: Sendable {
 
     /// The person's message: subject, text and HTML (with `openPixel` after the content).
     func fill(
-        firstName: String, lastName: String, preferencesURL: String, unsubscribeURL: String, openPixel: String = "",
+        firstName: String, lastName: String, preferencesURL: String, unsubscribeURL: String, openPixel: String,
         click: (Int) -> String
     ) -> (subject: String, text: String, html: String) {
         // As the Markdown renderer would write them: one line, and HTML-escaped in the HTML part.
