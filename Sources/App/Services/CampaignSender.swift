@@ -88,10 +88,9 @@ struct CampaignSender {
     }
 
     func count(_ campaign: Campaign) async throws -> Int {
-        struct Row: Decodable { var n: Int }
         let audience = try await audience(campaign)
         return try await db.sql().raw("SELECT COUNT(*) AS n FROM \(audience.from) WHERE \(audience.condition)")
-            .first(decoding: Row.self)?.n ?? 0
+            .first(decoding: Count.self)?.n ?? 0
     }
 
     // MARK: - Queueing
@@ -205,9 +204,11 @@ struct CampaignSender {
                     + blocks.map { members[CampaignContent.key($0)]!.contains(person.id) ? "1" : "0" }
                     .joined()
             }
-            for person in todo where stencils[key(person)] == nil {
+            let work = todo.map { person -> (Person, Stencil) in
+                let key = key(person)
+                if let stencil = stencils[key] { return (person, stencil) }
                 let language = Language(rawValue: person.language) ?? .fr
-                stencils[key(person)] = Stencil(
+                let stencil = Stencil(
                     template: prepared.templates[language]!, links: prepared.links,
                     frame: { html, subject in
                         CandidateMail.frame(html, subject: subject, brand: prepared.brand, publicURL: config.publicURL)
@@ -219,8 +220,9 @@ struct CampaignSender {
                             segments: members.mapValues { $0.contains(person.id) }
                         ).merging(["preferences_url": preferences]) { $1 }
                     })
+                stencils[key] = stencil
+                return (person, stencil)
             }
-            let work = todo.map { ($0, stencils[key($0)]!) }
             for pageStart in stride(from: 0, to: work.count, by: Self.pageSize) {
                 let page = Array(work[pageStart..<min(pageStart + Self.pageSize, work.count)])
                 let rows = try await render(page, prepared)

@@ -27,11 +27,12 @@ struct Stencil: Sendable {
     ) {
         let nonce = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12)).lowercased()
         // Letters and digits only: nothing Markdown, HTML or a mail header would read as syntax.
-        let names = ["vvf\(nonce)x", "vvl\(nonce)x", "vvn\(nonce)x", "vvs\(nonce)x", "vvo\(nonce)x"]
+        let names = ["vvf\(nonce)x", "vvl\(nonce)x", "vvn\(nonce)x"]
+        let subjectMarker = "vvs\(nonce)x", pixelMarker = "vvo\(nonce)x"
         let urls = ["https://vivier.invalid/p\(nonce)", "https://vivier.invalid/u\(nonce)"]
         var rendered = template.render(context(names[0], names[1], urls[0], urls[1]))
-        var markers: [(String, Piece)] = names.prefix(3).enumerated().map { ($1, .value($0)) }
-        markers += [(urls[0], .value(3)), (urls[1], .value(4)), (names[3], .value(5)), (names[4], .value(6))]
+        var markers: [(String, Piece)] = names.enumerated().map { ($1, .value($0)) }
+        markers += [(urls[0], .value(3)), (urls[1], .value(4)), (subjectMarker, .value(5)), (pixelMarker, .value(6))]
         var html = rendered.html
         for (url, position) in links where Self.contains(html, href: url) {
             let marker = "https://vivier.invalid/c\(position)x\(nonce)"
@@ -42,7 +43,7 @@ struct Stencil: Sendable {
         // Full names contain the first name's marker only if the template is odd; markers never overlap.
         subject = Self.cut(rendered.subject, markers)
         text = Self.cut(rendered.text, markers)
-        self.html = Self.cut(frame(html + names[4], names[3]), markers)
+        self.html = Self.cut(frame(html + pixelMarker, subjectMarker), markers)
     }
 
     private static func contains(_ html: String, href url: String) -> Bool {
