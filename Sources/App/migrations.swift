@@ -35,11 +35,12 @@ extension Application {
         migrations.add(UpdateOutboxCompressMessages())
         migrations.add(UpdateOutboxSeparateBodies())
         migrations.add(UpdateApplicationsIndexDecisions())
-        migrations.add(CreateCandidateFacts(keyed: false))
+        migrations.add(CreateCandidateFacts(revised: false))
         migrations.add(CreateSearchKeys())
         migrations.add(CreatePersonIndexes())
         migrations.add(UpdateSearchIndexDropBody())
         migrations.add(UpdateCandidateFactsKeyBySearchKey())
+        migrations.add(UpdateCandidateFactsAddSearchWords())
     }
 }
 

@@ -266,6 +266,17 @@ struct SegmentTests {
             try await CandidateTag(candidateID: id("Alice"), tagID: java.requireID()).create(on: db)
             #expect(try await one(Self.rule(.tag, "KOTLIN")) == ["Alice", "Bruno"])
 
+            // Keywords: a note, once indexed, finds its person; their entry removed, nothing does.
+            try await Note(candidateID: id("Chloé"), authorID: nil, body: "Rustacéenne confirmée", at: clock.now())
+                .create(on: db)
+            try await SearchIndex.refresh(candidateID: id("Chloé"), on: db)
+            #expect(try await one(Self.rule(.keywords, "rustaceen")) == ["Chloé"])
+            try await SearchIndex.remove(candidateID: id("Chloé"), on: db)
+            #expect(try await one(Self.rule(.keywords, "rustaceen")) == [])
+            #expect(try await one(Self.rule(.keywords, "chloe")) == [])
+            try await SearchIndex.refresh(candidateID: id("Chloé"), on: db)
+            #expect(try await one(Self.rule(.keywords, "chloe")) == ["Chloé"])
+
             // An erased person is never counted again.
             try await PersonalData.erase(
                 id("David"), actor: nil, channel: .recruiter, app: app, db: db, now: clock.now())

@@ -5,7 +5,7 @@ import VivierCore
 /// One narrow row per person segments can reach (not merged into another record, not erased), holding what they
 /// ask about them that lives in other tables or in a wide row: their language, last active contact, places, the
 /// outcomes, sources, departments and stage kinds of their applications, their tags, when they first and last
-/// applied, and their current consent per purpose.
+/// applied, and their current consent per purpose; on PostgreSQL also the words their search entry holds.
 /// A segment over a million people is then one pass over a narrow table (or index probes into it), instead of
 /// lists of hundreds of thousands of applications joined to the people one by one.
 ///
@@ -16,9 +16,10 @@ import VivierCore
 /// run per row (a rebuild costs about 10 µs); on PostgreSQL once per statement over the rows it changed, so that
 /// a bulk load is one set-based rebuild instead of a million planned calls.
 struct CreateCandidateFacts: AsyncMigration {
-    /// On SQLite, whether a row is keyed by the person's number in the search index (see
-    /// `UpdateCandidateFactsKeyBySearchKey`) or, as this migration first made it, by their id alone.
-    var keyed = true
+    /// Whether the table has its second form or, as this migration first made it, its first: on SQLite, a row is
+    /// keyed by the person's number in the search index (see `UpdateCandidateFactsKeyBySearchKey`) instead of by
+    /// their id alone; on PostgreSQL, it holds the person's search words (see `UpdateCandidateFactsAddSearchWords`).
+    var revised = true
 
     /// The column holding the current consent (to every newsletter, for `newsletter`) for a purpose.
     static func consentColumn(_ purpose: ConsentPurpose) -> String { "consent_" + purpose.rawValue }
@@ -45,7 +46,7 @@ struct CreateCandidateFacts: AsyncMigration {
         return postgres ? "strpos(\(list), \(needle)) > 0" : "instr(\(list), \(needle)) > 0"
     }
 
-    /// The columns, in order (the table's, and the rebuild's).
+    /// The columns, in order (the table's, and the rebuild's), before the search words on PostgreSQL.
     static let columns =
         [
             "id", "language", "active_at", "places", "outcomes", "sources", "departments", "stages", "tags",
@@ -57,9 +58,9 @@ struct CreateCandidateFacts: AsyncMigration {
 
     /// The facts of the reachable people `c` of `FROM candidates c WHERE <where>`, in the table's column order. The
     /// lists are empty (never NULL) without applications or tags, so that a negated condition on them holds.
-    static func select(where condition: String, postgres: Bool, keyed: Bool = true) -> String {
+    static func select(where condition: String, postgres: Bool, revised: Bool = true) -> String {
         let separator = separator(postgres: postgres)
-        let key = postgres || !keyed ? [] : ["(SELECT k.key FROM search_keys k WHERE k.candidate_id = c.id)"]
+        let key = postgres || !revised ? [] : ["(SELECT k.key FROM search_keys k WHERE k.candidate_id = c.id)"]
         let person =
             key + [
                 "c.id", "c.language",
@@ -101,7 +102,7 @@ struct CreateCandidateFacts: AsyncMigration {
         let columns =
             person + ["COALESCE(LOWER(c.location), '') || COALESCE(ap.l0, '')"]
             + (1..<lists.count).map { "COALESCE(ap.l\($0), '')" } + ["COALESCE(tg.l, '')", "ap.first", "ap.last"]
-            + consents.indices.map { "cs.c\($0)" }
+            + consents.indices.map { "cs.c\($0)" } + (revised ? [searchWords(of: "c.id")] : [])
         return """
             SELECT \(columns.joined(separator: ", ")) FROM candidates c
             LEFT JOIN LATERAL (SELECT \(aggregates.joined(separator: ", "))
@@ -113,16 +114,22 @@ struct CreateCandidateFacts: AsyncMigration {
             """
     }
 
+    /// On PostgreSQL, the words of the search entry of the person `person` (an SQL expression); none without one.
+    static func searchWords(of person: String) -> String {
+        "COALESCE((SELECT s.document FROM candidate_search s WHERE s.candidate_id = \(person)), ''::tsvector)"
+    }
+
     /// Rebuilds the rows of the reachable people `c` of `FROM candidates c WHERE <where>` (a person who stops being
     /// reachable loses their row with the change to their record; a removed one with their record).
-    static func refresh(where condition: String, postgres: Bool, keyed: Bool = true) -> String {
+    static func refresh(where condition: String, postgres: Bool, revised: Bool = true) -> String {
         guard postgres else {
-            return "INSERT OR REPLACE INTO candidate_facts \(select(where: condition, postgres: false, keyed: keyed));"
+            return
+                "INSERT OR REPLACE INTO candidate_facts \(select(where: condition, postgres: false, revised: revised));"
         }
-        let update = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        let update = (columns.dropFirst() + (revised ? ["search"] : [])).map { "\($0) = EXCLUDED.\($0)" }
         return """
-            INSERT INTO candidate_facts \(select(where: condition, postgres: true))
-            ON CONFLICT (id) DO UPDATE SET \(update);
+            INSERT INTO candidate_facts \(select(where: condition, postgres: true, revised: revised))
+            ON CONFLICT (id) DO UPDATE SET \(update.joined(separator: ", "));
             """
     }
 
@@ -130,10 +137,11 @@ struct CreateCandidateFacts: AsyncMigration {
         let sql = database.sql()
         let postgres = database.isPostgres
         let consents = ConsentPurpose.allCases.map { "\(Self.consentColumn($0)) TEXT" }
+        let searchWords = revised && postgres
         // The types of the source columns, whose affinity SQLite compares with: an id typed otherwise than the
         // ids it is compared with cannot be looked up by its key.
         let (id, date) = postgres ? ("uuid", "TIMESTAMPTZ") : ("UUID", "REAL")
-        let keyedBySearchKey = keyed && !postgres
+        let keyedBySearchKey = revised && !postgres
         if keyedBySearchKey {
             try await sql.raw("INSERT OR IGNORE INTO search_keys (candidate_id) SELECT id FROM candidates").run()
         }
@@ -146,15 +154,19 @@ struct CreateCandidateFacts: AsyncMigration {
               active_at \(unsafeRaw: date), places TEXT NOT NULL, outcomes TEXT NOT NULL, sources TEXT NOT NULL,
               departments TEXT NOT NULL, stages TEXT NOT NULL, tags TEXT NOT NULL, first_applied_at \(unsafeRaw: date),
               last_applied_at \(unsafeRaw: date),
-              \(unsafeRaw: consents.joined(separator: ", "))
-            )\(unsafeRaw: postgres || keyed ? "" : " WITHOUT ROWID")
+              \(unsafeRaw: (consents + (searchWords ? ["search tsvector NOT NULL"] : [])).joined(separator: ", "))
+            )\(unsafeRaw: postgres || revised ? "" : " WITHOUT ROWID")
             """
         ).run()
         try await sql.raw(
-            "INSERT INTO candidate_facts \(unsafeRaw: Self.select(where: "1 = 1", postgres: postgres, keyed: keyed))"
+            "INSERT INTO candidate_facts \(unsafeRaw: Self.select(where: "1 = 1", postgres: postgres, revised: revised))"
         ).run()
-        let triggers = Self.sqliteTriggers(keyed: keyed)
-        for statement in postgres ? Self.postgresTriggers.flatMap(\.statements) : triggers.map(\.sql) {
+        if searchWords {
+            try await sql.raw("CREATE INDEX candidate_facts_search ON candidate_facts USING GIN (search)").run()
+        }
+        let triggers = Self.sqliteTriggers(revised: revised)
+        for statement in postgres ? Self.postgresTriggers(revised: revised).flatMap(\.statements) : triggers.map(\.sql)
+        {
             try await sql.raw("\(unsafeRaw: statement)").run()
         }
     }
@@ -163,12 +175,12 @@ struct CreateCandidateFacts: AsyncMigration {
         let sql = database.sql()
         let postgres = database.isPostgres
         if postgres {
-            for trigger in Self.postgresTriggers {
+            for trigger in Self.postgresTriggers(revised: revised) {
                 try await sql.raw("DROP TRIGGER \(unsafeRaw: trigger.name) ON \(unsafeRaw: trigger.table)").run()
                 try await sql.raw("DROP FUNCTION \(unsafeRaw: trigger.name)()").run()
             }
         } else {
-            for trigger in Self.sqliteTriggers(keyed: keyed) {
+            for trigger in Self.sqliteTriggers(revised: revised) {
                 try await sql.raw("DROP TRIGGER \(unsafeRaw: trigger.name)").run()
             }
         }
@@ -181,16 +193,16 @@ struct CreateCandidateFacts: AsyncMigration {
     ]
     static let applicationColumns = ["candidate_id", "job_id", "stage_id", "outcome", "source", "created_at"]
 
-    static func sqliteTriggers(keyed: Bool) -> [(name: String, sql: String)] {
-        func one(_ id: String) -> String { refresh(where: "c.id = \(id)", postgres: false, keyed: keyed) }
+    static func sqliteTriggers(revised: Bool) -> [(name: String, sql: String)] {
+        func one(_ id: String) -> String { refresh(where: "c.id = \(id)", postgres: false, revised: revised) }
         func everyoneOn(_ column: String) -> String {
             refresh(
                 where: "c.id IN (SELECT a.candidate_id FROM applications a WHERE a.\(column) = NEW.id)",
                 postgres: false,
-                keyed: keyed)
+                revised: revised)
         }
         // A person's number is given with their record, before their facts are written under it.
-        let number = keyed ? "INSERT OR IGNORE INTO search_keys (candidate_id) VALUES (NEW.id); " : ""
+        let number = revised ? "INSERT OR IGNORE INTO search_keys (candidate_id) VALUES (NEW.id); " : ""
         let person = personColumns.joined(separator: ", ")
         let name = "(SELECT LOWER(t.name) FROM tags t WHERE t.id = NEW.tag_id)"
         let application = applicationColumns.joined(separator: ", ")
@@ -253,7 +265,7 @@ struct CreateCandidateFacts: AsyncMigration {
                 """
                 AFTER UPDATE OF name ON tags BEGIN \(refresh(
                     where: "c.id IN (SELECT ct.candidate_id FROM candidate_tags ct WHERE ct.tag_id = NEW.id)",
-                    postgres: false, keyed: keyed)) END
+                    postgres: false, revised: revised)) END
                 """
             ),
         ].map { (name: $0.0, sql: "CREATE TRIGGER \($0.0) \($0.1)") }
@@ -270,8 +282,8 @@ struct CreateCandidateFacts: AsyncMigration {
         var event: String
         /// The people concerned, as a query over the transition tables.
         var people: String
-        /// What is done for the array `people` (by default, a rebuild of their rows).
-        var work = CreateCandidateFacts.refresh(where: "c.id = ANY(people)", postgres: true)
+        /// What is done for the array `people` (most often, a rebuild of their rows).
+        var work: String
 
         var statements: [String] {
             let transitions = [
@@ -291,7 +303,8 @@ struct CreateCandidateFacts: AsyncMigration {
         }
     }
 
-    static var postgresTriggers: [PostgresTrigger] {
+    static func postgresTriggers(revised: Bool) -> [PostgresTrigger] {
+        let rebuild = refresh(where: "c.id = ANY(people)", postgres: true, revised: revised)
         /// Rows of `table` whose `columns` the update changed, as `n` (new) and `o` (old).
         func changed(_ columns: [String]) -> String {
             let list = { (alias: String) in columns.map { "\(alias).\($0)" }.joined(separator: ", ") }
@@ -300,8 +313,7 @@ struct CreateCandidateFacts: AsyncMigration {
         /// The insert, update and delete triggers of a table of rows about a person (`candidate_id`): `only`
         /// filters the rows that count, `changed` the updated ones (every update counts without it).
         func linked(
-            _ what: String, _ table: String, only: String = "", changed: String? = nil,
-            work: String = refresh(where: "c.id = ANY(people)", postgres: true)
+            _ what: String, _ table: String, only: String = "", changed: String? = nil, work: String
         ) -> [PostgresTrigger] {
             let updated =
                 changed.map { "SELECT n.candidate_id FROM \($0) UNION SELECT o.candidate_id FROM \($0)" }
@@ -320,34 +332,37 @@ struct CreateCandidateFacts: AsyncMigration {
             UPDATE candidate_facts f SET tags = COALESCE((SELECT \(aggregatedList("LOWER(t.name)")) \
             FROM \(tagLinks(of: "f.id"))), '') WHERE f.id = ANY(people);
             """
+        /// A search entry only changes the search words.
+        let searched = "UPDATE candidate_facts f SET search = \(searchWords(of: "f.id")) WHERE f.id = ANY(people);"
         return [
             PostgresTrigger(
                 name: "candidate_facts_person_insert", table: "candidates", event: "INSERT",
-                people: "SELECT id FROM new_rows"),
+                people: "SELECT id FROM new_rows", work: rebuild),
             PostgresTrigger(
                 name: "candidate_facts_person_update", table: "candidates", event: "UPDATE",
                 people: "SELECT n.id FROM \(changed(personColumns))",
-                work: "DELETE FROM candidate_facts WHERE id = ANY(people);"
-                    + refresh(where: "c.id = ANY(people)", postgres: true)),
+                work: "DELETE FROM candidate_facts WHERE id = ANY(people);" + rebuild),
             PostgresTrigger(
                 name: "candidate_facts_person_delete", table: "candidates", event: "DELETE",
                 people: "SELECT id FROM old_rows",
                 work: "DELETE FROM candidate_facts WHERE id = ANY(people);"),
-        ] + linked("application", "applications", changed: changed(applicationColumns))
-            + linked("consent", "consent_states", only: "WHERE series = ''")
+        ] + linked("application", "applications", changed: changed(applicationColumns), work: rebuild)
+            + linked("consent", "consent_states", only: "WHERE series = ''", work: rebuild)
             + [
                 PostgresTrigger(
                     name: "candidate_facts_job", table: "jobs", event: "UPDATE",
                     people: """
                         SELECT a.candidate_id FROM applications a WHERE a.job_id IN \
                         (SELECT n.id FROM \(changed(["department", "location"])))
-                        """),
+                        """,
+                    work: rebuild),
                 PostgresTrigger(
                     name: "candidate_facts_stage", table: "stages", event: "UPDATE",
                     people: """
                         SELECT a.candidate_id FROM applications a WHERE a.stage_id IN \
                         (SELECT n.id FROM \(changed(["kind"])))
-                        """),
+                        """,
+                    work: rebuild),
                 PostgresTrigger(
                     name: "candidate_facts_tag_renamed", table: "tags", event: "UPDATE",
                     people: """
@@ -356,5 +371,6 @@ struct CreateCandidateFacts: AsyncMigration {
                         """,
                     work: tags),
             ] + linked("tag", "candidate_tags", work: tags)
+            + (revised ? linked("search", "candidate_search", work: searched) : [])
     }
 }

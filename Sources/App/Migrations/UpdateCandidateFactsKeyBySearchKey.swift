@@ -5,17 +5,18 @@ import Fluent
 /// the facts by them, instead of turning each rowid into an id through `search_keys` and looking the id up: at a
 /// million people, the 77,000 people holding "python" were 77,000 reads of each table (half of such a count).
 /// A count split into lanes splits the numbers, and each lane asks the index only for its own.
-/// Every person gets a number now, and each new one with their record. PostgreSQL is unchanged.
+/// Every person gets a number now, and each new one with their record. PostgreSQL has its own second form (see
+/// `UpdateCandidateFactsAddSearchWords`).
 struct UpdateCandidateFactsKeyBySearchKey: AsyncMigration {
     func prepare(on database: any Database) async throws {
         guard !database.isPostgres else { return }
-        try await CreateCandidateFacts(keyed: false).revert(on: database)
-        try await CreateCandidateFacts(keyed: true).prepare(on: database)
+        try await CreateCandidateFacts(revised: false).revert(on: database)
+        try await CreateCandidateFacts(revised: true).prepare(on: database)
     }
 
     func revert(on database: any Database) async throws {
         guard !database.isPostgres else { return }
-        try await CreateCandidateFacts(keyed: true).revert(on: database)
-        try await CreateCandidateFacts(keyed: false).prepare(on: database)
+        try await CreateCandidateFacts(revised: true).revert(on: database)
+        try await CreateCandidateFacts(revised: false).prepare(on: database)
     }
 }

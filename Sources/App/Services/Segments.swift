@@ -212,7 +212,7 @@ struct SegmentQuery {
     }
 
     /// The conditions answered by another table, as a `Lookup`; nil for those on the person's facts (and for
-    /// keywords and series consents, which are always lists).
+    /// keywords, a list on SQLite and the facts' search words on PostgreSQL, and series consents, always lists).
     private func lookup(_ rule: SegmentRule) -> Lookup? {
         let value = rule.value.trimmingCharacters(in: .whitespaces)
         switch rule.field {
@@ -291,11 +291,9 @@ struct SegmentQuery {
         case .keywords:
             let terms = Text.searchTerms(value)
             if db.isPostgres {
+                // The search words are in the facts (see `UpdateCandidateFactsAddSearchWords`).
                 let query = terms.map { "\($0):*" }.joined(separator: " & ")
-                let search = Lookup(
-                    from: "candidate_search", column: "candidate_id",
-                    condition: "document @@ to_tsquery('simple', \(bind: query))")
-                return member(search.list)
+                return "f.search @@ to_tsquery('simple', \(bind: query))"
             }
             // The facts are stored under the same numbers (see `UpdateCandidateFactsKeyBySearchKey`).
             return "f.key IN (\(sqliteMatches(value)))"
