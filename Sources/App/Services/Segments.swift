@@ -330,7 +330,9 @@ struct SegmentQuery {
         guard let series else {
             let column: SQLQueryString = "f.\(unsafeRaw: CreateCandidateFacts.consentColumn(purpose))"
             if state == .none { return "\(column) IS NULL" }
-            return actions.expressions.isEmpty ? "1 = 0" : "COALESCE(\(column), '') IN (\(actions))"
+            // `IS TRUE`, never NULL: without a consent, false before any comparison (COALESCE compared '' with
+            // each action, for half of the people of a pool).
+            return actions.expressions.isEmpty ? "1 = 0" : "(\(column) IN (\(actions))) IS TRUE"
         }
         let seriesKeys = SQLList(["", series.lowercasedString].map { SQLBind($0) })
         let scope: SQLQueryString = "s.purpose = \(bind: purpose.rawValue) AND s.series IN (\(seriesKeys))"
